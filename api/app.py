@@ -1,0 +1,44 @@
+"""``create_app(settings)``: the FastAPI application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from api import health, stations
+from api.database import open_pool
+from api.errors import install_error_handlers
+from geo.config import Settings, get_settings
+from geo.db import resolve_database_url
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await open_pool(resolve_database_url(settings))
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="Nuanxin 暖心 API",
+        summary="Union service stations and outdoor-worker rest points",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
+                           allow_methods=["GET"], allow_headers=["*"])  # fmt: skip
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(stations.router)
+    return app

@@ -1,0 +1,13 @@
+"""The asyncpg pool, opened in the app's lifespan and kept on ``app.state``."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def open_pool(url: str, *, max_size: int = 10) -> asyncpg.Pool:
+    """A pool that connects lazily (``min_size=0``): the app starts even while the DB is down."""
+    return await asyncpg.create_pool(
+        url, min_size=0, max_size=max_size, command_timeout=15, timeout=5,
+        server_settings={"application_name": "nuanxin-api"},
+    )  # fmt: skip

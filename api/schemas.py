@@ -1,0 +1,66 @@
+"""Response models: they document the API (OpenAPI) and the tests validate bodies against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from geo.vocab import Amenity, HostType, Service, StationKind, StationStatus
+
+
+class PointGeometry(BaseModel):
+    type: Literal["Point"]
+    coordinates: tuple[float, float]
+
+
+class StationProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: StationKind
+    name: str
+    address: str | None
+    phone: str | None
+    host_type: HostType
+    host_name: str | None
+    status: StationStatus
+    opened_on: dt.date | None
+    closed_on: dt.date | None
+    amenities: list[Amenity]
+    services: list[Service]
+    opening_hours: str | None
+    floor_area_m2: float | None
+    seats: int | None
+    last_verified_at: dt.datetime | None
+    boundary_code: str | None
+    boundary_name: str | None
+
+
+class StationPublic(BaseModel):
+    type: Literal["Feature"]
+    id: int
+    geometry: PointGeometry
+    properties: StationProperties
+
+
+class Link(BaseModel):
+    href: str
+    rel: str
+    type: str
+
+
+class StationsPublic(BaseModel):
+    """A GeoJSON FeatureCollection of stations, WGS-84 lon/lat."""
+
+    type: Literal["FeatureCollection"]
+    numberReturned: int  # noqa: N815 - OGC API Features spelling
+    links: list[Link]
+    features: list[StationPublic]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+    postgis: str
+    schema_revision: str

@@ -1,0 +1,70 @@
+"""Settings: one object, read from the environment (prefix ``NUANXIN_``) and ``.env``.
+
+Nothing is read at import time: call :func:`get_settings` (cached) or build ``Settings(...)``
+yourself, as the tests do. ``.env.example`` lists every variable; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalDbSettings(BaseModel):
+    """The PostgreSQL cluster the project creates and starts itself when no URL is given."""
+
+    cluster: str = Field("nuanxin", description="Debian cluster name (pg_createcluster)")
+    port: int = Field(54329, ge=1024, le=65535, description="TCP port on 127.0.0.1")
+    database: str = Field("nuanxin", description="database the main job uses")
+    user: str = Field("nuanxin", description="login role created in the cluster")
+    password_file: Path = Field(
+        PROJECT_ROOT / ".nuanxin" / "db-password",
+        description="where the generated role password is kept (mode 600)",
+    )
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
+    max_features: int = Field(5000, ge=1, description="cap on features one request may return")
+    default_features: int = Field(1000, ge=1, description="features returned without ?limit")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NUANXIN_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("NUANXIN_DATABASE_URL", "DATABASE_URL"),
+        description="postgresql://user:pass@host:port/db of an existing PostGIS; "
+        "unset means the project's own local cluster",
+    )
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="bundled dataset to load")
+    local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must start with postgresql:// (no driver suffix)")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Importers: read a file, validate every row, write the good ones in one transaction."""

@@ -1,0 +1,126 @@
+"""Idempotent writes: insert new rows, update changed ones, leave identical ones untouched.
+
+Re-importing the same file therefore changes nothing (not even ``updated_at``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from geoalchemy2 import WKTElement
+from sqlalchemy import Table, literal_column, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from geo.models import Base
+from geo.records import BoundaryRecord, EnterpriseRecord, StationRecord
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int
+    updated: int
+    unchanged: int
+    ids: tuple[int, ...]
+
+
+def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
+           keys: tuple[str, ...]) -> UpsertCounts:  # fmt: skip
+    """Insert or update ``rows`` keyed on ``keys``; rows equal to what is stored are skipped."""
+    if not rows:
+        return UpsertCounts(0, 0, 0, ())
+    statement = insert(table)
+    columns = [name for name in rows[0] if name not in keys]
+    changed = tuple_(*(table.c[name] for name in columns)).is_distinct_from(
+        tuple_(*(statement.excluded[name] for name in columns))
+    )
+    returning = statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in keys],
+        set_={name: statement.excluded[name] for name in columns},
+        where=changed,
+    ).returning(table.c.id, literal_column("xmax = 0").label("inserted"))
+    result = session.execute(returning, list(rows)).all()
+    inserted = sum(1 for row in result if row.inserted)
+    updated = len(result) - inserted
+    return UpsertCounts(inserted, updated, len(rows) - len(result), tuple(r.id for r in result))
+
+
+def _point(lon: float, lat: float) -> WKTElement:
+    return WKTElement(f"POINT({lon!r} {lat!r})", srid=4326)
+
+
+def station_row(record: StationRecord) -> dict[str, Any]:
+    values = record.model_dump(exclude={"lon", "lat"})
+    values["amenities"] = [str(a) for a in record.amenities]
+    values["services"] = [str(s) for s in record.services]
+    values["geom"] = _point(record.lon, record.lat)
+    return values
+
+
+def enterprise_row(record: EnterpriseRecord) -> dict[str, Any]:
+    values = record.model_dump(exclude={"lon", "lat"})
+    values["geom"] = _point(record.lon, record.lat)
+    return values
+
+
+def boundary_row(record: BoundaryRecord) -> dict[str, Any]:
+    values = record.model_dump(exclude={"geometry"})
+    values["geom"] = WKTElement(record.geometry.wkt, srid=4326)
+    return values
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def upsert_stations(session: Session, records: Sequence[StationRecord]) -> UpsertCounts:
+    rows = [station_row(r) for r in records]
+    counts = upsert(session, _table("stations"), rows, ("source", "external_id"))
+    assign_boundaries(session, "stations", counts.ids)
+    return counts
+
+
+def upsert_enterprises(session: Session, records: Sequence[EnterpriseRecord]) -> UpsertCounts:
+    rows = [enterprise_row(r) for r in records]
+    counts = upsert(session, _table("enterprises"), rows, ("source", "external_id"))
+    assign_boundaries(session, "enterprises", counts.ids)
+    return counts
+
+
+def upsert_boundaries(session: Session, records: Sequence[BoundaryRecord]) -> UpsertCounts:
+    rows = [boundary_row(r) for r in records]
+    counts = upsert(session, _table("boundaries"), rows, ("code", "vintage"))
+    if counts.ids:
+        # New or moved boundaries may change which area any point lies in.
+        assign_boundaries(session, "stations", None)
+        assign_boundaries(session, "enterprises", None)
+    return counts
+
+
+# The finest current boundary that covers the point: community, then subdistrict, then district.
+_ASSIGN_SQL = """
+UPDATE {table} AS t
+   SET boundary_id = found.id
+  FROM {table} AS p
+  LEFT JOIN LATERAL (
+        SELECT b.id FROM boundaries AS b
+         WHERE b.valid_to IS NULL AND ST_Covers(b.geom, p.geom)
+         ORDER BY CASE b.level WHEN 'community' THEN 0 WHEN 'subdistrict' THEN 1
+                               WHEN 'district' THEN 2 ELSE 3 END, b.vintage DESC
+         LIMIT 1) AS found ON true
+ WHERE t.id = p.id
+   AND (CAST(:ids AS bigint[]) IS NULL OR p.id = ANY(CAST(:ids AS bigint[])))
+   AND t.boundary_id IS DISTINCT FROM found.id
+"""
+
+
+def assign_boundaries(session: Session, table: str, ids: Sequence[int] | None) -> None:
+    """Set ``boundary_id`` by spatial join for the given rows (``None``: every row)."""
+    if table not in {"stations", "enterprises"}:
+        raise ValueError(f"cannot assign boundaries to {table!r}")
+    if ids is not None and not ids:
+        return
+    session.execute(text(_ASSIGN_SQL.format(table=table)),
+                    {"ids": list(ids) if ids is not None else None})  # fmt: skip

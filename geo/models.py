@@ -1,0 +1,251 @@
+"""The PostGIS tables: boundaries, stations (every kind in one table) and enterprises.
+
+All geometries are WGS-84 (EPSG:4326, lon/lat). The database guards itself with named CHECK
+constraints, so a bad row is refused even when it bypasses the importers; ``CONSTRAINT_FIELDS``
+turns a violated constraint back into the field a user must fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from geo.vocab import (
+    Amenity,
+    BoundaryLevel,
+    HostType,
+    Service,
+    StationKind,
+    StationStatus,
+    UnionStatus,
+    values,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+CODE_PATTERN = "^[0-9]{12}$"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _in_vocab(column: str, enum: type[StrEnum]) -> str:
+    listed = ", ".join(f"'{v}'" for v in values(enum))
+    return f"{column} IN ({listed})"
+
+
+def _subset_of_vocab(column: str, enum: type[StrEnum]) -> str:
+    listed = ", ".join(f"'{v}'" for v in values(enum))
+    return f"{column} <@ ARRAY[{listed}]::text[]"
+
+
+def _point_guards() -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint("ST_X(geom) BETWEEN -180 AND 180", name="lon_range"),
+        CheckConstraint("ST_Y(geom) BETWEEN -90 AND 90", name="lat_range"),
+        CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
+    )
+
+
+class Boundary(Base):
+    """An administrative area of one vintage: boundaries change (卢沟桥 was split in 2021)."""
+
+    __tablename__ = "boundaries"
+    __table_args__ = (
+        UniqueConstraint("code", "vintage"),
+        CheckConstraint(f"code ~ '{CODE_PATTERN}'", name="code_format"),
+        CheckConstraint(f"parent_code ~ '{CODE_PATTERN}'", name="parent_code_format"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(_in_vocab("level", BoundaryLevel), name="level"),
+        CheckConstraint("length(btrim(vintage)) > 0", name="vintage_not_blank"),
+        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from",
+                        name="valid_period"),
+        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+        CheckConstraint("population >= 0", name="population_non_negative"),
+        CheckConstraint("population IS NULL OR population_year IS NOT NULL",
+                        name="population_has_year"),
+        CheckConstraint("communities >= 0", name="communities_non_negative"),
+        Index("ix_boundaries_geom", "geom", postgresql_using="gist"),
+        Index("ix_boundaries_parent_code", "parent_code"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    vintage: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+    # Geodesic (on the WGS-84 spheroid), kept by the database so it can never go stale.
+    area_km2: Mapped[float] = mapped_column(
+        Float, Computed("ST_Area(geom::geography) / 1e6", persisted=True)
+    )
+    population: Mapped[int | None] = mapped_column(Integer)
+    population_year: Mapped[int | None] = mapped_column(SmallInteger)
+    population_source: Mapped[str | None] = mapped_column(Text)
+    communities: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Station(Base):
+    """Any place that serves workers: union stations, rest points, water points, …"""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(_in_vocab("kind", StationKind), name="kind"),
+        CheckConstraint(_in_vocab("status", StationStatus), name="status"),
+        CheckConstraint(_in_vocab("host_type", HostType), name="host_type"),
+        CheckConstraint(_subset_of_vocab("amenities", Amenity), name="amenities"),
+        CheckConstraint(_subset_of_vocab("services", Service), name="services"),
+        CheckConstraint("closed_on IS NULL OR opened_on IS NULL OR closed_on >= opened_on",
+                        name="closed_after_opened"),
+        CheckConstraint("opening_hours IS NULL OR length(btrim(opening_hours)) BETWEEN 1 AND 255",
+                        name="opening_hours_length"),
+        CheckConstraint("floor_area_m2 >= 0", name="floor_area_non_negative"),
+        CheckConstraint("seats >= 0", name="seats_non_negative"),
+        CheckConstraint("length(btrim(external_id)) > 0", name="external_id_not_blank"),
+        *_point_guards(),
+        Index("ix_stations_geom", "geom", postgresql_using="gist"),
+        Index("ix_stations_kind_status", "kind", "status"),
+        Index("ix_stations_boundary_id", "boundary_id"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    host_type: Mapped[str] = mapped_column(Text, server_default=HostType.UNION.value)
+    host_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=StationStatus.OPEN.value)
+    opened_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    amenities: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    services: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    opening_hours: Mapped[str | None] = mapped_column(Text)
+    floor_area_m2: Mapped[float | None] = mapped_column(Float)
+    seats: Mapped[int | None] = mapped_column(Integer)
+    boundary_id: Mapped[int | None] = mapped_column(
+        ForeignKey("boundaries.id", ondelete="SET NULL")
+    )
+    source_crs: Mapped[str] = mapped_column(Text, server_default="wgs84")
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Enterprise(Base):
+    """A workplace: where outdoor workers are, and whether it has a union (已建会/未建会)."""
+
+    __tablename__ = "enterprises"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint("length(btrim(external_id)) > 0", name="external_id_not_blank"),
+        CheckConstraint("employees >= 0", name="employees_non_negative"),
+        CheckConstraint("outdoor_workers >= 0", name="outdoor_workers_non_negative"),
+        CheckConstraint("outdoor_workers <= employees", name="outdoor_within_employees"),
+        CheckConstraint(_in_vocab("union_status", UnionStatus), name="union_status"),
+        CheckConstraint(f"registration_code ~ '{CODE_PATTERN}'", name="registration_code_format"),
+        *_point_guards(),
+        Index("ix_enterprises_geom", "geom", postgresql_using="gist"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    employees: Mapped[int | None] = mapped_column(Integer)
+    outdoor_workers: Mapped[int | None] = mapped_column(Integer)
+    union_status: Mapped[str | None] = mapped_column(Text)
+    industry: Mapped[str | None] = mapped_column(Text)
+    # Where it is registered; it may operate elsewhere (异地经营), see boundary_id.
+    registration_code: Mapped[str | None] = mapped_column(String(12))
+    boundary_id: Mapped[int | None] = mapped_column(
+        ForeignKey("boundaries.id", ondelete="SET NULL")
+    )
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+# Violated constraint name -> (field, what a user must fix). Used to explain IntegrityErrors.
+CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
+    "ck_boundaries_code_format": ("code", "must be a 12-digit statistical code"),
+    "ck_boundaries_parent_code_format": ("parent_code", "must be a 12-digit statistical code"),
+    "ck_boundaries_level": ("level", f"must be one of {values(BoundaryLevel)}"),
+    "ck_boundaries_geom_valid": ("geometry", "must be a valid, non-empty (Multi)Polygon"),
+    "ck_boundaries_population_has_year": ("population_year", "is required with a population"),
+    "ck_stations_kind": ("kind", f"must be one of {values(StationKind)}"),
+    "ck_stations_status": ("status", f"must be one of {values(StationStatus)}"),
+    "ck_stations_host_type": ("host_type", f"must be one of {values(HostType)}"),
+    "ck_stations_amenities": ("amenities", f"must be drawn from {values(Amenity)}"),
+    "ck_stations_services": ("services", f"must be drawn from {values(Service)}"),
+    "ck_stations_closed_after_opened": ("closed_on", "must not be before opened_on"),
+    "ck_stations_lon_range": ("lon", "must lie within -180..180"),
+    "ck_stations_lat_range": ("lat", "must lie within -90..90"),
+    "ck_stations_seats_non_negative": ("seats", "must not be negative"),
+    "ck_stations_floor_area_non_negative": ("floor_area_m2", "must not be negative"),
+    "ck_enterprises_union_status": ("union_status", f"must be one of {values(UnionStatus)}"),
+    "ck_enterprises_outdoor_within_employees": (
+        "outdoor_workers",
+        "must not exceed employees",
+    ),
+    "ck_enterprises_lon_range": ("lon", "must lie within -180..180"),
+    "ck_enterprises_lat_range": ("lat", "must lie within -90..90"),
+}

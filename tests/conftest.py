@@ -1,0 +1,155 @@
+"""Test setup: a throwaway database on a real PostGIS, and a rolled-back transaction per test.
+
+The server is the project's own local cluster (started here if needed) or the one named by
+``NUANXIN_TEST_DATABASE_URL``. Each run creates its own database and drops it at the end, so
+runs never share state. Without a server a database test skips locally; under ``CI=true``
+it fails, and any skipped test at all fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.deps import get_connection
+from geo import migrate
+from geo.config import LocalDbSettings, Settings
+from geo.db import make_engine, session_scope
+from geo.errors import GeoError
+from geo.importers.files import ImportKind, import_file
+from geo.localdb import ensure_local_database
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_BEIJING = Path(__file__).resolve().parents[2] / "shared" / "data" / "beijing"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _server_url() -> str:
+    explicit = os.environ.get("NUANXIN_TEST_DATABASE_URL")
+    if explicit:
+        return explicit
+    return ensure_local_database(LocalDbSettings())
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """URL of a fresh, migrated database for this test run (dropped afterwards)."""
+    try:
+        server = _server_url()
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as admin:
+            admin.execute("SELECT 1")
+    except (GeoError, psycopg.Error, OSError) as exc:
+        message = f"no PostGIS server for tests: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"nuanxin_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server, name)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        for kind, file in [
+            (ImportKind.BOUNDARIES, "boundaries_tiny.geojson"),
+            (ImportKind.STATIONS, "stations_tiny.geojson"),
+            (ImportKind.ENTERPRISES, "enterprises_tiny.geojson"),
+        ]:
+            import_file(session, FIXTURES / file, kind, strict=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test, whatever it did."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+            yield session
+        transaction.rollback()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(environment="test", database_url=database_url)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def api_conn(settings: Settings, engine: Engine) -> AsyncIterator[asyncpg.Connection]:
+    """The one connection the app uses during a test, inside a transaction rolled back after."""
+    assert settings.database_url
+    connection = await asyncpg.connect(settings.database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+@pytest.fixture
+async def client(settings: Settings, api_conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)  # lifespan does not run: the override below replaces the pool
+
+    async def same_connection() -> AsyncIterator[asyncpg.Connection]:
+        yield api_conn
+
+    app.dependency_overrides[get_connection] = same_connection
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test is a test that did not run: fail the run loudly."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped and exitstatus == 0:
+        if reporter:
+            reporter.write_line(f"CI: {skipped} test(s) skipped; failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="module")
+def scratch_database_url(database_url: str) -> Iterator[str]:
+    """A second, empty database (no schema) for tests that commit or migrate by themselves."""
+    server = database_url
+    name = f"nuanxin_scratch_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(server, name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
