@@ -14,18 +14,24 @@ router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 3.0
 
 
+_STATE_SQL = """
+SELECT (SELECT extversion FROM pg_extension WHERE extname = 'postgis') AS postgis,
+       to_regclass('alembic_version') IS NOT NULL AS migrated
+"""
+
+
 @router.get("/healthz", response_model=Health, summary="Database reachable and migrated")
 async def healthz(conn: ConnectionDep) -> Health:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
-            postgis = await conn.fetchval("SELECT postgis_lib_version()")
+            state = await conn.fetchrow(_STATE_SQL)
             revision = (
                 await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
-                if await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+                if state["migrated"]
                 else None
             )
     except TimeoutError as exc:
         raise DatabaseUnavailableError("database health check timed out") from exc
-    if revision is None:
+    if state["postgis"] is None or revision is None:
         raise DatabaseUnavailableError("database schema is not migrated (run nuanxin db upgrade)")
-    return Health(status="ok", database="ok", postgis=postgis, schema_revision=revision)
+    return Health(status="ok", database="ok", postgis=state["postgis"], schema_revision=revision)

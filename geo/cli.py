@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from geo import migrate
 from geo.config import Settings, get_settings
@@ -29,7 +30,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly_errors(func: F) -> F:
-    """Show a GeoError as one readable line and exit 1; other errors keep their traceback."""
+    """Show a GeoError or a lost database as one readable line and exit 1.
+
+    Anything else is a bug and keeps its traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -37,6 +41,11 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except GeoError as exc:
             typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from exc
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+            typer.secho(f"error: cannot reach the database: {reason}", fg=typer.colors.RED,
+                        err=True)  # fmt: skip
             raise typer.Exit(1) from exc
 
     return wrapper  # type: ignore[return-value]

@@ -119,7 +119,9 @@ async def api_conn(settings: Settings, engine: Engine) -> AsyncIterator[asyncpg.
 
 
 @pytest.fixture
-async def client(settings: Settings, api_conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    settings: Settings, api_conn: asyncpg.Connection
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)  # lifespan does not run: the override below replaces the pool
 
     async def same_connection() -> AsyncIterator[asyncpg.Connection]:

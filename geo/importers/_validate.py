@@ -82,6 +82,16 @@ def validate_rows(
     return good, bad
 
 
+def in_file_order(rejected: Iterable[Rejection]) -> list[Rejection]:
+    """Sort by the number in the location ("feature 7", "line 12"), the order a fixer reads."""
+
+    def position(item: Rejection) -> tuple[int, str]:
+        digits = "".join(ch if ch.isdigit() else " " for ch in item.location).split()
+        return (int(digits[0]) if digits else 0, item.location)
+
+    return sorted(rejected, key=position)
+
+
 def write_rejections(report: ImportReport, path: Path) -> Path:
     """Write the rejected rows next to the input as CSV, for the person fixing the file."""
     with path.open("w", newline="", encoding="utf-8") as handle:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInputError
-from geo.importers._validate import ImportReport, Rejection, validate_rows
+from geo.importers._validate import ImportReport, Rejection, in_file_order, validate_rows
 from geo.importers.geojson import read_features
 from geo.importers.upsert import (
     UpsertCounts,
@@ -59,6 +59,7 @@ def import_file(session: Session, path: Path, kind: ImportKind, *,
             continue
         seen.add(key)
         records.append(record)
+    rejected = in_file_order(rejected)
     if strict and rejected:
         first = rejected[0]
         raise InvalidInputError(

@@ -1,0 +1,105 @@
+"""GeoJSON import: good rows in, bad rows reported, re-import a no-op, strict writes nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import text
+
+from geo.errors import InvalidInputError
+from geo.importers._validate import write_rejections
+from geo.importers.files import ImportKind, import_file
+from tests.conftest import FIXTURES
+
+BAD = FIXTURES / "stations_bad_rows.geojson"
+
+
+def _count(session, where="source = 'test'"):
+    return session.execute(text(f"SELECT count(*) FROM stations WHERE {where}")).scalar()
+
+
+def test_bad_rows_are_reported_and_good_rows_kept(session, tmp_path):
+    before = _count(session)
+    report = import_file(session, BAD, ImportKind.STATIONS)
+    assert report.inserted == 1
+    by_location = {(r.location, r.column) for r in report.rejected}
+    assert by_location == {
+        ("feature 2", "lon"),
+        ("feature 3", "kind"),
+        ("feature 4", "amenities"),
+        ("feature 5", "opening_hours"),
+        ("feature 6", "colour"),
+        ("feature 7", "geometry"),
+        ("feature 8", "external_id"),
+    }
+    assert _count(session) == before + 1
+    out = write_rejections(report, tmp_path / "rejected.csv")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + len(report.rejected)
+
+
+def test_strict_import_writes_nothing(session):
+    before = _count(session)
+    with pytest.raises(InvalidInputError, match="feature 2: lon"):
+        import_file(session, BAD, ImportKind.STATIONS, strict=True)
+    assert _count(session) == before
+
+
+def test_reimport_is_a_noop_and_a_change_updates_in_place(session, tmp_path):
+    report = import_file(session, FIXTURES / "stations_tiny.geojson", ImportKind.STATIONS)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 3)
+
+    changed = tmp_path / "changed.geojson"
+    document = json.loads((FIXTURES / "stations_tiny.geojson").read_text(encoding="utf-8"))
+    document["features"][1]["properties"]["opening_hours"] = "Mo-Su 06:00-22:00"
+    changed.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    ids_before = session.execute(text("SELECT external_id, id FROM stations ORDER BY id")).all()
+    report = import_file(session, changed, ImportKind.STATIONS)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 1, 2)
+    assert (
+        session.execute(text("SELECT external_id, id FROM stations ORDER BY id")).all()
+        == ids_before
+    )
+    hours = session.execute(text("SELECT opening_hours FROM stations WHERE external_id = 's2'"))
+    assert hours.scalar_one() == "Mo-Su 06:00-22:00"
+
+
+def test_points_are_assigned_to_the_finest_boundary(session):
+    rows = dict(session.execute(text(
+        "SELECT s.external_id, b.name FROM stations s JOIN boundaries b ON b.id = s.boundary_id"
+    )).all())  # fmt: skip
+    assert rows == {"s1": "西街道", "s2": "东街道", "s3": "西街道"}
+    enterprises = dict(session.execute(text(
+        "SELECT e.external_id, b.code FROM enterprises e JOIN boundaries b ON b.id = e.boundary_id"
+    )).all())  # fmt: skip
+    # e2 is registered in the west subdistrict but operates in the east one (异地经营).
+    assert enterprises == {"e1": "110106017000", "e2": "110106001000"}
+
+
+def test_boundaries_reimport_is_noop(session):
+    report = import_file(session, FIXTURES / "boundaries_tiny.geojson", ImportKind.BOUNDARIES)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not readable as GeoJSON"),
+        ('{"type": "Feature"}', "expected a GeoJSON FeatureCollection"),
+        ('{"type": "FeatureCollection", "crs": {"type": "name", "properties": '
+         '{"name": "urn:ogc:def:crs:EPSG::3857"}}, "features": []}', "EPSG::3857"),
+    ],
+)  # fmt: skip
+def test_unreadable_or_wrong_crs_files_are_refused_whole(session, tmp_path, content, message):
+    path = tmp_path / "broken.geojson"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=message):
+        import_file(session, path, ImportKind.STATIONS)
+
+
+def test_unsupported_format_is_refused(session, tmp_path):
+    path = tmp_path / "stations.csv"
+    shutil.copy(BAD, path)
+    with pytest.raises(InvalidInputError, match="only GeoJSON"):
+        import_file(session, path, ImportKind.STATIONS)
