@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 
-from api import health, stations
+from api import boundaries, health, pages, stations
 from api.database import open_pool
 from api.errors import install_error_handlers
 from geo.config import Settings, get_settings
 from geo.db import resolve_database_url
+from maps.pages import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,4 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(stations.router)
+    app.include_router(boundaries.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

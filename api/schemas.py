@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from geo.vocab import Amenity, HostType, Service, StationKind, StationStatus
+from geo.vocab import Amenity, BoundaryLevel, HostType, Service, StationKind, StationStatus
 
 
 class PointGeometry(BaseModel):
@@ -57,6 +57,35 @@ class StationsPublic(BaseModel):
     numberReturned: int  # noqa: N815 - OGC API Features spelling
     links: list[Link]
     features: list[StationPublic]
+
+
+class BoundaryProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    name: str
+    level: BoundaryLevel
+    parent_code: str | None
+    vintage: str
+    area_km2: float
+    population: int | None
+    population_year: int | None
+    population_source: str | None
+    communities: int | None
+
+
+class BoundaryPublic(BaseModel):
+    type: Literal["Feature"]
+    id: int
+    geometry: dict[str, object]
+    properties: BoundaryProperties
+
+
+class BoundariesPublic(BaseModel):
+    """A GeoJSON FeatureCollection of (Multi)Polygons, WGS-84 lon/lat."""
+
+    type: Literal["FeatureCollection"]
+    features: list[BoundaryPublic]
 
 
 class Health(BaseModel):

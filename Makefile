@@ -1,0 +1,56 @@
+# The one place for project commands. A newcomer needs two:
+#   make serve   set everything up, then serve the bundled data on http://127.0.0.1:8000
+#   make test    set everything up, then lint, type-check and run the whole test suite
+# Both are idempotent; a second run skips what is already installed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .nuanxin/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+# Debian packages the project needs on the machine (PostgreSQL 15 + PostGIS 3 on Debian 12).
+APT_PACKAGES := postgresql postgresql-15-postgis-3
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help setup system-packages python-env serve test lint
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+system-packages:  ## apt-get install PostgreSQL + PostGIS if missing (needs root)
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -q; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(UV):
+	@python3 -m venv $(TOOLS) 2>/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "python3-venv missing; install it as root" >&2; exit 1; }; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; \
+	  python3 -m venv $(TOOLS); }
+	$(TOOLS)/bin/python -m pip install -q "uv==$(UV_VERSION)"
+
+python-env: $(UV)  ## the locked Python dependencies in .venv (uv sync --frozen)
+	@$(UV) sync --frozen --quiet
+
+setup: system-packages python-env  ## everything both commands need
+
+serve: setup  ## the main job: local PostGIS, migrations, bundled data, API on :8000
+	$(VENV)/bin/nuanxin up
+
+lint: python-env  ## ruff and mypy
+	$(VENV)/bin/ruff check geo api maps tests
+	$(VENV)/bin/ruff format --check geo api maps tests
+	$(VENV)/bin/mypy
+
+test: setup lint  ## lint, then the whole pytest suite against a real PostGIS
+	$(VENV)/bin/python -m pytest
