@@ -19,7 +19,8 @@ MAX_SIMPLIFY_M = 500.0
 _SQL = """
 SELECT coalesce(json_agg(json_build_object(
          'type', 'Feature', 'id', b.id,
-         'geometry', ST_AsGeoJSON(ST_Multi(ST_SimplifyPreserveTopology(b.geom, $2 / 111320.0)), 5)::json,
+         'geometry', ST_AsGeoJSON(
+             ST_Multi(ST_SimplifyPreserveTopology(b.geom, $2 / 111320.0)), 5)::json,
          'properties', json_build_object(
             'code', b.code, 'name', b.name, 'level', b.level, 'parent_code', b.parent_code,
             'vintage', b.vintage, 'area_km2', round(b.area_km2::numeric, 3),
