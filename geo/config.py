@@ -23,9 +23,11 @@ class LocalDbSettings(BaseModel):
     port: int = Field(54329, ge=1024, le=65535, description="TCP port on 127.0.0.1")
     database: str = Field("nuanxin", description="database the main job uses")
     user: str = Field("nuanxin", description="login role created in the cluster")
-    password_file: Path = Field(
-        PROJECT_ROOT / ".nuanxin" / "db-password",
-        description="where the generated role password is kept (mode 600)",
+    password_file: Path | None = Field(
+        None,
+        description="where the generated role password is kept (mode 600); "
+        "default ~/.config/nuanxin/<cluster>.password, shared by every clone on the machine "
+        "as the cluster is",
     )
 
 

@@ -3,7 +3,8 @@
 Debian's ``pg_createcluster``/``pg_ctlcluster`` create and start a cluster owned by the
 ``postgres`` user (PostgreSQL refuses to run as root), on its own port so it never disturbs a
 cluster that was already there. The login role gets a generated password kept in a file of
-mode 600; a fresh clone on the same machine resets it, so no secret is ever committed.
+mode 600 in the user's home (machine-level, like the cluster, so every clone shares it); it is
+re-applied on every start, so a lost file just means a new password. No secret is committed.
 """
 
 from __future__ import annotations
@@ -52,8 +53,13 @@ def _run(args: list[str], *, stdin: str | None = None) -> subprocess.CompletedPr
         raise LocalDbError(f"{args[0]} not found; run `make setup`") from exc
 
 
+def password_file(settings: LocalDbSettings) -> Path:
+    default = Path.home() / ".config" / "nuanxin" / f"{settings.cluster}.password"
+    return settings.password_file or default
+
+
 def _password(settings: LocalDbSettings) -> str:
-    path = settings.password_file
+    path = password_file(settings)
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
