@@ -11,18 +11,18 @@ UV_VERSION := 0.13.9
 TOOLS := .nuanxin/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
-# Debian packages the project needs on the machine (PostgreSQL 15 + PostGIS 3 on Debian 12).
+# Debian packages the project needs on the machine (PostgreSQL 15 + PostGIS 3 on Debian 12);
+# the tests also drive Debian's Chromium (Playwright, no browser download) and need CJK fonts.
 APT_PACKAGES := postgresql postgresql-15-postgis-3
+TEST_APT_PACKAGES := chromium fonts-noto-cjk
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup system-packages python-env serve test lint
+.PHONY: help setup system-packages test-packages python-env serve test lint
 
-help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
-
-system-packages:  ## apt-get install PostgreSQL + PostGIS if missing (needs root)
-	@missing=""; for p in $(APT_PACKAGES); do \
+# $(call apt_ensure,packages): install those not yet installed; a no-op on a second run.
+define apt_ensure
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -31,6 +31,16 @@ system-packages:  ## apt-get install PostgreSQL + PostGIS if missing (needs root
 	  apt-get update -q; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+system-packages:  ## apt-get install PostgreSQL + PostGIS if missing (needs root)
+	$(call apt_ensure,$(APT_PACKAGES))
+
+test-packages:  ## apt-get install Chromium and CJK fonts for the browser tests if missing
+	$(call apt_ensure,$(TEST_APT_PACKAGES))
 
 $(UV):
 	@python3 -m venv $(TOOLS) 2>/dev/null || { \
@@ -52,5 +62,5 @@ lint: python-env  ## ruff and mypy
 	$(VENV)/bin/ruff format --check geo api maps tests
 	$(VENV)/bin/mypy
 
-test: setup lint  ## lint, then the whole pytest suite against a real PostGIS
+test: setup test-packages lint  ## lint, then the whole pytest suite against a real PostGIS
 	$(VENV)/bin/python -m pytest

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from geo.cli import app
+from tests.browser import free_port
 from tests.conftest import FIXTURES
 
 NUANXIN = Path(sys.executable).with_name("nuanxin")
@@ -88,3 +92,30 @@ def test_unreachable_database_is_one_clear_line(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "127.0.0.1" in result.stderr or "connect" in result.stderr.lower()
+
+
+def test_up_migrates_loads_and_serves(scratch_database_url, bundle):
+    """The main job end to end: a real process, a real port, then a clean shutdown."""
+    port = free_port()
+    env = {**os.environ, "NUANXIN_DATABASE_URL": scratch_database_url,
+           "NUANXIN_DATA_DIR": str(bundle), "NUANXIN_API__PORT": str(port)}  # fmt: skip
+    process = subprocess.Popen([NUANXIN, "up"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(process.stdout.read() if process.stdout else "") from None
+                time.sleep(0.3)
+        assert health.status_code == 200
+        stations = httpx.get(f"http://127.0.0.1:{port}/stations").json()
+        assert stations["numberReturned"] == 3
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert "stations_tiny.geojson: 3 inserted" in output
+    assert process.returncode == 0
