@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,9 +17,18 @@ from sqlalchemy.exc import OperationalError
 
 from geo import migrate
 from geo.config import Settings, get_settings
+from geo.crs import parse_coord_system
 from geo.db import make_engine, resolve_database_url, session_scope
-from geo.errors import GeoError
+from geo.errors import GeoError, InvalidInputError
+from geo.exporters import (
+    ENTERPRISE_FIELDS,
+    STATION_FIELDS,
+    ExportLayout,
+    fetch_rows,
+    write_rows,
+)
 from geo.importers._validate import ImportReport, write_rejections
+from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
 
 app = typer.Typer(help="Nuanxin: map service for union stations and outdoor-worker rest points.",
@@ -57,10 +67,11 @@ def _engine(settings: Settings) -> Engine:
 
 def _print_report(report: ImportReport, limit: int = 20) -> None:
     typer.echo(report.summary())
-    for item in report.rejected[:limit]:
-        typer.echo(f"  {item.location}: {item.column or 'row'}: {item.reason}")
-    if len(report.rejected) > limit:
-        typer.echo(f"  … and {len(report.rejected) - limit} more")
+    for label, items in (("rejected", report.rejected), ("warning", report.warnings)):
+        for item in items[:limit]:
+            typer.echo(f"  {label} {item.location}: {item.column or 'row'}: {item.reason}")
+        if len(items) > limit:
+            typer.echo(f"  … and {len(items) - limit} more {label}")
 
 
 @db_app.command("url")
@@ -110,20 +121,83 @@ def load(
         _print_report(report)
 
 
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        header, sep, field = pair.partition("=")
+        if not sep or not header.strip():
+            raise InvalidInputError(
+                f"--map takes 'header=field' (or 'header=' to ignore), got {pair!r}"
+            )
+        mapping[header.strip()] = field.strip()
+    return mapping
+
+
 @app.command("import")
 @friendly_errors
 def import_(
     kind: Annotated[ImportKind, typer.Argument(help="what the file holds")],
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, readable=True, help="GeoJSON, CSV, XLSX; boundaries also SHP/zip/GPKG/KML"
+        ),
+    ],
+    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09 | cgcs2000 | EPSG:n")] = "wgs84",
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="'header=field'; repeatable")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="source name for rows without one")] = None,
+    level: Annotated[
+        str | None, typer.Option(help="boundaries: level for rows without one")
+    ] = None,
+    vintage: Annotated[
+        str | None, typer.Option(help="boundaries: vintage for rows without one")
+    ] = None,
+    ignore_unknown: Annotated[bool, typer.Option(help="boundaries: drop unmapped columns")] = False,
     strict: Annotated[bool, typer.Option(help="abort on the first bad row")] = False,
 ) -> None:
-    """Import a GeoJSON file; rejected rows are listed and written to FILE.rejected.csv."""
+    """Import a file in one transaction; rejected rows are listed and saved beside it."""
+    defaults = {
+        k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items() if v
+    }
     with session_scope(_engine(get_settings())) as session:
-        report = import_file(session, path, kind, strict=strict)
+        report = import_file(session, path, kind, strict=strict, crs=parse_source_crs(crs),
+                             mapping=_parse_mapping(map_ or []), defaults=defaults,
+                             ignore_unknown=ignore_unknown)  # fmt: skip
     _print_report(report)
     if report.rejected:
-        out = write_rejections(report, path.with_suffix(path.suffix + ".rejected.csv"))
+        out = write_rejections(report, path.with_name(path.name + ".rejected.csv"))
         typer.echo(f"rejected rows written to {out}")
+
+
+class ExportTable(StrEnum):
+    STATIONS = "stations"
+    ENTERPRISES = "enterprises"
+
+
+@app.command("export")
+@friendly_errors
+def export(
+    table: Annotated[ExportTable, typer.Argument(help="what to export")],
+    path: Annotated[Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx")],
+    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 (Amap/Tencent) | bd09 (Baidu)")] = "wgs84",
+    layout: Annotated[ExportLayout, typer.Option(help="records, or a platform's bulk layout")] = (
+        ExportLayout.RECORDS
+    ),
+) -> None:
+    """Export to a file; `records` layout files import back unchanged."""
+    try:
+        system = parse_coord_system(crs)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field="crs") from exc
+    fields = STATION_FIELDS if table is ExportTable.STATIONS else ENTERPRISE_FIELDS
+    if layout is not ExportLayout.RECORDS and table is not ExportTable.STATIONS:
+        raise InvalidInputError("platform layouts are for stations", field="layout")
+    with _engine(get_settings()).connect() as conn:
+        rows = fetch_rows(conn, table.value)
+    count = write_rows(rows, path, fields=fields, crs=system, layout=layout)
+    typer.echo(f"{count} {table.value} written to {path} ({layout}, {system})")
 
 
 @app.command("serve")

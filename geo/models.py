@@ -29,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo.vocab import (
@@ -222,6 +222,22 @@ class Enterprise(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class RowHistory(Base):
+    """What an UPDATE changed (written by a trigger, migration 0002): ``{column: [old, new]}``."""
+
+    __tablename__ = "row_history"
+    __table_args__ = (Index("ix_row_history_table_name_row_id", "table_name", "row_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text)
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    changed_by: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, list[object]]] = mapped_column(JSONB)
 
 
 # Violated constraint name -> (field, what a user must fix). Used to explain IntegrityErrors.

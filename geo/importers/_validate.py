@@ -32,6 +32,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: tuple[Rejection, ...] = field(default_factory=tuple)
+    # Rows that were written but deserve a look (repaired polygon, point outside every area).
+    warnings: tuple[Rejection, ...] = field(default_factory=tuple)
 
     @property
     def accepted(self) -> int:
@@ -41,6 +43,7 @@ class ImportReport:
         return (
             f"{self.file}: {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged, {len(self.rejected)} rejected"
+            + (f", {len(self.warnings)} warnings" if self.warnings else "")
         )
 
 
@@ -110,5 +113,6 @@ def report_as_json(report: ImportReport) -> str:
         "updated": report.updated,
         "unchanged": report.unchanged,
         "rejected": [item.__dict__ for item in report.rejected],
+        "warnings": [item.__dict__ for item in report.warnings],
     }
     return json.dumps(body, ensure_ascii=False, indent=2)

@@ -1,18 +1,35 @@
-"""Import one file of a given kind: read, validate, upsert, report — in the caller's transaction."""
+"""Import one file of a given kind: read, fix coordinates, validate, upsert, report.
+
+Everything happens in the caller's transaction, so an import is all-or-nothing: a crash or a
+``--strict`` refusal leaves the database as it was.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
-from geo.importers._validate import ImportReport, Rejection, in_file_order, validate_rows
+from geo.importers._validate import (
+    ImportReport,
+    Rejection,
+    SourceRow,
+    in_file_order,
+    validate_rows,
+)
+from geo.importers.boundaries import read_boundaries, read_vector_points
+from geo.importers.coords import SourceCrs, prepare_points
 from geo.importers.geojson import read_features
+from geo.importers.tables import read_csv, read_xlsx
 from geo.importers.upsert import (
     UpsertCounts,
     upsert_boundaries,
@@ -28,29 +45,51 @@ class ImportKind(StrEnum):
     ENTERPRISES = "enterprises"
 
 
-_KINDS: dict[ImportKind, tuple[type[BaseModel], Callable[[Session, Sequence[Any]], UpsertCounts]]]
-_KINDS = {
+Writer = Callable[[Session, Sequence[Any]], UpsertCounts]
+_KINDS: dict[ImportKind, tuple[type[BaseModel], Writer]] = {
     ImportKind.BOUNDARIES: (BoundaryRecord, upsert_boundaries),
     ImportKind.STATIONS: (StationRecord, upsert_stations),
     ImportKind.ENTERPRISES: (EnterpriseRecord, upsert_enterprises),
 }
+POINT_FORMATS = {".geojson", ".json", ".csv", ".xlsx", ".gpkg"}
 
 
-def import_file(session: Session, path: Path, kind: ImportKind, *,
-                strict: bool = False) -> ImportReport:  # fmt: skip
+def import_file(
+    session: Session,
+    path: Path,
+    kind: ImportKind,
+    *,
+    strict: bool = False,
+    crs: SourceCrs = CoordSystem.WGS84,
+    mapping: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    ignore_unknown: bool = False,
+) -> ImportReport:
     """Import ``path`` into the session's open transaction.
 
-    Valid rows are written and bad ones reported; with ``strict`` any bad row raises
-    ``InvalidInputError`` before anything is written. Duplicate keys within one file are
-    rejected too (the later row), since an upsert could not tell which one is meant.
+    Valid rows are written and bad ones reported with their line (or feature) and column;
+    with ``strict`` any bad row raises ``InvalidInputError`` before anything is written.
+    ``crs`` names the coordinate system of point files (converted to WGS-84 here);
+    ``mapping`` adds header→field names; ``defaults`` fill fields a row lacks (``source``
+    defaults to the file name, ``level``/``vintage`` for boundary layers); ``ignore_unknown``
+    drops unmapped boundary columns instead of refusing the file. A later row repeating an
+    earlier row's key is rejected: the upsert could not tell which one is meant.
     """
-    if path.suffix.lower() not in {".geojson", ".json"}:
-        raise InvalidInputError(f"{path.name}: only GeoJSON is supported by this importer")
+    warnings: list[Rejection] = []
+    if kind is ImportKind.BOUNDARIES:
+        rows, rejected, warnings = read_boundaries(path, mapping, crs=crs, defaults=defaults,
+                                                   ignore_unknown=ignore_unknown)  # fmt: skip
+    else:
+        rows, rejected = _read_points(path, mapping)
+        rows, swapped = prepare_points(rows, crs, path.name,
+                                       record_crs=kind is ImportKind.STATIONS)  # fmt: skip
+        rejected.extend(swapped)
+        filled = {"source": path.stem, **(defaults or {})}
+        rows = [_with_identity(row, filled) for row in rows]
     model, write = _KINDS[kind]
-    rows, rejected = read_features(path, points=kind is not ImportKind.BOUNDARIES)
     good, bad = validate_rows(rows, model, path.name)
     rejected.extend(bad)
-    records, seen = [], set()
+    records, seen, kept_rows = [], set(), []
     for row, record in good:
         key = _key(record)
         if key in seen:
@@ -59,6 +98,7 @@ def import_file(session: Session, path: Path, kind: ImportKind, *,
             continue
         seen.add(key)
         records.append(record)
+        kept_rows.append(row)
     rejected = in_file_order(rejected)
     if strict and rejected:
         first = rejected[0]
@@ -66,9 +106,48 @@ def import_file(session: Session, path: Path, kind: ImportKind, *,
             f"{first.file} {first.location}: {first.column or 'row'}: {first.reason} "
             f"({len(rejected)} rejected in all; nothing was written)"
         )
+    session.execute(text("SELECT set_config('nuanxin.actor', :actor, true)"),
+                    {"actor": f"import:{path.name}"})  # fmt: skip
     counts = write(session, records)
-    return ImportReport(path.name, kind.value, counts.inserted, counts.updated,
-                        counts.unchanged, tuple(rejected))  # fmt: skip
+    if (
+        counts.outside
+        and session.execute(text("SELECT EXISTS (SELECT 1 FROM boundaries)")).scalar()
+    ):
+        reason = "lies in no loaded boundary: check the coordinate system (--crs) and the place"
+        warnings += [
+            Rejection(path.name, kept_rows[i].location, "lon", reason) for i in counts.outside
+        ]
+    report = ImportReport(path.name, kind.value, counts.inserted, counts.updated,
+                          counts.unchanged, tuple(rejected))  # fmt: skip
+    return replace(report, warnings=tuple(warnings))
+
+
+def _read_points(
+    path: Path, mapping: Mapping[str, str] | None
+) -> tuple[list[SourceRow], list[Rejection]]:
+    suffix = path.suffix.lower()
+    if suffix in {".geojson", ".json"}:
+        return read_features(path, points=True)
+    if suffix == ".csv":
+        return read_csv(path, mapping), []
+    if suffix == ".xlsx":
+        return read_xlsx(path, mapping), []
+    if suffix == ".gpkg":
+        return read_vector_points(path)
+    raise InvalidInputError(
+        f"{path.name}: unsupported format {suffix!r}; use one of {sorted(POINT_FORMATS)}"
+    )
+
+
+def _with_identity(row: SourceRow, defaults: Mapping[str, Any]) -> SourceRow:
+    """Fill defaults; without an id, rows are matched by name and address on re-import."""
+    values = {**defaults, **row.values}
+    if "external_id" not in values and values.get("name"):
+        basis = f"{values.get('name', '')}|{values.get('address', '')}"
+        values["external_id"] = "name:" + hashlib.sha1(basis.encode()).hexdigest()[:16]  # noqa: S324
+    elif "external_id" in values:
+        values["external_id"] = str(values["external_id"])
+    return SourceRow(row.location, values)
 
 
 def _key(record: BaseModel) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ Re-importing the same file therefore changes nothing (not even ``updated_at``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from geoalchemy2 import WKTElement
@@ -24,6 +24,8 @@ class UpsertCounts:
     updated: int
     unchanged: int
     ids: tuple[int, ...]
+    # Positions (0-based, in the records given) of points that lie in no current boundary.
+    outside: tuple[int, ...] = ()
 
 
 def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
@@ -75,18 +77,47 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
+_LOOKUP_SQL = text("""
+SELECT found.id
+  FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS p(lon, lat, i)
+  LEFT JOIN LATERAL (
+        SELECT b.id FROM boundaries AS b
+         WHERE b.valid_to IS NULL AND ST_Covers(b.geom, ST_Point(p.lon, p.lat, 4326))
+         ORDER BY CASE b.level WHEN 'community' THEN 0 WHEN 'subdistrict' THEN 1
+                               WHEN 'district' THEN 2 ELSE 3 END, b.vintage DESC
+         LIMIT 1) AS found ON true
+ ORDER BY p.i
+""")
+
+
+def lookup_boundaries(session: Session, points: Sequence[tuple[float, float]]) -> list[int | None]:
+    """The finest current boundary covering each point (``None`` where none does)."""
+    if not points:
+        return []
+    lons, lats = zip(*points, strict=True)
+    result = session.execute(_LOOKUP_SQL, {"lons": list(lons), "lats": list(lats)})
+    return list(result.scalars())
+
+
+def _upsert_points(session: Session, table: str, rows: list[dict[str, Any]],
+                   points: list[tuple[float, float]]) -> UpsertCounts:  # fmt: skip
+    """Points get their boundary in the same write, so creating a row is one change, not two."""
+    boundary_ids = lookup_boundaries(session, points)
+    for row, boundary_id in zip(rows, boundary_ids, strict=True):
+        row["boundary_id"] = boundary_id
+    counts = upsert(session, _table(table), rows, ("source", "external_id"))
+    outside = tuple(i for i, b in enumerate(boundary_ids) if b is None)
+    return replace(counts, outside=outside)
+
+
 def upsert_stations(session: Session, records: Sequence[StationRecord]) -> UpsertCounts:
     rows = [station_row(r) for r in records]
-    counts = upsert(session, _table("stations"), rows, ("source", "external_id"))
-    assign_boundaries(session, "stations", counts.ids)
-    return counts
+    return _upsert_points(session, "stations", rows, [(r.lon, r.lat) for r in records])
 
 
 def upsert_enterprises(session: Session, records: Sequence[EnterpriseRecord]) -> UpsertCounts:
     rows = [enterprise_row(r) for r in records]
-    counts = upsert(session, _table("enterprises"), rows, ("source", "external_id"))
-    assign_boundaries(session, "enterprises", counts.ids)
-    return counts
+    return _upsert_points(session, "enterprises", rows, [(r.lon, r.lat) for r in records])
 
 
 def upsert_boundaries(session: Session, records: Sequence[BoundaryRecord]) -> UpsertCounts:

@@ -99,7 +99,7 @@ def test_unreadable_or_wrong_crs_files_are_refused_whole(session, tmp_path, cont
 
 
 def test_unsupported_format_is_refused(session, tmp_path):
-    path = tmp_path / "stations.csv"
+    path = tmp_path / "stations.txt"
     shutil.copy(BAD, path)
-    with pytest.raises(InvalidInputError, match="only GeoJSON"):
+    with pytest.raises(InvalidInputError, match=r"unsupported format '\.txt'"):
         import_file(session, path, ImportKind.STATIONS)

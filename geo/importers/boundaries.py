@@ -1,0 +1,181 @@
+"""Read boundary layers (GeoJSON, Shapefile folder or zip, GeoPackage, KML) with pyogrio.
+
+Any declared CRS is reprojected to WGS-84; a GCJ-02/BD-09 layer (declared with ``crs``) is
+shifted vertex by vertex. Invalid polygons are repaired when the repair is still polygonal,
+with a warning; otherwise the row is rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS
+from shapely import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from geo.crs import CoordSystem, convert
+from geo.errors import InvalidInputError
+from geo.importers._validate import Rejection, SourceRow
+from geo.importers.coords import SourceCrs
+
+BOUNDARY_ALIASES: dict[str, tuple[str, ...]] = {
+    "code": ("code", "adcode", "gb", "区划代码", "代码", "统计代码"),
+    "name": ("name", "名称", "区划名称"),
+    "level": ("level", "级别", "层级"),
+    "parent_code": ("parent_code", "parentcode", "上级代码"),
+    "vintage": ("vintage", "版本", "年份"),
+    "valid_from": ("valid_from", "生效日期"),
+    "valid_to": ("valid_to", "失效日期"),
+    "population": ("population", "人口", "常住人口"),
+    "population_year": ("population_year", "人口年份"),
+    "population_source": ("population_source", "人口来源"),
+    "communities": ("communities", "社区数"),
+}
+_INDEX = {a.lower(): f for f, aliases in BOUNDARY_ALIASES.items() for a in aliases}
+# Columns GDAL's KML drivers add to every layer: styling and timing, never boundary data.
+KML_STANDARD = {"id", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
+                "visibility", "draworder", "icon", "snippet"}  # fmt: skip
+BOUNDARY_FORMATS = {".geojson", ".json", ".shp", ".zip", ".gpkg", ".kml"}
+
+
+def _open_path(path: Path) -> str:
+    if path.is_dir() or path.suffix.lower() in BOUNDARY_FORMATS - {".zip"}:
+        return str(path)
+    if path.suffix.lower() == ".zip":
+        return f"/vsizip/{path}"
+    raise InvalidInputError(
+        f"{path.name}: unsupported boundary format; use one of {sorted(BOUNDARY_FORMATS)} "
+        "or a folder holding a shapefile"
+    )
+
+
+def _fields(columns: list[str], mapping: Mapping[str, str] | None,
+            ignore_unknown: bool) -> tuple[dict[str, str], list[str]]:  # fmt: skip
+    explicit = {k.lower(): v for k, v in (mapping or {}).items()}
+    fields, unknown = {}, []
+    for column in columns:
+        field = explicit.get(column.lower(), _INDEX.get(column.lower()))
+        if field is None:
+            unknown.append(column)
+        elif field:
+            fields[column] = field
+    if unknown and not ignore_unknown:
+        raise InvalidInputError(
+            f"unknown column(s) {unknown}: map them with --map 'column=field', or pass "
+            f"--ignore-unknown to drop them; fields: {sorted(BOUNDARY_ALIASES)}",
+            field="columns",
+        )
+    return fields, unknown
+
+
+def _shift(geometry: BaseGeometry, crs: CoordSystem) -> BaseGeometry:
+    def to_wgs84(coords: np.ndarray) -> np.ndarray:
+        lon, lat = convert(coords[:, 0], coords[:, 1], crs, CoordSystem.WGS84)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geometry, to_wgs84)
+
+
+def _polygonal(geometry: BaseGeometry) -> tuple[BaseGeometry, bool]:
+    """The geometry as a valid MultiPolygon if possible, and whether it had to be repaired."""
+    if geometry.is_valid:
+        return geometry, False
+    repaired = shapely.make_valid(geometry)
+    parts = [
+        g for g in getattr(repaired, "geoms", [repaired]) if isinstance(g, Polygon | MultiPolygon)
+    ]
+    polygons = [p for part in parts for p in getattr(part, "geoms", [part])]
+    return (MultiPolygon(polygons) if polygons else repaired), True
+
+
+def read_boundaries(
+    path: Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    crs: SourceCrs = CoordSystem.WGS84,
+    defaults: Mapping[str, Any] | None = None,
+    ignore_unknown: bool = False,
+) -> tuple[list[SourceRow], list[Rejection], list[Rejection]]:
+    """Rows (``geometry`` in WGS-84), rejections, and warnings for repaired polygons."""
+    try:
+        frame = pyogrio.read_dataframe(_open_path(path))
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
+    shift = crs if isinstance(crs, CoordSystem) and crs is not CoordSystem.WGS84 else None
+    if frame.crs is None:
+        if not isinstance(crs, CRS):
+            raise InvalidInputError(
+                f"{path.name}: declares no CRS (a shapefile needs its .prj); name one with --crs"
+            )
+        frame = frame.set_crs(crs)
+    if frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    columns = [c for c in frame.columns if c != "geometry"]
+    if path.suffix.lower() == ".kml":
+        columns = [c for c in columns if c.lower() not in KML_STANDARD]
+    fields, _ = _fields(columns, mapping, ignore_unknown)
+    rows, rejected, warnings = [], [], []
+    for number, (values, geometry) in enumerate(
+        zip(frame[list(fields)].to_dict("records"), frame.geometry, strict=True), start=1
+    ):
+        location = f"feature {number}"
+        if geometry is None or geometry.is_empty:
+            rejected.append(Rejection(path.name, location, "geometry", "no geometry"))
+            continue
+        if shift is not None:
+            geometry = _shift(geometry, shift)
+        geometry, repaired = _polygonal(geometry)
+        if repaired:
+            warnings.append(Rejection(path.name, location, "geometry", "invalid polygon repaired"))
+        row = {
+            **(defaults or {}),
+            **{fields[k]: _plain(v) for k, v in values.items() if _plain(v) is not None},
+        }
+        row["geometry"] = geometry
+        rows.append(SourceRow(location, row))
+    return rows, rejected, warnings
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and NaN from the data frame as plain Python values (NaN -> None)."""
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def read_vector_points(path: Path) -> tuple[list[SourceRow], list[Rejection]]:
+    """Point rows (``lon``/``lat`` in WGS-84) from any vector file GDAL reads (GeoPackage…)."""
+    try:
+        frame = pyogrio.read_dataframe(_open_path(path))
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
+    if frame.crs is None:
+        raise InvalidInputError(f"{path.name}: declares no CRS")
+    if frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    columns = [c for c in frame.columns if c != "geometry"]
+    rows, rejected = [], []
+    for number, (values, geometry) in enumerate(
+        zip(frame[columns].to_dict("records"), frame.geometry, strict=True), start=1
+    ):
+        location = f"feature {number}"
+        if geometry is None or geometry.geom_type != "Point":
+            kind = "no geometry" if geometry is None else geometry.geom_type
+            rejected.append(
+                Rejection(path.name, location, "geometry", f"expected a Point, got {kind}")
+            )
+            continue
+        row = {k: _plain(v) for k, v in values.items() if _plain(v) not in (None, "")}
+        rows.append(SourceRow(location, {**row, "lon": geometry.x, "lat": geometry.y}))
+    return rows, rejected
