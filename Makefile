@@ -58,8 +58,8 @@ serve: setup  ## the main job: local PostGIS, migrations, bundled data, API on :
 	$(VENV)/bin/nuanxin up
 
 lint: python-env  ## ruff and mypy
-	$(VENV)/bin/ruff check geo api maps tests
-	$(VENV)/bin/ruff format --check geo api maps tests
+	$(VENV)/bin/ruff check geo api maps tests bench data
+	$(VENV)/bin/ruff format --check geo api maps tests bench data
 	$(VENV)/bin/mypy
 
 test: setup test-packages lint  ## lint, then the whole pytest suite against a real PostGIS
