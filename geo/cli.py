@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.progress import Progress
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -27,7 +28,7 @@ from geo.exporters import (
     fetch_rows,
     write_rows,
 )
-from geo.importers._validate import ImportReport, write_rejections
+from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
 
@@ -161,11 +162,18 @@ def import_(
     defaults = {
         k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items() if v
     }
-    with session_scope(_engine(get_settings())) as session:
-        report = import_file(session, path, kind, strict=strict, crs=parse_source_crs(crs),
-                             mapping=_parse_mapping(map_ or []), defaults=defaults,
-                             ignore_unknown=ignore_unknown)  # fmt: skip
+    with Progress(transient=True) as bar, session_scope(_engine(get_settings())) as session:
+        task = bar.add_task(f"validating {path.name}", total=None)
+        report = import_file(
+            session, path, kind, strict=strict, crs=parse_source_crs(crs),
+            mapping=_parse_mapping(map_ or []), defaults=defaults, ignore_unknown=ignore_unknown,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+        bar.update(task, description=f"writing {path.name}")
     _print_report(report)
+    report_path = path.with_name(path.name + ".import-report.json")
+    report_path.write_text(report_as_json(report), encoding="utf-8")
+    typer.echo(f"full report: {report_path}")
     if report.rejected:
         out = write_rejections(report, path.with_name(path.name + ".rejected.csv"))
         typer.echo(f"rejected rows written to {out}")

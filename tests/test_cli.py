@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -84,6 +85,8 @@ def test_upgrade_load_twice_import_and_downgrade(scratch_database_url, bundle, t
     assert "feature 3: kind: unknown StationKind 'teahouse'" in lenient
     rejected = (tmp_path / "bad.geojson.rejected.csv").read_text(encoding="utf-8").splitlines()
     assert len(rejected) == 8
+    report = json.loads((tmp_path / "bad.geojson.import-report.json").read_text(encoding="utf-8"))
+    assert report["inserted"] == 1 and len(report["rejected"]) == 7
     assert _count(url, "stations") == 4
 
     assert "schema at revision base" in run("db", "downgrade", "base", url=url).stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,13 +69,19 @@ def _describe(error: ValidationError) -> list[tuple[str | None, str]]:
     return described
 
 
+Progress = Callable[[int, int], None]  # (rows done, rows in all)
+PROGRESS_EVERY = 500
+
+
 def validate_rows(
-    rows: Iterable[SourceRow], model: type[R], file: str
+    rows: Sequence[SourceRow], model: type[R], file: str, on_progress: Progress | None = None
 ) -> tuple[list[tuple[SourceRow, R]], list[Rejection]]:
     """Validate each row against ``model``; every problem of a bad row is reported."""
     good: list[tuple[SourceRow, R]] = []
     bad: list[Rejection] = []
-    for row in rows:
+    for done, row in enumerate(rows, start=1):
+        if on_progress and (done % PROGRESS_EVERY == 0 or done == len(rows)):
+            on_progress(done, len(rows))
         try:
             good.append((row, model.model_validate(dict(row.values))))
         except ValidationError as exc:

@@ -21,6 +21,7 @@ from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.importers._validate import (
     ImportReport,
+    Progress,
     Rejection,
     SourceRow,
     in_file_order,
@@ -64,6 +65,7 @@ def import_file(
     mapping: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     ignore_unknown: bool = False,
+    on_progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``path`` into the session's open transaction.
 
@@ -87,7 +89,7 @@ def import_file(
         filled = {"source": path.stem, **(defaults or {})}
         rows = [_with_identity(row, filled) for row in rows]
     model, write = _KINDS[kind]
-    good, bad = validate_rows(rows, model, path.name)
+    good, bad = validate_rows(rows, model, path.name, on_progress)
     rejected.extend(bad)
     records, seen, kept_rows = [], set(), []
     for row, record in good:
