@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from geo import migrate
 from geo.config import Settings, get_settings
-from geo.crs import parse_coord_system
+from geo.crs import CoordSystem, parse_coord_system
 from geo.db import make_engine, resolve_database_url, session_scope
 from geo.errors import GeoError, InvalidInputError
 from geo.exporters import (
@@ -26,8 +26,10 @@ from geo.exporters import (
     STATION_FIELDS,
     ExportLayout,
     fetch_rows,
+    layout_crs,
     write_rows,
 )
+from geo.hsds import write_hsds
 from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
@@ -188,13 +190,13 @@ class ExportTable(StrEnum):
 @friendly_errors
 def export(
     table: Annotated[ExportTable, typer.Argument(help="what to export")],
-    path: Annotated[Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx")],
+    path: Annotated[Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx; a folder for hsds")],
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 (Amap/Tencent) | bd09 (Baidu)")] = "wgs84",
-    layout: Annotated[ExportLayout, typer.Option(help="records, or a platform's bulk layout")] = (
-        ExportLayout.RECORDS
-    ),
+    layout: Annotated[
+        ExportLayout, typer.Option(help="records, a platform's bulk layout, or hsds (a folder)")
+    ] = ExportLayout.RECORDS,
 ) -> None:
-    """Export to a file; `records` layout files import back unchanged."""
+    """Export to a file; `records` files import back unchanged; `hsds` is Open Referral 3.0."""
     try:
         system = parse_coord_system(crs)
     except ValueError as exc:
@@ -204,8 +206,14 @@ def export(
         raise InvalidInputError("platform layouts are for stations", field="layout")
     with _engine(get_settings()).connect() as conn:
         rows = fetch_rows(conn, table.value)
+    if layout is ExportLayout.HSDS:
+        if system is not CoordSystem.WGS84:
+            raise InvalidInputError("HSDS locations are WGS-84 by definition", field="crs")
+        written = write_hsds(rows, path)
+        typer.echo(f"{len(rows)} stations written as HSDS 3.0: {len(written)} files in {path}")
+        return
     count = write_rows(rows, path, fields=fields, crs=system, layout=layout)
-    typer.echo(f"{count} {table.value} written to {path} ({layout}, {system})")
+    typer.echo(f"{count} {table.value} written to {path} ({layout}, {layout_crs(layout, system)})")
 
 
 @app.command("serve")

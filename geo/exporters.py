@@ -28,6 +28,7 @@ class ExportLayout(StrEnum):
     RECORDS = "records"
     AMAP = "amap"
     BAIDU = "baidu"
+    HSDS = "hsds"  # Open Referral HSDS 3.0, a folder of CSVs: see geo/hsds.py
 
 
 STATION_FIELDS = (
@@ -91,6 +92,16 @@ def _platform_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any
     return header, body
 
 
+def layout_crs(layout: ExportLayout, crs: CoordSystem) -> CoordSystem:
+    """The coordinate system a file will be in: platform layouts fix their own."""
+    if layout in (ExportLayout.RECORDS, ExportLayout.HSDS):
+        return crs
+    expected = CoordSystem.GCJ02 if layout is ExportLayout.AMAP else CoordSystem.BD09
+    if crs not in (CoordSystem.WGS84, expected):
+        raise InvalidInputError(f"the {layout} layout is always in {expected}", field="crs")
+    return expected
+
+
 def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
                crs: CoordSystem = CoordSystem.WGS84,
                layout: ExportLayout = ExportLayout.RECORDS) -> int:  # fmt: skip
@@ -98,11 +109,10 @@ def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InvalidInputError(f"unsupported export format {suffix!r}; use {sorted(FORMATS)}")
+    if layout is ExportLayout.HSDS:
+        raise InvalidInputError("HSDS is a folder of tables: use geo.hsds.write_hsds")
+    crs = layout_crs(layout, crs)
     if layout is not ExportLayout.RECORDS:
-        expected = CoordSystem.GCJ02 if layout is ExportLayout.AMAP else CoordSystem.BD09
-        if crs not in (CoordSystem.WGS84, expected):
-            raise InvalidInputError(f"the {layout} layout is always in {expected}", field="crs")
-        crs = expected
         if suffix not in {".csv", ".xlsx"}:
             raise InvalidInputError(f"the {layout} layout is a spreadsheet: use .csv or .xlsx")
     rows = _in_crs(rows, crs)

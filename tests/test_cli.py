@@ -89,6 +89,17 @@ def test_upgrade_load_twice_import_and_downgrade(scratch_database_url, bundle, t
     assert report["inserted"] == 1 and len(report["rejected"]) == 7
     assert _count(url, "stations") == 4
 
+    out = run("export", "stations", str(tmp_path / "amap.csv"), "--layout", "amap", url=url)
+    assert "4 stations written" in out.stdout and "gcj02" in out.stdout
+    assert (tmp_path / "amap.csv").read_text(encoding="utf-8-sig").startswith("名称,地址,经度")
+    hsds = run("export", "stations", str(tmp_path / "hsds"), "--layout", "hsds", url=url)
+    assert "HSDS 3.0" in hsds.stdout
+    assert (tmp_path / "hsds" / "datapackage.json").exists()
+    wrong = run(
+        "export", "stations", str(tmp_path / "x.csv"), "--crs", "mars", url=url, check=False
+    )
+    assert wrong.returncode == 1 and "unknown coordinate system 'mars'" in wrong.stderr
+
     assert "schema at revision base" in run("db", "downgrade", "base", url=url).stdout
 
 
