@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from geo.crs import CoordSystem
 
 from bench.workload import write_station_sheet
 from geo import migrate
 from geo.config import Settings
+from geo.crs import CoordSystem
 from geo.db import make_engine, resolve_database_url, session_scope
 from geo.importers.files import ImportKind, import_file
 
