@@ -112,9 +112,8 @@ def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
     if layout is ExportLayout.HSDS:
         raise InvalidInputError("HSDS is a folder of tables: use geo.hsds.write_hsds")
     crs = layout_crs(layout, crs)
-    if layout is not ExportLayout.RECORDS:
-        if suffix not in {".csv", ".xlsx"}:
-            raise InvalidInputError(f"the {layout} layout is a spreadsheet: use .csv or .xlsx")
+    if layout is not ExportLayout.RECORDS and suffix not in {".csv", ".xlsx"}:
+        raise InvalidInputError(f"the {layout} layout is a spreadsheet: use .csv or .xlsx")
     rows = _in_crs(rows, crs)
     if suffix in {".geojson", ".gpkg"}:
         _write_vector(rows, path, fields)
