@@ -27,6 +27,7 @@ from geo.exporters import (
     ExportLayout,
     fetch_rows,
     layout_crs,
+    write_boundaries,
     write_rows,
 )
 from geo.hsds import write_hsds
@@ -184,6 +185,7 @@ def import_(
 class ExportTable(StrEnum):
     STATIONS = "stations"
     ENTERPRISES = "enterprises"
+    BOUNDARIES = "boundaries"
 
 
 @app.command("export")
@@ -201,6 +203,11 @@ def export(
         system = parse_coord_system(crs)
     except ValueError as exc:
         raise InvalidInputError(str(exc), field="crs") from exc
+    if table is ExportTable.BOUNDARIES:
+        with _engine(get_settings()).connect() as conn:
+            count = write_boundaries(conn, path)
+        typer.echo(f"{count} boundaries written to {path}")
+        return
     fields = STATION_FIELDS if table is ExportTable.STATIONS else ENTERPRISE_FIELDS
     if layout is not ExportLayout.RECORDS and table is not ExportTable.STATIONS:
         raise InvalidInputError("platform layouts are for stations", field="layout")

@@ -60,6 +60,30 @@ def fetch_rows(conn: Connection, table: str) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in conn.execute(text(_select(table, fields)))]
 
 
+BOUNDARY_FIELDS = (
+    "code", "name", "level", "parent_code", "vintage", "valid_from", "valid_to",
+    "population", "population_year", "population_source", "communities",
+)  # fmt: skip
+
+
+def write_boundaries(conn: Connection, path: Path, *, vintage: str | None = None) -> int:
+    """Boundaries (all, or one vintage) to GeoJSON or GeoPackage, importable back unchanged."""
+    import geopandas
+
+    if path.suffix.lower() not in {".geojson", ".gpkg"}:
+        raise InvalidInputError("boundaries export to .geojson or .gpkg (polygons need geometry)")
+    columns = ", ".join(BOUNDARY_FIELDS)
+    frame = geopandas.read_postgis(
+        text(f"SELECT {columns}, geom FROM boundaries "  # noqa: S608 - fixed column list
+             "WHERE CAST(:vintage AS text) IS NULL OR vintage = :vintage ORDER BY vintage, code"),
+        conn, geom_col="geom", params={"vintage": vintage},
+    )  # fmt: skip
+    for column in ("valid_from", "valid_to"):
+        frame[column] = frame[column].map(lambda d: d.isoformat() if d is not None else None)
+    frame.to_file(path, driver="GeoJSON" if path.suffix.lower() == ".geojson" else "GPKG")
+    return len(frame)
+
+
 def _in_crs(rows: list[dict[str, Any]], crs: CoordSystem) -> list[dict[str, Any]]:
     if crs is CoordSystem.WGS84 or not rows:
         return rows

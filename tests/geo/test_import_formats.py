@@ -14,7 +14,14 @@ from bench.workload import write_station_sheet
 from geo.crs import CoordSystem
 from geo.db import session_scope
 from geo.errors import InvalidInputError
-from geo.exporters import STATION_FIELDS, ExportLayout, fetch_rows, write_rows
+from geo.exporters import (
+    ENTERPRISE_FIELDS,
+    STATION_FIELDS,
+    ExportLayout,
+    fetch_rows,
+    write_boundaries,
+    write_rows,
+)
 from geo.importers import files as files_module
 from geo.importers import upsert as upsert_module
 from geo.importers.coords import parse_source_crs
@@ -95,14 +102,39 @@ def _normalised(rows):
 
 
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".csv", ".xlsx"])
-def test_export_then_import_gives_identical_rows(session, tmp_path, suffix):
-    original = fetch_rows(session.connection(), "stations")
-    path = tmp_path / f"stations{suffix}"
-    assert write_rows(original, path, fields=STATION_FIELDS) == 3
-    session.execute(text("DELETE FROM stations"))
-    report = import_file(session, path, ImportKind.STATIONS, strict=True)
+@pytest.mark.parametrize(
+    ("table", "fields", "kind", "count"),
+    [("stations", STATION_FIELDS, ImportKind.STATIONS, 3),
+     ("enterprises", ENTERPRISE_FIELDS, ImportKind.ENTERPRISES, 2)],
+)  # fmt: skip
+def test_export_then_import_gives_identical_rows(
+    session, tmp_path, suffix, table, fields, kind, count
+):
+    original = fetch_rows(session.connection(), table)
+    path = tmp_path / f"{table}{suffix}"
+    assert write_rows(original, path, fields=fields) == count
+    session.execute(text(f"DELETE FROM {table}"))
+    report = import_file(session, path, kind, strict=True)
+    assert report.inserted == count
+    assert _normalised(fetch_rows(session.connection(), table)) == _normalised(original)
+
+
+BOUNDARY_SQL = text(
+    "SELECT code, name, level, parent_code, vintage, population, population_year, "
+    "population_source, communities, round(area_km2::numeric, 6), ST_AsText(geom) "
+    "FROM boundaries ORDER BY code"
+)
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_boundaries_export_then_import_gives_identical_rows(session, tmp_path, suffix):
+    original = session.execute(BOUNDARY_SQL).all()
+    path = tmp_path / f"boundaries{suffix}"
+    assert write_boundaries(session.connection(), path) == 3
+    session.execute(text("DELETE FROM boundaries"))
+    report = import_file(session, path, ImportKind.BOUNDARIES, strict=True)
     assert report.inserted == 3
-    assert _normalised(fetch_rows(session.connection(), "stations")) == _normalised(original)
+    assert session.execute(BOUNDARY_SQL).all() == original
 
 
 @pytest.mark.parametrize("crs", [CoordSystem.GCJ02, CoordSystem.BD09])
