@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import Progress
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from geo import migrate
 from geo.config import Settings, get_settings
@@ -34,6 +34,7 @@ from geo.hsds import write_hsds
 from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
+from geo.models import explain_constraint
 
 app = typer.Typer(help="Nuanxin: map service for union stations and outdoor-worker rest points.",
                   no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
@@ -55,6 +56,12 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except GeoError as exc:
             typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from exc
+        except IntegrityError as exc:
+            diag = getattr(exc.orig, "diag", None)
+            _, message = explain_constraint(getattr(diag, "constraint_name", None),
+                                            getattr(diag, "message_detail", None))  # fmt: skip
+            typer.secho(f"error: {message}; nothing was written", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from exc
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"

@@ -265,3 +265,21 @@ CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "ck_enterprises_lon_range": ("lon", "must lie within -180..180"),
     "ck_enterprises_lat_range": ("lat", "must lie within -90..90"),
 }
+
+
+def explain_constraint(constraint: str | None, detail: str | None = None) -> tuple[str, str]:
+    """(field, message) for a violated constraint, in words a user can act on."""
+    if constraint in CONSTRAINT_FIELDS:
+        field, rule = CONSTRAINT_FIELDS[constraint]
+        return field, f"{field} {rule}"
+    rules = {"_not_blank": "must not be blank", "_non_negative": "must not be negative",
+             "_format": "has the wrong format"}  # fmt: skip
+    for table in Base.metadata.tables:
+        prefix = f"ck_{table}_"
+        for suffix, rule in rules.items():
+            if constraint and constraint.startswith(prefix) and constraint.endswith(suffix):
+                field = constraint.removeprefix(prefix).removesuffix(suffix)
+                return field, f"{field} {rule}"
+    if constraint and constraint.startswith("uq_"):
+        return "external_id", f"a row with the same key already exists ({detail or constraint})"
+    return "row", f"refused by the database rule {constraint or 'unknown'}"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from geo.models import CONSTRAINT_FIELDS
+from geo.models import explain_constraint
 
 STATION_OK = {
     "source": "t", "external_id": "x", "kind": "rest_point", "name": "驿站",
@@ -42,9 +42,9 @@ def test_station_constraints_refuse_bad_rows(session, change, constraint):
     with pytest.raises(IntegrityError) as caught:
         session.execute(INSERT_STATION, {**STATION_OK, **change})
     assert caught.value.orig.diag.constraint_name == constraint
-    if constraint in CONSTRAINT_FIELDS:
-        field, _ = CONSTRAINT_FIELDS[constraint]
-        assert field in {*change, "lon", "lat", "closed_on"}
+    field, message = explain_constraint(constraint)
+    assert field in {*change, "lon", "lat"}  # the message names what to fix
+    assert message.startswith(field)
 
 
 def test_good_station_row_is_accepted(session):
@@ -95,6 +95,8 @@ def test_enterprise_and_boundary_constraints(session, sql, constraint):
     with pytest.raises(IntegrityError) as caught:
         session.execute(text(sql))
     assert caught.value.orig.diag.constraint_name == constraint
+    field, message = explain_constraint(constraint)
+    assert field != "row" and message.startswith(field)
 
 
 def test_wrong_srid_is_refused(session):
