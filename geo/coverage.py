@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 from scipy.spatial import cKDTree
 
 from geo.errors import InvalidInputError
@@ -169,6 +169,40 @@ class CoverageResult:
     cells: pd.DataFrame  # h3, lon, lat, boundary code, residents, nearest_m, second_m
     params: CoverageParams
     method: dict[str, str] = field(default_factory=dict)
+    # Per boundary: the area beyond a walk (dissolved cells) and its largest connected pocket.
+    gaps: geopandas.GeoDataFrame | None = None
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def _geodesic_km2(geometry: shapely.Geometry) -> float:
+    return abs(_GEOD.geometry_area_perimeter(geometry)[0]) / 1e6
+
+
+def gap_polygons(cells: pd.DataFrame, params: CoverageParams) -> geopandas.GeoDataFrame:
+    """Cells beyond a walk, dissolved per boundary, with the largest connected pocket of each.
+
+    ``cells`` needs ``h3``, ``code``, ``residents`` and ``nearest_m``. Dissolving uses H3's own
+    cells-to-polygons (exact shared edges, no buffering); pockets are its connected parts.
+    """
+    beyond = cells[cells["nearest_m"] * params.detour_factor > params.walk_m]
+    rows = []
+    for code, group in beyond.groupby("code", sort=True):
+        shape = h3.cells_to_h3shape(group["h3"].tolist())
+        dissolved = shapely.geometry.shape(shape.__geo_interface__)
+        parts = list(getattr(dissolved, "geoms", [dissolved]))
+        # Pick the largest part by planar area (same latitude band), then measure it properly.
+        largest = max(parts, key=lambda part: part.area)
+        rows.append({
+            "code": code, "residents_beyond_walk": float(group["residents"].sum()),
+            "gap_km2": _geodesic_km2(dissolved), "pockets": len(parts),
+            "largest_pocket_km2": _geodesic_km2(largest), "largest_pocket": largest,
+            "geometry": dissolved,
+        })  # fmt: skip
+    columns = ["code", "residents_beyond_walk", "gap_km2", "pockets", "largest_pocket_km2",
+               "largest_pocket", "geometry"]  # fmt: skip
+    return geopandas.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=4326)
 
 
 def demand_cells(boundaries: geopandas.GeoDataFrame, resolution: int) -> pd.DataFrame:
@@ -199,8 +233,13 @@ def _projector(lon: Floats, lat: Floats) -> Transformer:
     return Transformer.from_crs(4326, centre, always_xy=True)
 
 
-def analyse(boundaries: geopandas.GeoDataFrame, stations: geopandas.GeoDataFrame,
-            params: CoverageParams | None = None) -> CoverageResult:  # fmt: skip
+def analyse(
+    boundaries: geopandas.GeoDataFrame,
+    stations: geopandas.GeoDataFrame,
+    params: CoverageParams | None = None,
+    *,
+    with_gaps: bool = True,
+) -> CoverageResult:
     """Coverage of ``boundaries`` (code, name, population, polygons) by ``stations`` (points).
 
     Both in WGS-84. Stations outside the boundaries still serve cells near the edge; only
@@ -245,4 +284,10 @@ def analyse(boundaries: geopandas.GeoDataFrame, stations: geopandas.GeoDataFrame
         "score": "mean of share beyond a walk, residents per station and residents beyond a "
         "walk, each scaled 0..1 over the boundaries analysed",
     }
-    return CoverageResult(ranked, cells.drop(columns="boundary"), params, method)
+    cells = cells.drop(columns="boundary")
+    if not with_gaps:
+        return CoverageResult(ranked, cells, params, method)
+    gaps = gap_polygons(cells, params)
+    pocket = gaps.set_index("code")["largest_pocket_km2"]
+    ranked["largest_pocket_km2"] = ranked["code"].map(pocket).fillna(0.0)
+    return CoverageResult(ranked, cells, params, method, gaps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas
+import h3
 import numpy as np
 import pytest
 from shapely import Point, box
@@ -124,3 +125,26 @@ def test_bad_input_is_refused_clearly():
         CoverageParams(detour_factor=0.5)
     with pytest.raises(InvalidInputError, match="positive"):
         CoverageParams(radius_m=0)
+
+
+def test_gap_polygons_cover_exactly_the_cells_beyond_a_walk():
+    boundaries, stations = _bundled()
+    result = analyse(boundaries, stations[stations.status == "open"])
+    gaps = result.gaps.set_index("code")
+    lugouqiao = gaps.loc[LUGOUQIAO]
+    beyond = result.cells[(result.cells.code == LUGOUQIAO)
+                          & (result.cells.nearest_m * 1.3 > 1200)]  # fmt: skip
+    assert lugouqiao.residents_beyond_walk == pytest.approx(beyond.residents.sum())
+    # Every uncovered cell centre lies in the gap polygon; no covered one does.
+    centres = geopandas.points_from_xy(beyond.lon, beyond.lat)
+    assert all(lugouqiao.geometry.covers(p) for p in centres)
+    covered = result.cells[
+        (result.cells.code == LUGOUQIAO) & ~result.cells.index.isin(beyond.index)
+    ]
+    assert not any(lugouqiao.geometry.contains(p)
+                   for p in geopandas.points_from_xy(covered.lon, covered.lat))  # fmt: skip
+    # Area: the sum of the cells' own areas (H3 computes them independently of us).
+    cells_km2 = sum(h3.cell_area(c, unit="km^2") for c in beyond.h3)
+    assert lugouqiao.gap_km2 == pytest.approx(cells_km2, rel=0.005)  # H3: sphere; us: WGS-84
+    assert 0 < lugouqiao.largest_pocket_km2 <= lugouqiao.gap_km2
+    assert lugouqiao.largest_pocket.within(lugouqiao.geometry.buffer(1e-9))
