@@ -56,7 +56,8 @@ def load_beijing() -> geopandas.GeoDataFrame:
     with (SHARED / "district_population_census.csv").open(encoding="utf-8") as handle:
         totals = {f"{row['district_code']}000000": float(row["pop_total"])
                   for row in csv.DictReader(handle) if row["census_year"] == "2020"}  # fmt: skip
-    return spread_population(subdistricts[["code", "name", "parent_code", "geometry"]], totals)
+    return spread_population(subdistricts[["code", "name", "parent_code", "geometry"]], totals,
+                             source="2020 census district totals", year=2020)  # fmt: skip
 
 
 def rest_points(cells: pd.DataFrame, count: int, seed: int = 7) -> geopandas.GeoDataFrame:

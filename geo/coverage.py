@@ -144,8 +144,31 @@ def boundary_metrics(distances: CellDistances, cell_pop: Floats, cell_boundary: 
     return table
 
 
+WORKER_COLUMNS = {
+    "residents": "workers",
+    "residents_per_station": "workers_per_station",
+    "share_within_radius": "share_workers_within_radius",
+    "share_within_walk": "share_workers_within_walk",
+    "share_two_plus": "share_workers_two_plus",
+    "mean_nearest_m": "workers_mean_nearest_m",
+    "uncovered_residents": "uncovered_workers",
+}
+
+
+def worker_metrics(distances: CellDistances, workers: Floats, owner: NDArray[np.int64],
+                   stations_per_boundary: NDArray[np.int64], area_km2: Floats,
+                   params: CoverageParams) -> pd.DataFrame:  # fmt: skip
+    """The same figures for workers at their workplaces (one weighted point per enterprise)."""
+    table = boundary_metrics(distances, workers, owner, stations_per_boundary, area_km2, params)
+    return table[list(WORKER_COLUMNS)].rename(columns=WORKER_COLUMNS)
+
+
 def underserved_score(table: pd.DataFrame) -> pd.DataFrame:
-    """Add the score's three parts (0..1 over the boundaries given), the score and the rank."""
+    """Add the score's parts (0..1 over the boundaries given), the score and the rank.
+
+    Three parts from residents; a fourth, the share of workers beyond a walk, when the table
+    has workers. Each part is shown so a planner can say which one drives a rank.
+    """
 
     def scaled(values: pd.Series) -> pd.Series:
         finite = values.replace(np.inf, np.nan)
@@ -158,7 +181,11 @@ def underserved_score(table: pd.DataFrame) -> pd.DataFrame:
     load = out["residents_per_station"].where(out["stations"] > 0, out["residents"])
     out["part_load"] = scaled(load)
     out["part_uncovered"] = scaled(out["uncovered_residents"])
-    out["score"] = out[["part_beyond_walk", "part_load", "part_uncovered"]].mean(axis=1)
+    parts = ["part_beyond_walk", "part_load", "part_uncovered"]
+    if "share_workers_within_walk" in out:
+        out["part_workers_beyond_walk"] = (1 - out["share_workers_within_walk"]).fillna(0)
+        parts.append("part_workers_beyond_walk")
+    out["score"] = out[parts].mean(axis=1)
     out["rank"] = out["score"].rank(ascending=False, method="min").astype(int)
     return out
 
@@ -206,17 +233,21 @@ def gap_polygons(cells: pd.DataFrame, params: CoverageParams) -> geopandas.GeoDa
 
 
 def spread_population(children: geopandas.GeoDataFrame, parent_totals: dict[str, float],
-                      *, parent_column: str = "parent_code") -> geopandas.GeoDataFrame:  # fmt: skip
+                      *, parent_column: str = "parent_code", source: str = "parent totals",
+                      year: int | None = None) -> geopandas.GeoDataFrame:  # fmt: skip
     """Each parent's total spread over its children by geodesic area (where only totals exist).
 
     The real Beijing data has district census totals only; this is the modelling choice the
-    results then state. Children whose parent has no total get ``population`` NaN.
+    results then state: ``population_source`` says so for every child. Children whose parent
+    has no total get ``population`` NaN.
     """
     out = children.copy()
     areas = out.geometry.apply(_geodesic_km2)
     parent_area = areas.groupby(out[parent_column]).transform("sum")
     totals = out[parent_column].map(parent_totals).astype(float)
     out["population"] = totals * areas / parent_area
+    out["population_source"] = f"{source}, spread over subdivisions uniformly by area"
+    out["population_year"] = year
     return out
 
 
@@ -244,6 +275,31 @@ def demand_cells(boundaries: geopandas.GeoDataFrame, resolution: int) -> pd.Data
     )
 
 
+def worker_points(enterprises: geopandas.GeoDataFrame,
+                  weight: str = "outdoor_workers") -> geopandas.GeoDataFrame:  # fmt: skip
+    """Enterprises as worker demand: ``workers`` = ``weight`` (outdoor workers, or employees).
+
+    Missing counts are zero, so an enterprise without a figure adds no demand rather than an
+    invented one.
+    """
+    if weight not in ("outdoor_workers", "employees"):
+        raise InvalidInputError("workers are weighted by outdoor_workers or employees",
+                                field="weight")  # fmt: skip
+    if weight not in enterprises:
+        raise InvalidInputError(f"enterprises have no {weight} column", field="weight")
+    counts = pd.to_numeric(enterprises[weight], errors="coerce").fillna(0).clip(lower=0)
+    return enterprises[["geometry"]].assign(workers=counts.astype(np.float64))
+
+
+def _owners(tree: shapely.STRtree, points: geopandas.GeoDataFrame) -> NDArray[np.int64]:
+    """Index of the boundary each point lies in (first match), -1 outside all of them."""
+    owner = np.full(len(points), -1, dtype=np.int64)
+    if len(points):
+        pairs = tree.query(points.geometry.to_numpy(), predicate="within")
+        owner[pairs[0][::-1]] = pairs[1][::-1]  # reversed: the first match wins
+    return owner
+
+
 def _projector(lon: Floats, lat: Floats) -> Transformer:
     centre = CRS.from_proj4(
         f"+proj=aeqd +lat_0={np.mean(lat):.6f} +lon_0={np.mean(lon):.6f} +datum=WGS84 +units=m"
@@ -258,6 +314,8 @@ def analyse(
     *,
     with_gaps: bool = True,
     cells: pd.DataFrame | None = None,
+    workers: geopandas.GeoDataFrame | None = None,
+    supply: str | None = None,
 ) -> CoverageResult:
     """Coverage of ``boundaries`` (code, name, population, polygons) by ``stations`` (points).
 
@@ -265,12 +323,15 @@ def analyse(
     stations inside a boundary count towards its ``stations`` figure. ``cells`` reuses a demand
     grid from :func:`demand_cells` for the same boundaries: building it is the slow part
     (seconds for a million cells) and it changes only with the boundaries or their population.
+    ``workers`` are points with a ``workers`` weight (see :func:`worker_points`); those outside
+    every boundary are left out and counted in the method. ``supply`` says how the stations
+    were chosen (see :func:`geo.supply.select_supply`).
     """
     params = params or CoverageParams()
     if boundaries.empty:
         raise InvalidInputError("no boundaries to analyse", field="boundaries")
-    for frame, name in ((boundaries, "boundaries"), (stations, "stations")):
-        if frame.crs is not None and frame.crs.to_epsg() != 4326:
+    for frame, name in ((boundaries, "boundaries"), (stations, "stations"), (workers, "workers")):
+        if frame is not None and frame.crs is not None and frame.crs.to_epsg() != 4326:
             raise InvalidInputError(f"{name} must be in WGS-84 (EPSG:4326)", field=name)
     boundaries = boundaries.reset_index(drop=True)
     if cells is None:
@@ -284,16 +345,28 @@ def analyse(
     station_xy = np.column_stack(project.transform(station_lon, station_lat)).reshape(-1, 2)
     distances = nearest_two(cell_xy, station_xy)
 
-    owner = np.full(len(stations), -1)
-    if len(stations):
-        tree = shapely.STRtree(boundaries.geometry.to_numpy())
-        pairs = tree.query(stations.geometry.to_numpy(), predicate="within")
-        owner[pairs[0]] = pairs[1]
+    tree = shapely.STRtree(boundaries.geometry.to_numpy())
+    owner = _owners(tree, stations)
     per_boundary_count = np.bincount(owner[owner >= 0], minlength=len(boundaries))
     area_km2 = boundaries.to_crs(boundaries.estimate_utm_crs()).area.to_numpy() / 1e6
 
     table = boundary_metrics(distances, cells["residents"].to_numpy(), cells["boundary"].to_numpy(),
                              per_boundary_count, area_km2, params)  # fmt: skip
+    worker_note = None
+    if workers is not None:
+        worker_owner = _owners(tree, workers)
+        inside = workers[worker_owner >= 0]
+        worker_xy = np.column_stack(project.transform(
+            shapely.get_x(inside.geometry.to_numpy()), shapely.get_y(inside.geometry.to_numpy())
+        )).reshape(-1, 2)  # fmt: skip
+        worker_table = worker_metrics(
+            nearest_two(worker_xy, station_xy), inside["workers"].to_numpy(np.float64),
+            worker_owner[worker_owner >= 0], per_boundary_count, area_km2, params,
+        )  # fmt: skip
+        table = pd.concat([table, worker_table], axis=1)
+        left_out = len(workers) - len(inside)
+        worker_note = (f"{len(inside)} workplaces weighted by their workers, at their own "
+                       f"location; {left_out} outside the boundaries left out")  # fmt: skip
     table.insert(0, "code", boundaries["code"].to_numpy())
     table.insert(1, "name", boundaries["name"].to_numpy())
     ranked = underserved_score(table).sort_values("rank", kind="stable").reset_index(drop=True)
@@ -306,8 +379,13 @@ def analyse(
         f"{params.walk_min:g} min at {params.walk_speed_m_per_min:g} m/min = {params.walk_m:g} m",
         "radius": f"{params.radius_m:g} m straight line",
         "score": "mean of share beyond a walk, residents per station and residents beyond a "
-        "walk, each scaled 0..1 over the boundaries analysed",
-    }
+        "walk" + (" and share of workers beyond a walk" if worker_note else "")
+        + ", each scaled 0..1 over the boundaries analysed",
+    }  # fmt: skip
+    if worker_note:
+        method["workers"] = worker_note
+    if supply:
+        method["supply"] = supply
     cells = cells.drop(columns="boundary")
     if not with_gaps:
         return CoverageResult(ranked, cells, params, method)

@@ -9,7 +9,14 @@ import pytest
 from shapely import Point, box
 
 from geo.config import PROJECT_ROOT
-from geo.coverage import CellDistances, CoverageParams, analyse, boundary_metrics, nearest_two
+from geo.coverage import (
+    CellDistances,
+    CoverageParams,
+    analyse,
+    boundary_metrics,
+    nearest_two,
+    worker_points,
+)
 from geo.errors import InvalidInputError
 
 DATA = PROJECT_ROOT / "data"
@@ -148,3 +155,45 @@ def test_gap_polygons_cover_exactly_the_cells_beyond_a_walk():
     assert lugouqiao.gap_km2 == pytest.approx(cells_km2, rel=0.005)  # H3: sphere; us: WGS-84
     assert 0 < lugouqiao.largest_pocket_km2 <= lugouqiao.gap_km2
     assert lugouqiao.largest_pocket.within(lugouqiao.geometry.buffer(1e-9))
+
+
+def test_workers_are_weighted_at_their_workplaces_by_hand():
+    """A 0.1° square, one station at its centre; workplaces at the station, 3 km off, outside."""
+    square = geopandas.GeoDataFrame({"code": ["110106017000"], "name": ["x"], "population": [1000]},
+                                    geometry=[box(116.2, 39.8, 116.3, 39.9)], crs=4326)  # fmt: skip
+    station = geopandas.GeoDataFrame(geometry=[Point(116.25, 39.85)], crs=4326)
+    east_3km = 116.25 + 3000 / (111_320 * np.cos(np.radians(39.85)))
+    enterprises = geopandas.GeoDataFrame(
+        {"outdoor_workers": [50, 30, 999, None], "employees": [60, 40, 999, 7]},
+        geometry=[Point(116.25, 39.85), Point(east_3km, 39.85), Point(117.5, 40.5),
+                  Point(116.26, 39.85)], crs=4326,
+    )  # fmt: skip
+    result = analyse(square, station, workers=worker_points(enterprises), with_gaps=False)
+    row = result.per_boundary.iloc[0]
+    assert row.workers == 80  # the one without a count adds nothing; the outsider is left out
+    assert row.share_workers_within_walk == pytest.approx(50 / 80)
+    assert row.uncovered_workers == 30
+    assert row.workers_per_station == 80
+    assert row.part_workers_beyond_walk == pytest.approx(30 / 80)
+    assert row.score == pytest.approx(np.mean([row.part_beyond_walk, row.part_load,
+                                               row.part_uncovered, 30 / 80]))  # fmt: skip
+    assert "1 outside the boundaries left out" in result.method["workers"]
+    assert "share of workers beyond a walk" in result.method["score"]
+
+    by_employees = analyse(square, station, workers=worker_points(enterprises, "employees"),
+                           with_gaps=False).per_boundary.iloc[0]  # fmt: skip
+    assert by_employees.workers == 60 + 40 + 7
+    with pytest.raises(InvalidInputError, match="outdoor_workers or employees"):
+        worker_points(enterprises, "interns")
+
+
+def test_bundled_workers_shift_the_ranking_towards_unreached_workplaces():
+    boundaries, stations = _bundled()
+    enterprises = geopandas.read_file(DATA / "enterprises" / "enterprises.geojson")
+    open_now = stations[stations.status == "open"]
+    table = analyse(boundaries, open_now, workers=worker_points(enterprises),
+                    with_gaps=False).per_boundary  # fmt: skip
+    assert table.workers.sum() == pytest.approx(
+        enterprises[enterprises.registration_code.str.startswith("110106")].outdoor_workers.sum()
+    )
+    assert table.set_index("code").loc[LUGOUQIAO, "rank"] <= 3
