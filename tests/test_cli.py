@@ -23,7 +23,7 @@ from tests.conftest import FIXTURES
 
 NUANXIN = Path(sys.executable).with_name("nuanxin")
 COMMANDS = [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["db", "url"],
-            ["load"], ["import"], ["serve"], ["up"]]  # fmt: skip
+            ["load"], ["import"], ["coverage"], ["serve"], ["up"]]  # fmt: skip
 
 
 def run(*args: str, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -135,3 +135,42 @@ def test_up_migrates_loads_and_serves(scratch_database_url, bundle):
         output, _ = process.communicate(timeout=30)
     assert "stations_tiny.geojson: 3 inserted" in output
     assert process.returncode == 0
+
+
+def test_coverage_command_ranks_lugouqiao_and_reports_the_planned_station(
+    scratch_database_url, tmp_path
+):
+    """A planner's run on the bundled data: ranking, what-if, report files, clear errors."""
+    url = scratch_database_url
+    run("db", "upgrade", url=url)
+    run("load", url=url)  # the bundled data/
+    what_if = tmp_path / "open-third.csv"
+    what_if.write_text("action,id\nopen,ft-station-110106017000-3\n", encoding="utf-8")
+    result = run("coverage", "--boundary", "110106000000", "--what-if", str(what_if),
+                 "--out", str(tmp_path / "report"), "--top", "30", url=url)  # fmt: skip
+    lines = result.stdout.splitlines()
+    first = next(line for line in lines if "110106" in line)
+    assert "卢沟桥街道" in first and first.split("│")[1].strip() == "1"
+    assert sum("110106" in line for line in lines) >= 26
+    change = next(line for line in lines if "卢沟桥街道" in line and "→" in line)
+    assert "3 → 4" in change
+    assert "straight line × detour factor 1.3" in result.stdout
+    assert "illustrative" in result.stdout  # where the populations came from
+    report = tmp_path / "report"
+    assert {p.name for p in report.iterdir()} >= {"coverage.csv", "coverage.png", "what-if.csv"}
+
+    evening = run("coverage", "--boundary", "110106017000", "--at", "2026-11-29T05:00",
+                  "--kind", "rest_point", "--kind", "water_point", url=url)  # fmt: skip
+    assert "open at 2026-11-29T05:00+08:00" in evening.stdout
+    assert "kinds rest_point, water_point" in evening.stdout
+
+    for args, message in [
+        (["--boundary", "110199000000"], "no subdistrict boundary with code or parent code"),
+        (["--boundary", "12345"], "is not 12 digits"),
+        (["--at", "sunday morning"], "is not an ISO time"),
+        (["--kind", "teahouse"], "unknown kind teahouse"),
+        (["--walk", "0"], "must be positive"),
+    ]:
+        bad = run("coverage", *args, url=url, check=False)
+        assert bad.returncode == 1, args
+        assert message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr

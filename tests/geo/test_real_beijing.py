@@ -5,13 +5,21 @@ Read from ../shared/data/beijing (third-party, MIT; never copied into this repos
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import json
 
+import geopandas
 import pytest
 from sqlalchemy import text
 
+from geo.config import PROJECT_ROOT
+from geo.coverage import analyse, spread_population
+from geo.coverage_io import load_boundaries, population_note
+from geo.coverage_report import write_report
 from geo.errors import InvalidInputError
 from geo.importers.files import ImportKind, import_file
+from geo.supply import select_supply
 from tests.conftest import SHARED_BEIJING
 
 SUBDISTRICTS = SHARED_BEIJING / "subdistricts.geojson"
@@ -46,3 +54,47 @@ def test_all_343_subdistricts_import_with_codes_parents_and_areas(session):
     again = import_file(session, SUBDISTRICTS, ImportKind.BOUNDARIES, defaults=DEFAULTS,
                         ignore_unknown=True)  # fmt: skip
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 343)
+
+
+def _census_2020() -> dict[str, float]:
+    with (SHARED_BEIJING / "district_population_census.csv").open(encoding="utf-8") as handle:
+        return {f"{row['district_code']}000000": float(row["pop_total"])
+                for row in csv.DictReader(handle) if row["census_year"] == "2020"}  # fmt: skip
+
+
+def test_coverage_of_all_343_subdistricts_runs_end_to_end_and_writes_a_report(session, tmp_path):
+    """Real polygons from the database, district census totals spread by area, bundled stations."""
+    import_file(session, SUBDISTRICTS, ImportKind.BOUNDARIES, defaults=DEFAULTS,
+                ignore_unknown=True, strict=True)  # fmt: skip
+    with pytest.raises(InvalidInputError, match="several vintages"):  # + the test fixtures'
+        load_boundaries(session.connection())
+    boundaries = load_boundaries(session.connection(), vintage=DEFAULTS["vintage"])
+    assert len(boundaries) == 343
+    fengtai = load_boundaries(session.connection(), vintage=DEFAULTS["vintage"],
+                              codes=["110106000000"])  # fmt: skip
+    assert len(fengtai) == 26 and (fengtai.parent_code == "110106000000").all()
+    boundaries = spread_population(boundaries, _census_2020(), source="2020 census district totals",
+                                   year=2020)  # fmt: skip
+    stations = geopandas.read_file(PROJECT_ROOT / "data" / "stations" / "stations.geojson")
+    supply = select_supply(stations)
+    result = analyse(boundaries, supply.stations, supply=supply.description)
+    table = result.per_boundary.set_index("code")
+
+    assert len(table) == 343
+    assert table.residents.sum() == pytest.approx(21_893_095, rel=1e-9)  # the census total
+    # The bundled stations lie in Dongcheng and Fengtai only: Yanqing (110119) has none in reach,
+    # while Dongcheng's subdistricts are mostly covered.
+    yanqing = table[table.index.str.startswith("110119")]
+    dongcheng = table[table.index.str.startswith("110101")]
+    assert (yanqing.share_within_walk == 0).all() and (yanqing.stations == 0).all()
+    assert dongcheng.share_within_walk.median() > 0.5
+    assert table.loc["110106017000", "stations"] >= 1  # 卢沟桥 (post-2021 extent) has stations
+
+    note = population_note(boundaries)
+    assert "2020 census district totals, spread over subdivisions uniformly by area" in note
+    stated = dataclasses.replace(result, method={**result.method, "population": note})
+    written = write_report(stated, boundaries, tmp_path / "report", stations=supply.stations)
+    assert {path.name for path in written} >= {"coverage.csv", "coverage.png", "gaps.geojson"}
+    method = json.loads((tmp_path / "report" / "method.json").read_text(encoding="utf-8"))
+    assert "uniformly by area" in method["method"]["population"]
+    assert len(geopandas.read_file(tmp_path / "report" / "coverage.geojson")) == 343
