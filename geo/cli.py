@@ -277,6 +277,15 @@ def coverage(
         Path | None, typer.Option(exists=True, help="CSV/GeoJSON of add/move/open/close")
     ] = None,
     what_if_crs: Annotated[str, typer.Option(help="coordinates in the what-if file")] = "wgs84",
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            help="where people live: a raster (.tif) or points with a "
+            "weight column (GeoJSON/GPKG, WGS-84)",
+        ),
+    ] = None,
+    weight_column: Annotated[str, typer.Option(help="column of the weight points")] = "weight",
     out: Annotated[Path | None, typer.Option(help="folder for CSV, GeoJSON, PNG, method")] = None,
     top: Annotated[int, typer.Option(help="rows shown in the terminal")] = 15,
 ) -> None:
@@ -306,12 +315,15 @@ def coverage(
         enterprises = load_enterprises(conn) if workers is not WorkerWeight.NONE else None
     demand = worker_points(enterprises, workers.value) if enterprises is not None else None
     cells = demand_cells(boundaries, params.h3_resolution)
+    demand_note = None
+    if weights is not None:
+        cells, demand_note = _reweighted(cells, weights, weight_column, params.h3_resolution)
 
     def run(station_table: Any) -> Any:
         supply = select_supply(station_table, kinds=kind, statuses=status or DEFAULT_STATUSES,
                                at=moment)  # fmt: skip
         result = analyse(boundaries, supply.stations, params, cells=cells, workers=demand,
-                         supply=supply.description)  # fmt: skip
+                         supply=supply.description, demand=demand_note)  # fmt: skip
         note = {"population": population_note(boundaries)}
         return dataclasses.replace(result, method={**result.method, **note}), supply
 
@@ -328,6 +340,25 @@ def coverage(
         written = write_report(result, boundaries, out, stations=supply.stations,
                                what_if=comparison)  # fmt: skip
         typer.echo(f"report: {', '.join(str(path) for path in written)}")
+
+
+def _reweighted(cells: Any, path: Path, column: str, resolution: int) -> tuple[Any, str]:
+    """Cells re-spread by a raster or weight points, and the sentence saying so."""
+    import geopandas
+
+    from geo.demand import reweight, weights_from_points, weights_from_raster
+
+    if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".img"):
+        values = weights_from_raster(cells, path)
+        source = f"raster {path.name} sampled at cell centres"
+    else:
+        values = weights_from_points(cells, geopandas.read_file(path), resolution, column)
+        source = f"points of {path.name} weighted by {column}"
+    cells, untouched = reweight(cells, values)
+    note = f"boundary population spread over H3 cells (resolution {resolution}) by {source}"
+    if untouched:
+        note += f"; {untouched} boundaries with no weight kept a uniform spread by area"
+    return cells, note
 
 
 def _console() -> Any:

@@ -316,6 +316,7 @@ def analyse(
     cells: pd.DataFrame | None = None,
     workers: geopandas.GeoDataFrame | None = None,
     supply: str | None = None,
+    demand: str | None = None,
 ) -> CoverageResult:
     """Coverage of ``boundaries`` (code, name, population, polygons) by ``stations`` (points).
 
@@ -325,7 +326,8 @@ def analyse(
     (seconds for a million cells) and it changes only with the boundaries or their population.
     ``workers`` are points with a ``workers`` weight (see :func:`worker_points`); those outside
     every boundary are left out and counted in the method. ``supply`` says how the stations
-    were chosen (see :func:`geo.supply.select_supply`).
+    were chosen (see :func:`geo.supply.select_supply`); ``demand`` how residents were spread
+    when ``cells`` were re-weighted (see :mod:`geo.demand`).
     """
     params = params or CoverageParams()
     if boundaries.empty:
@@ -373,7 +375,7 @@ def analyse(
     cells = cells.assign(code=boundaries["code"].to_numpy()[cells["boundary"]],
                          nearest_m=distances.nearest_m, second_m=distances.second_m)  # fmt: skip
     method = {
-        "demand": f"boundary population spread uniformly by area over H3 cells "
+        "demand": demand or f"boundary population spread uniformly by area over H3 cells "
         f"(resolution {params.h3_resolution})",
         "reach": f"straight line × detour factor {params.detour_factor}; walk "
         f"{params.walk_min:g} min at {params.walk_speed_m_per_min:g} m/min = {params.walk_m:g} m",

@@ -164,12 +164,21 @@ def test_coverage_command_ranks_lugouqiao_and_reports_the_planned_station(
     assert "open at 2026-11-29T05:00+08:00" in evening.stdout
     assert "kinds rest_point, water_point" in evening.stdout
 
+    homes = tmp_path / "homes.geojson"
+    homes.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                     '"geometry": {"type": "Point", "coordinates": [116.27, 39.86]}, '
+                     '"properties": {"households": 120}}]}', encoding="utf-8")  # fmt: skip
+    weighted = run("coverage", "--boundary", "110106017000", "--weights", str(homes),
+                   "--weight-column", "households", url=url)  # fmt: skip
+    assert "by points of homes.geojson weighted by households" in weighted.stdout
+
     for args, message in [
         (["--boundary", "110199000000"], "no subdistrict boundary with code or parent code"),
         (["--boundary", "12345"], "is not 12 digits"),
         (["--at", "sunday morning"], "is not an ISO time"),
         (["--kind", "teahouse"], "unknown kind teahouse"),
         (["--walk", "0"], "must be positive"),
+        (["--weights", str(homes)], "weight points have no 'weight' column"),
     ]:
         bad = run("coverage", *args, url=url, check=False)
         assert bad.returncode == 1, args
