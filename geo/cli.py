@@ -286,6 +286,14 @@ def coverage(
         ),
     ] = None,
     weight_column: Annotated[str, typer.Option(help="column of the weight points")] = "weight",
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            help="walk along these streets: an OSM extract (.osm, "
+            ".osm.pbf) or lines (GeoJSON/GPKG/SHP); default straight line × detour",
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for CSV, GeoJSON, PNG, method")] = None,
     top: Annotated[int, typer.Option(help="rows shown in the terminal")] = 15,
 ) -> None:
@@ -319,11 +327,19 @@ def coverage(
     if weights is not None:
         cells, demand_note = _reweighted(cells, weights, weight_column, params.h3_resolution)
 
+    lines = None
+    if network is not None:
+        from geo.network import read_network_lines
+
+        lines = read_network_lines(network)
+        lines.attrs["source"] = network.name
+
     def run(station_table: Any) -> Any:
         supply = select_supply(station_table, kinds=kind, statuses=status or DEFAULT_STATUSES,
                                at=moment)  # fmt: skip
         result = analyse(boundaries, supply.stations, params, cells=cells, workers=demand,
-                         supply=supply.description, demand=demand_note)  # fmt: skip
+                         supply=supply.description, demand=demand_note,
+                         network=lines)  # fmt: skip
         note = {"population": population_note(boundaries)}
         return dataclasses.replace(result, method={**result.method, **note}), supply
 

@@ -19,6 +19,7 @@ Method (stated in every result, see ``CoverageResult.method``):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import geopandas
@@ -31,6 +32,7 @@ from pyproj import CRS, Geod, Transformer
 from scipy.spatial import cKDTree
 
 from geo.errors import InvalidInputError
+from geo.network import build_network, network_nearest_two
 
 Floats = NDArray[np.float64]
 
@@ -317,6 +319,7 @@ def analyse(
     workers: geopandas.GeoDataFrame | None = None,
     supply: str | None = None,
     demand: str | None = None,
+    network: geopandas.GeoDataFrame | None = None,
 ) -> CoverageResult:
     """Coverage of ``boundaries`` (code, name, population, polygons) by ``stations`` (points).
 
@@ -327,7 +330,9 @@ def analyse(
     ``workers`` are points with a ``workers`` weight (see :func:`worker_points`); those outside
     every boundary are left out and counted in the method. ``supply`` says how the stations
     were chosen (see :func:`geo.supply.select_supply`); ``demand`` how residents were spread
-    when ``cells`` were re-weighted (see :mod:`geo.demand`).
+    when ``cells`` were re-weighted (see :mod:`geo.demand`). ``network`` (walkable lines, see
+    :mod:`geo.network`; ``network.attrs["source"]`` names it) replaces straight line × detour
+    with metres walked along it.
     """
     params = params or CoverageParams()
     if boundaries.empty:
@@ -345,7 +350,21 @@ def analyse(
     station_lon = shapely.get_x(stations.geometry.to_numpy()) if len(stations) else np.empty(0)
     station_lat = shapely.get_y(stations.geometry.to_numpy()) if len(stations) else np.empty(0)
     station_xy = np.column_stack(project.transform(station_lon, station_lat)).reshape(-1, 2)
-    distances = nearest_two(cell_xy, station_xy)
+    if network is None:
+        distances = nearest_two(cell_xy, station_xy)
+        reach = (f"straight line × detour factor {params.detour_factor}; walk "
+                 f"{params.walk_min:g} min at {params.walk_speed_m_per_min:g} m/min = "
+                 f"{params.walk_m:g} m")  # fmt: skip
+        radius = f"{params.radius_m:g} m straight line"
+    else:
+        walk = build_network(network, project, str(network.attrs.get("source", "lines")))
+        distances = CellDistances(*network_nearest_two(walk, cell_xy, station_xy, params.walk_m))
+        params = dataclasses.replace(params, detour_factor=1.0)  # distances are walked already
+        reach = (f"walked along the network {walk.source} ({len(walk.node_xy):,} nodes, "
+                 f"{walk.edges:,} edges; straight hop to the nearest node); walk "
+                 f"{params.walk_min:g} min at {params.walk_speed_m_per_min:g} m/min = "
+                 f"{params.walk_m:g} m")  # fmt: skip
+        radius = f"{params.radius_m:g} m walked along the network"
 
     tree = shapely.STRtree(boundaries.geometry.to_numpy())
     owner = _owners(tree, stations)
@@ -377,9 +396,8 @@ def analyse(
     method = {
         "demand": demand or f"boundary population spread uniformly by area over H3 cells "
         f"(resolution {params.h3_resolution})",
-        "reach": f"straight line × detour factor {params.detour_factor}; walk "
-        f"{params.walk_min:g} min at {params.walk_speed_m_per_min:g} m/min = {params.walk_m:g} m",
-        "radius": f"{params.radius_m:g} m straight line",
+        "reach": reach,
+        "radius": radius,
         "score": "mean of share beyond a walk, residents per station and residents beyond a "
         "walk" + (" and share of workers beyond a walk" if worker_note else "")
         + ", each scaled 0..1 over the boundaries analysed",
