@@ -12,9 +12,10 @@ TOOLS := .nuanxin/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 # Debian packages the project needs on the machine (PostgreSQL 15 + PostGIS 3 on Debian 12);
-# the tests also drive Debian's Chromium (Playwright, no browser download) and need CJK fonts.
+# the tests also drive Debian's Chromium (Playwright, no browser download), need CJK fonts, and
+# read the OGC API with GDAL's own client (ogrinfo, from gdal-bin).
 APT_PACKAGES := postgresql postgresql-15-postgis-3
-TEST_APT_PACKAGES := chromium fonts-noto-cjk
+TEST_APT_PACKAGES := chromium fonts-noto-cjk gdal-bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
