@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from typer.testing import CliRunner
 
 from geo.cli import app
@@ -14,12 +16,12 @@ def test_coverage_command_ranks_lugouqiao_and_reports_the_planned_station(
     scratch_database_url, tmp_path, monkeypatch
 ):
     """A planner's run on the bundled data: ranking, what-if, report files, clear errors."""
-    url = scratch_database_url  # shared by this module: other tests' fixtures may be there too
+    url = scratch_database_url
     run("db", "upgrade", url=url)
     run("load", url=url)  # the bundled data/
-    run(
-        "import", "boundaries", str(FIXTURES / "boundaries_tiny.geojson"), url=url
-    )  # vintage "test"
+    other = tmp_path / "boundaries_tiny.geojson"  # a copy: the import report lands beside it
+    shutil.copy(FIXTURES / "boundaries_tiny.geojson", other)
+    run("import", "boundaries", str(other), url=url)  # a second vintage, "test"
     several = run("coverage", "--boundary", "110106017000", url=url, check=False)
     assert several.returncode == 1
     assert "several vintages (illustrative-2026, test); choose one with --vintage" in several.stderr
