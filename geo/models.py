@@ -240,6 +240,23 @@ class RowHistory(Base):
     changes: Mapped[dict[str, list[object]]] = mapped_column(JSONB)
 
 
+class LayerVersion(Base):
+    """A number per map layer, bumped by triggers whenever its table changes (migration 0003).
+
+    The tile server keys its cache and ETags by it, so an edit from any process is seen at once.
+    """
+
+    __tablename__ = "layer_versions"
+
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('layer_version_seq')")
+    )
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 # Violated constraint name -> (field, what a user must fix). Used to explain IntegrityErrors.
 CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "ck_boundaries_code_format": ("code", "must be a 12-digit statistical code"),
