@@ -1,0 +1,70 @@
+"""Response models of ``/locate``: they document the API and the tests validate against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OpenInfo(BaseModel):
+    """Open state at one moment; every member ``null`` when the place has no recorded hours."""
+
+    is_open: bool | None
+    closes_at: dt.datetime | None = Field(description="Beijing time; null if open past 2 weeks")
+    next_open: dt.datetime | None
+    day_type: Literal["workday", "weekend", "holiday", "makeup_workday"] | None = Field(
+        description="how the Chinese calendar classed the day (调休 make-up workdays included)"
+    )
+    calendar_known: bool | None = Field(
+        description="false when the day is past the holiday data and was typed by its weekday"
+    )
+
+
+class Place(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    name: str
+    kind: str
+    kind_label: str
+    lon: float = Field(description="in the coordinate system asked for (coords=)")
+    lat: float
+    distance_m: float = Field(description="straight-line metres on the ellipsoid")
+    walk_min: float = Field(description="walking minutes: metres × detour ÷ speed (see method)")
+    arrival: dt.datetime
+    open_now: OpenInfo
+    open_on_arrival: OpenInfo
+    closes_soon: bool = Field(description="closes within 30 minutes of arrival")
+    amenities: list[str]
+    amenity_labels: list[str]
+    profile_matches: list[str] = Field(description="amenities the worker profile usually needs")
+    address: str | None
+    phone: str | None
+    host_type: str
+    host_name: str | None
+    last_verified_at: dt.datetime | None
+    boundary_code: str | None
+    boundary_name: str | None
+    navigation: dict[str, str] = Field(
+        description="walking directions: amap and tencent (GCJ-02), baidu (BD-09), osm and geo: "
+        "(WGS-84)"
+    )
+
+
+class Notice(BaseModel):
+    """Why the list is empty, in plain words."""
+
+    code: Literal["outside_area", "nothing_within", "nothing_open"]
+    message: str
+    nearest_m: float | None = None
+    next_open: dt.datetime | None = None
+    next_open_id: int | None = None
+
+
+class LocateResponse(BaseModel):
+    query: dict[str, Any]
+    method: str
+    results: list[Place]
+    notice: Notice | None

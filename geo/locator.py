@@ -1,0 +1,153 @@
+"""The locator's rules, pure: walking time, open on arrival, worker profiles, navigation links.
+
+The API fetches candidates near the worker (true metres, from PostGIS); this module decides which
+are open when the worker gets there, ranks them and says how each figure was computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from geo.crs import CoordSystem, convert
+from geo.hours import ChinaCalendar, OpenState, open_state
+from geo.vocab import Amenity, StationKind
+
+WALK_SPEED_M_PER_MIN = 80.0  # about 4.8 km/h: the coverage analysis uses the same pace
+DETOUR_FACTOR = 1.3  # street distance / straight line in a city grid
+CLOSES_SOON_MIN = 30
+METHOD = (f"straight-line metres on the WGS-84 ellipsoid (PostGIS geography); walking minutes = "
+          f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min")  # fmt: skip
+
+
+class OpenMode(StrEnum):
+    ARRIVAL = "arrival"  # open when the worker gets there on foot
+    NOW = "now"  # open at the moment asked
+    ANY = "any"  # whatever the hours say
+
+
+class WorkerProfile(StrEnum):
+    SANITATION = "sanitation"  # 环卫工人
+    COURIER = "courier"  # 快递员、外卖骑手
+    DRIVER = "driver"  # 出租车、网约车司机
+    GUARD = "guard"  # 保安
+
+
+# Places meant for every outdoor worker; a sanitation care point (环卫工人爱心服务点) is kept for
+# sanitation workers, and counselling points (心灵驿站) are not a place to rest.
+REST_KINDS = frozenset(StationKind) - {StationKind.SANITATION_CARE_POINT,
+                                       StationKind.COUNSELLING_POINT}  # fmt: skip
+PROFILE_KINDS: dict[WorkerProfile, frozenset[StationKind]] = {
+    WorkerProfile.SANITATION: REST_KINDS | {StationKind.SANITATION_CARE_POINT},
+    WorkerProfile.COURIER: REST_KINDS,
+    WorkerProfile.DRIVER: REST_KINDS,
+    WorkerProfile.GUARD: REST_KINDS,
+}
+# What each profile usually looks for: shown as matches on each result, never a hard filter.
+PROFILE_AMENITIES: dict[WorkerProfile, tuple[Amenity, ...]] = {
+    WorkerProfile.SANITATION: (Amenity.HOT_WATER, Amenity.MICROWAVE, Amenity.TOILET,
+                               Amenity.SEATING),
+    WorkerProfile.COURIER: (Amenity.PHONE_CHARGING, Amenity.EBIKE_CHARGING, Amenity.HOT_WATER,
+                            Amenity.TOILET),
+    WorkerProfile.DRIVER: (Amenity.PARKING, Amenity.TOILET, Amenity.HOT_WATER),
+    WorkerProfile.GUARD: (Amenity.HOT_WATER, Amenity.MICROWAVE, Amenity.SEATING),
+}  # fmt: skip
+
+
+def walking_minutes(distance_m: float) -> float:
+    return distance_m * DETOUR_FACTOR / WALK_SPEED_M_PER_MIN
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A station near the worker, as the database returns it (WGS-84, true metres)."""
+
+    id: int
+    name: str
+    kind: str
+    lon: float
+    lat: float
+    distance_m: float
+    amenities: tuple[str, ...]
+    opening_hours: str | None
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Located:
+    candidate: Candidate
+    walk_min: float
+    arrival: datetime
+    state_now: OpenState | None  # None: no hours recorded
+    state_on_arrival: OpenState | None
+    closes_soon: bool
+    profile_matches: tuple[str, ...]
+
+
+def _state(hours: str | None, at: datetime, calendar: ChinaCalendar) -> OpenState | None:
+    if hours is None or not hours.strip():
+        return None
+    return open_state(hours, at, calendar)
+
+
+def locate(
+    candidates: list[Candidate],
+    *,
+    at: datetime,
+    mode: OpenMode,
+    k: int,
+    calendar: ChinaCalendar,
+    profile: WorkerProfile | None = None,
+) -> list[Located]:
+    """The ``k`` nearest candidates (by true metres) that satisfy ``mode`` at ``at``.
+
+    A place without recorded hours is never promised open: it is left out unless ``mode`` is
+    ``any``. Ties in distance keep the database order (by id) so answers are stable.
+    """
+    wanted = PROFILE_AMENITIES.get(profile, ()) if profile else ()
+    out: list[Located] = []
+    for candidate in sorted(candidates, key=lambda c: (c.distance_m, c.id)):
+        minutes = walking_minutes(candidate.distance_m)
+        arrival = at + timedelta(minutes=minutes)
+        now = _state(candidate.opening_hours, at, calendar)
+        on_arrival = _state(candidate.opening_hours, arrival, calendar)
+        if mode is OpenMode.NOW and not (now and now.is_open):
+            continue
+        if mode is OpenMode.ARRIVAL and not (on_arrival and on_arrival.is_open):
+            continue
+        closes_soon = bool(
+            on_arrival and on_arrival.is_open and on_arrival.closes_at is not None
+            and on_arrival.closes_at - arrival <= timedelta(minutes=CLOSES_SOON_MIN)
+        )  # fmt: skip
+        matches = tuple(a.value for a in wanted if a.value in candidate.amenities)
+        out.append(Located(candidate, minutes, arrival, now, on_arrival, closes_soon, matches))
+        if len(out) == k:
+            break
+    return out
+
+
+def navigation_links(lon: float, lat: float, name: str) -> dict[str, str]:
+    """Walking directions in each app, with the coordinates that app expects.
+
+    Amap and Tencent take GCJ-02, Baidu BD-09 (and says so with ``coord_type``), OSM apps and the
+    ``geo:`` URI WGS-84. Tencent and Baidu put latitude first.
+    """
+    g_lon, g_lat = convert(lon, lat, CoordSystem.WGS84, CoordSystem.GCJ02)
+    b_lon, b_lat = convert(lon, lat, CoordSystem.WGS84, CoordSystem.BD09)
+    amap = urlencode({"to": f"{g_lon:.6f},{g_lat:.6f},{name}", "mode": "walk",
+                      "coordinate": "gaode", "callnative": 1, "src": "nuanxin"})  # fmt: skip
+    baidu = urlencode({"destination": f"latlng:{b_lat:.6f},{b_lon:.6f}|name:{name}",
+                       "coord_type": "bd09ll", "mode": "walking", "output": "html",
+                       "src": "nuanxin"})  # fmt: skip
+    tencent = urlencode({"type": "walk", "to": name, "tocoord": f"{g_lat:.6f},{g_lon:.6f}",
+                         "referer": "nuanxin"})  # fmt: skip
+    return {
+        "amap": f"https://uri.amap.com/navigation?{amap}",
+        "baidu": f"https://api.map.baidu.com/direction?{baidu}",
+        "tencent": f"https://apis.map.qq.com/uri/v1/routeplan?{tencent}",
+        "osm": f"https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route=%3B{lat:.6f}%2C{lon:.6f}",
+        "geo": f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}({quote(name)})",
+    }
