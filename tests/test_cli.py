@@ -23,7 +23,7 @@ from tests.conftest import FIXTURES
 
 NUANXIN = Path(sys.executable).with_name("nuanxin")
 COMMANDS = [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["db", "url"],
-            ["load"], ["import"], ["coverage"], ["serve"], ["up"]]  # fmt: skip
+            ["load"], ["import"], ["coverage"], ["site"], ["serve"], ["up"]]  # fmt: skip
 
 
 def run(*args: str, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
