@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep
 from api.schemas import BoundariesPublic
+from geo.crs import CoordSystem
 from geo.vocab import BoundaryLevel
 
 router = APIRouter(tags=["boundaries"])
@@ -49,9 +52,13 @@ async def list_boundaries(
     simplify_m: Annotated[
         float, Query(ge=0, le=MAX_SIMPLIFY_M, description="display tolerance, metres")
     ] = 20.0,
+    coords: CoordsQuery = CoordSystem.WGS84,
 ) -> Response:
     features = await conn.fetchval(
         _SQL, [lv.value for lv in level] if level else None, simplify_m, within
     )
+    if coords is not CoordSystem.WGS84:
+        document = {"type": "FeatureCollection", "features": json.loads(features)}
+        features = json.dumps(shift_geojson(document, coords)["features"], ensure_ascii=False)
     body = f'{{"type":"FeatureCollection","features":{features}}}'
     return Response(body.encode(), media_type=GEOJSON)

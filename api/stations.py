@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep, SettingsDep
 from api.schemas import Link, StationsPublic
+from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.vocab import Amenity, StationKind, StationStatus
 
@@ -74,6 +77,7 @@ async def list_stations(
     bbox: Annotated[str | None, Query(examples=["116.2,39.8,116.5,40.0"])] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size (capped)")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    coords: CoordsQuery = CoordSystem.WGS84,
 ) -> Response:
     box = parse_bbox(bbox)
     page = limit or settings.api.default_features
@@ -95,5 +99,9 @@ async def list_stations(
     head = StationsPublic.model_construct(type="FeatureCollection", numberReturned=row["n"],
                                           links=links, features=[])  # fmt: skip
     prefix = head.model_dump_json(include={"type", "numberReturned", "links"})[:-1]
-    body = f'{prefix},"features":{row["features"]}}}'
+    features = row["features"]
+    if coords is not CoordSystem.WGS84:
+        document = {"type": "FeatureCollection", "features": json.loads(features)}
+        features = json.dumps(shift_geojson(document, coords)["features"], ensure_ascii=False)
+    body = f'{prefix},"features":{features}}}'
     return Response(body.encode(), media_type=GEOJSON)

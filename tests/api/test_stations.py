@@ -83,3 +83,19 @@ async def test_bad_parameters_get_a_problem_naming_the_field(client, query, fiel
     body = response.json()
     assert body["status"] == response.status_code
     assert field in body["detail"] or body.get("field") == field
+
+
+async def test_coords_shift_stations_and_boundaries_for_chinese_basemaps(client):
+    from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
+
+    gcj = (await client.get("/stations?kind=rest_point&coords=gcj02")).json()
+    assert gcj["features"][0]["geometry"]["coordinates"] == pytest.approx(
+        list(wgs84_to_gcj02(116.27, 39.86)), abs=1e-6
+    )
+    bd = (await client.get("/boundaries?within=110106017000&level=subdistrict&coords=bd09"
+                           "&simplify_m=0")).json()  # fmt: skip
+    corner = bd["features"][0]["geometry"]["coordinates"][0][0][0]
+    assert corner == pytest.approx(list(wgs84_to_bd09(116.2, 39.8)), abs=1e-5)
+    wrong = await client.get("/stations?coords=mars")
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"] == "application/problem+json"
