@@ -15,7 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import DatabaseUnavailableError, GeoError, InvalidInputError, NotFoundError
+from geo.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    GeoError,
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+)
 
 log = logging.getLogger("nuanxin.api")
 PROBLEM = "application/problem+json"
@@ -24,6 +31,8 @@ RETRY_AFTER_S = 5
 STATUS_OF: dict[type[GeoError], int] = {
     InvalidInputError: 400,
     NotFoundError: 404,
+    ConflictError: 409,
+    LimitExceededError: 429,
     DatabaseUnavailableError: 503,
 }
 # Connection-level failures: the database is down or restarting, not a bug in the request.

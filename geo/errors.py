@@ -30,6 +30,18 @@ class NotFoundError(GeoError):
     code = "not_found"
 
 
+class LimitExceededError(GeoError):
+    """Too much work asked for at once (e.g. too many jobs running); try again later."""
+
+    code = "limit_exceeded"
+
+
+class ConflictError(GeoError):
+    """The request does not fit the resource's state (e.g. the result of an unfinished job)."""
+
+    code = "conflict"
+
+
 class DatabaseUnavailableError(GeoError):
     """The database cannot be reached or is not ready (no PostGIS, migrations missing)."""
 
