@@ -68,6 +68,9 @@ def test_cancel_stops_the_solver_process(server):
         slow = {"boundary": [FENGTAI], "p": 20, "model": "backup", "time_limit_s": 90}
         job = http.post("/jobs/siting", json=slow).json()
         _wait(http, f"/jobs/{job['id']}", {"running"})
+        deadline = time.monotonic() + 10  # "running" is written just before the process starts
+        while not multiprocessing.active_children() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert multiprocessing.active_children(), "the solver runs in a child process"
         cancelled = http.delete(f"/jobs/{job['id']}")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
