@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api import boundaries, coverage, features, health, jobs, locator, pages, stations, tiles
 from api.database import open_pool
 from api.errors import install_error_handlers
+from api.middleware import Metrics, OperationsMiddleware
 from geo.config import Settings, get_settings
 from geo.db import resolve_database_url
 from maps.pages import STATIC_DIR
@@ -26,7 +28,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = await open_pool(resolve_database_url(settings))
         try:
             yield
-        finally:
+        finally:  # graceful: stop our jobs (marked failed, with a reason), then the pool
+            tasks = list(getattr(app.state, "job_tasks", ()))
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await app.state.pool.close()
 
     app = FastAPI(
@@ -36,10 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
-                           allow_methods=["GET"], allow_headers=["*"])  # fmt: skip
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
+                           expose_headers=["X-Request-ID", "Location"])  # fmt: skip
+    # Outermost: ids, limits, shedding and metrics apply to everything, errors included.
+    app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(stations.router)

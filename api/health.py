@@ -1,18 +1,27 @@
-"""``/healthz``: is the service able to answer from the database right now?"""
+"""Operations: ``/healthz`` (the process answers), ``/readyz`` (it can serve: database reachable,
+PostGIS present, schema at the code's revision) and ``/metrics`` (Prometheus).
+
+A load balancer restarts on a failing ``/healthz`` and stops routing on a failing ``/readyz``;
+a database outage must do the second, never the first.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import ConnectionDep
-from api.schemas import Health
+from api.schemas import Health, Liveness
+from geo import migrate
 from geo.errors import DatabaseUnavailableError
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 3.0
-
+STARTED = time.monotonic()
 
 _STATE_SQL = """
 SELECT (SELECT extversion FROM pg_extension WHERE extname = 'postgis') AS postgis,
@@ -20,8 +29,13 @@ SELECT (SELECT extversion FROM pg_extension WHERE extname = 'postgis') AS postgi
 """
 
 
-@router.get("/healthz", response_model=Health, summary="Database reachable and migrated")
-async def healthz(conn: ConnectionDep) -> Health:
+@router.get("/healthz", response_model=Liveness, summary="The process is alive")
+async def healthz() -> Liveness:
+    return Liveness(status="ok", uptime_s=round(time.monotonic() - STARTED, 1))
+
+
+@router.get("/readyz", response_model=Health, summary="Database reachable and migrated")
+async def readyz(conn: ConnectionDep) -> Health:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             state = await conn.fetchrow(_STATE_SQL)
@@ -31,7 +45,21 @@ async def healthz(conn: ConnectionDep) -> Health:
                 else None
             )
     except TimeoutError as exc:
-        raise DatabaseUnavailableError("database health check timed out") from exc
+        raise DatabaseUnavailableError("database readiness check timed out") from exc
     if state["postgis"] is None or revision is None:
         raise DatabaseUnavailableError("database schema is not migrated (run nuanxin db upgrade)")
+    head = migrate.head_revision()
+    if revision != head:
+        raise DatabaseUnavailableError(f"database schema is at {revision}, this code needs "
+                                       f"{head} (run nuanxin db upgrade)")  # fmt: skip
     return Health(status="ok", database="ok", postgis=state["postgis"], schema_revision=revision)
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    metrics = request.app.state.metrics
+    pool = getattr(request.app.state, "pool", None)
+    if pool is not None:  # read at scrape time: always current
+        metrics.pool.labels("open").set(pool.get_size())
+        metrics.pool.labels("idle").set(pool.get_idle_size())
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -116,6 +116,19 @@ async def _run(
     params: SitingJobParams,
 ) -> None:
     """Run one job in a child process; write its outcome; stop it if it is cancelled."""
+    try:
+        await _run_in_slot(pool, slots, job_id, url, params)
+    except asyncio.CancelledError:  # the server is shutting down: say so, do not leave it running
+        await pool.execute(
+            "UPDATE jobs SET status = 'failed', finished_at = now(), error = $2 "
+            "WHERE id = $1 AND status IN ('queued', 'running')",
+            job_id, "interrupted: the server shut down; start it again",
+        )  # fmt: skip
+        raise
+
+
+async def _run_in_slot(pool: asyncpg.Pool, slots: asyncio.Semaphore, job_id: uuid.UUID,
+                       url: str, params: SitingJobParams) -> None:  # fmt: skip
     async with slots:
         started = await pool.fetchval(
             "UPDATE jobs SET status = 'running', started_at = now(), owner = $2 "

@@ -88,6 +88,11 @@ class BoundariesPublic(BaseModel):
     features: list[BoundaryPublic]
 
 
+class Liveness(BaseModel):
+    status: Literal["ok"]
+    uptime_s: float
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]

@@ -37,6 +37,12 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
     max_features: int = Field(5000, ge=1, description="cap on features one request may return")
     default_features: int = Field(1000, ge=1, description="features returned without ?limit")
+    max_body_bytes: int = Field(20_000_000, ge=1024, description="larger request bodies: 413")
+    request_timeout_s: float = Field(30.0, gt=0, description="slower requests: 503")
+    max_concurrent_requests: int = Field(
+        256, ge=1, description="requests in flight per worker; beyond: 503 + Retry-After"
+    )
+    json_logs: bool = Field(True, description="one JSON object per log line, with request ids")
 
 
 class Settings(BaseSettings):

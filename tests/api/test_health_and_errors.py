@@ -15,12 +15,14 @@ from geo.config import Settings
 pytestmark = pytest.mark.anyio
 
 
-async def test_healthz_reports_postgis_and_schema(client):
-    response = await client.get("/healthz")
+async def test_readyz_reports_postgis_and_schema_and_healthz_needs_no_database(client):
+    response = await client.get("/readyz")
     assert response.status_code == 200
     health = Health.model_validate(response.json())
     assert health.postgis.startswith("3.")
     assert health.schema_revision == migrate.head_revision()
+    live = await client.get("/healthz")
+    assert live.status_code == 200 and live.json()["status"] == "ok"
 
 
 async def test_unknown_route_is_a_problem(client):
@@ -43,7 +45,8 @@ async def test_database_down_gives_503_with_retry_after():
         yield None  # pragma: no cover - never reached
 
     async with _app_with_connection(unreachable) as http:
-        for path in ("/healthz", "/stations"):
+        assert (await http.get("/healthz")).status_code == 200  # alive, just not ready
+        for path in ("/readyz", "/stations"):
             response = await http.get(path)
             assert response.status_code == 503, path
             assert response.headers["retry-after"].isdigit()
@@ -82,6 +85,6 @@ async def test_unmigrated_database_is_reported_as_unavailable(scratch_database_u
             await connection.close()
 
     async with _app_with_connection(empty_database) as http:
-        response = await http.get("/healthz")
+        response = await http.get("/readyz")
     assert response.status_code == 503
     assert "not migrated" in response.json()["detail"]

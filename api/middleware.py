@@ -1,0 +1,268 @@
+"""One pure-ASGI middleware for what every request needs: an id, limits, a log line, metrics.
+
+* **Request id**: a sane incoming ``X-Request-ID`` is kept, else one is made; it is echoed in
+  the response and carried by every log line of the request.
+* **Load shedding**: beyond ``max_concurrent_requests`` in flight, answer 503 with
+  ``Retry-After`` at once rather than queue until clients time out.
+* **Body cap**: a declared or streamed body over ``max_body_bytes`` gets 413.
+* **Timeout**: a request running longer than ``request_timeout_s`` gets 503.
+* **Metrics** (Prometheus): latency histogram by route template, method and status; requests
+  shed; in flight. ``/metrics`` serves them.
+
+Pure ASGI rather than ``BaseHTTPMiddleware``: streaming bodies pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from geo.config import ApiSettings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("nuanxin.access")
+
+
+class Metrics:
+    """The app's own registry (not the global one), so several apps in one process coexist."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "nuanxin_http_request_duration_seconds",
+            "Request latency by route template",
+            ["route", "method", "status"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.shed = Counter(
+            "nuanxin_http_requests_shed_total",
+            "Requests refused with 503 because too many were in flight",
+            registry=self.registry,
+        )
+        self.pool = Gauge(
+            "nuanxin_db_pool_connections",
+            "Database pool connections by state",
+            ["state"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "nuanxin_http_requests_in_flight", "Requests being handled", registry=self.registry
+        )
+
+
+def _problem(
+    status: int, title: str, detail: str, code: str, headers: list[tuple[bytes, bytes]]
+) -> tuple[Message, Message]:
+    body = json.dumps(
+        {
+            "type": f"/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+        }
+    ).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class BodyTooLargeError(Exception):
+    pass
+
+
+class OperationsMiddleware:
+    def __init__(self, app: ASGIApp, settings: ApiSettings, metrics: Metrics) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        id_header = (b"x-request-id", request_id.encode())
+        started = time.perf_counter()
+        limit = self.settings.max_body_bytes
+        status = 500
+        response_started = False
+
+        too_large = False  # the streamed body passed the cap: whatever the app answers, 413
+        replaced = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started, replaced
+            if replaced:
+                return
+            if too_large and message["type"] == "http.response.start" and not response_started:
+                replaced = True
+                start, body = _problem(
+                    413,
+                    "Request too large",
+                    f"the body may be at most {limit:,} bytes",
+                    "body_too_large",
+                    [id_header],
+                )
+                status, response_started = 413, True
+                await send(start)
+                await send(body)
+                return
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), id_header]
+            await send(message)
+
+        async def refuse(
+            code: int,
+            title: str,
+            detail: str,
+            code_name: str,
+            extra: list[tuple[bytes, bytes]] | None = None,
+        ) -> None:
+            start, body = _problem(code, title, detail, code_name, [*(extra or [])])
+            await send_with_id(start)
+            await send_with_id(body)
+
+        try:
+            if self.in_flight >= self.settings.max_concurrent_requests:
+                self.metrics.shed.inc()
+                await refuse(
+                    503,
+                    "Service busy",
+                    "Too many requests in flight; retry shortly.",
+                    "overloaded",
+                    [(b"retry-after", b"1")],
+                )
+                return
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await refuse(
+                    413,
+                    "Request too large",
+                    f"the body may be at most {limit:,} bytes",
+                    "body_too_large",
+                )
+                return
+            received = 0
+
+            async def capped_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        nonlocal too_large
+                        too_large = True
+                        raise BodyTooLargeError
+                return message
+
+            self.in_flight += 1
+            self.metrics.in_flight.inc()
+            try:
+                async with asyncio.timeout(self.settings.request_timeout_s):
+                    await self.app(scope, capped_receive, send_with_id)
+            except BodyTooLargeError:
+                if not response_started:
+                    await refuse(
+                        413,
+                        "Request too large",
+                        f"the body may be at most {limit:,} bytes",
+                        "body_too_large",
+                    )
+            except TimeoutError:
+                log.warning("request timed out after %.0f s", self.settings.request_timeout_s)
+                if not response_started:
+                    await refuse(
+                        503,
+                        "Request timed out",
+                        f"no answer within {self.settings.request_timeout_s:g} s; "
+                        "ask for less or retry",
+                        "timeout",
+                        [(b"retry-after", b"5")],
+                    )
+            finally:
+                self.in_flight -= 1
+                self.metrics.in_flight.dec()
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.latency.labels(template, scope["method"], str(status)).observe(elapsed)
+            log.info(
+                "%s %s %d %.1f ms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
+            REQUEST_ID.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, and extras."""
+
+    _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": REQUEST_ID.get(),
+        }
+        entry |= {k: v for k, v in vars(record).items() if k not in self._STANDARD}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(json_logs: bool) -> None:
+    """Route the app's and uvicorn's logs through one handler (JSON or text) on stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter()
+        if json_logs
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    for name in ("nuanxin", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    logging.getLogger("uvicorn.access").disabled = True  # our access line carries the id
