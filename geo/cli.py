@@ -239,9 +239,15 @@ def serve(
     """Serve the API and map (the database must be migrated; see `nuanxin up`)."""
     import uvicorn
 
+    from api.middleware import configure_logging  # the CLI is where the app is composed
+
     settings = get_settings()
+    configure_logging(settings.api.json_logs)
+    # On SIGTERM/SIGINT uvicorn stops accepting, lets requests in flight finish (up to 10 s),
+    # then the app's lifespan fails running jobs with a reason and closes the pool.
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.api.host,
-                port=port or settings.api.port, proxy_headers=False)  # fmt: skip
+                port=port or settings.api.port, proxy_headers=False, log_config=None,
+                timeout_graceful_shutdown=10)  # fmt: skip
 
 
 @app.command("up")
