@@ -119,6 +119,30 @@ def db_current() -> None:
     typer.echo(f"head:    {migrate.head_revision()}")
 
 
+@db_app.command("backup")
+@friendly_errors
+def db_backup(path: Annotated[Path, typer.Argument(help="dump file to write (.dump)")]) -> None:
+    """Dump the whole database with pg_dump (custom format); restore it with `db restore`."""
+    from geo.backup import backup, table_fingerprints
+
+    url = resolve_database_url(get_settings())
+    backup(url, path)
+    counts = ", ".join(f"{n} {t}" for t, (n, _) in table_fingerprints(url).items())
+    typer.echo(f"backup written to {path} ({path.stat().st_size:,} bytes): {counts}")
+
+
+@db_app.command("restore")
+@friendly_errors
+def db_restore(path: Annotated[Path, typer.Argument(help="a dump from `db backup`")]) -> None:
+    """Restore a dump into the configured database, which must be empty (one transaction)."""
+    from geo.backup import restore, table_fingerprints
+
+    url = resolve_database_url(get_settings())
+    restore(url, path)
+    counts = ", ".join(f"{n} {t}" for t, (n, _) in table_fingerprints(url).items())
+    typer.echo(f"restored {path}: {counts}")
+
+
 @app.command("load")
 @friendly_errors
 def load(
