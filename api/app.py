@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,6 +16,7 @@ from api import boundaries, coverage, features, health, jobs, locator, pages, st
 from api.database import open_pool
 from api.errors import install_error_handlers
 from api.middleware import Metrics, OperationsMiddleware
+from api.schemas import PROBLEM_RESPONSES, Problem
 from geo.config import Settings, get_settings
 from geo.db import resolve_database_url
 from maps.pages import STATIC_DIR
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Union service stations and outdoor-worker rest points",
         version="0.1.0",
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -61,4 +64,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every route lists its problem+json errors; the Problem schema joins the components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Problem", Problem.model_json_schema())
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -29,7 +29,7 @@ from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
 from geo.hours import SHANGHAI
 from geo.supply import DEFAULT_STATUSES, select_supply
-from geo.vocab import StationKind, StationStatus
+from geo.vocab import BoundaryLevel, StationKind, StationStatus
 
 router = APIRouter(tags=["coverage"])
 GEOJSON = "application/geo+json"
@@ -95,7 +95,9 @@ async def coverage(
             examples=["110106000000"],
         ),
     ] = None,
-    level: Annotated[str, Query(description="boundary level analysed")] = "subdistrict",
+    level: Annotated[BoundaryLevel, Query(description="boundary level analysed")] = (
+        BoundaryLevel.SUBDISTRICT
+    ),
     vintage: Annotated[str | None, Query(description="boundary edition, if several")] = None,
     kind: Annotated[list[StationKind] | None, Query(description="station kinds counted")] = None,
     status: Annotated[
@@ -134,9 +136,11 @@ async def coverage(
     )
     cache = _cache(request)
     result = cache.get(key)
-    rows = await conn.fetch(_BOUNDARIES_SQL, level, vintage, codes)
+    rows = await conn.fetch(_BOUNDARIES_SQL, level.value, vintage, codes)
     if not rows:
-        raise NotFoundError(f"no current {level} boundaries match {', '.join(codes) or 'any'}")
+        raise NotFoundError(
+            f"no current {level.value} boundaries match {', '.join(codes) or 'any'}"
+        )
     if len(rows) > MAX_BOUNDARIES:
         raise InvalidInputError(
             f"{len(rows)} boundaries: at most {MAX_BOUNDARIES} per request", field="boundary"
@@ -144,7 +148,9 @@ async def coverage(
     found = {r["code"] for r in rows} | {r["parent_code"] for r in rows}
     missing = sorted(set(codes) - found)
     if missing:
-        raise NotFoundError(f"no current {level} boundary with code or parent {', '.join(missing)}")
+        raise NotFoundError(
+            f"no current {level.value} boundary with code or parent {', '.join(missing)}"
+        )
     vintages = sorted({r["vintage"] for r in rows})
     if len(vintages) > 1:
         raise InvalidInputError(

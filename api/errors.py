@@ -70,6 +70,13 @@ async def _geo_error(request: Request, exc: GeoError) -> JSONResponse:
                    **extra)  # fmt: skip
 
 
+async def _bad_value(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL refused a value (class 22: e.g. a NUL byte in text): the client's input."""
+    log.info("database refused a value on %s: %r", request.url.path, exc)
+    return problem(400, "Invalid input", "a parameter holds a value the database cannot use "
+                   "(e.g. a NUL byte or an out-of-range number)", "invalid_input")  # fmt: skip
+
+
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable on %s: %r", request.url.path, exc)
     return problem(503, "Service unavailable", "The database is not reachable; retry shortly.",
@@ -85,6 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(GeoError, _geo_error)  # type: ignore[arg-type]
+    app.add_exception_handler(asyncpg.DataError, _bad_value)
     for exc_type in DATABASE_DOWN:
         app.add_exception_handler(exc_type, _database_down)
     app.add_exception_handler(Exception, _unexpected)

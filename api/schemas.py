@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from geo.vocab import Amenity, BoundaryLevel, HostType, Service, StationKind, StationStatus
 
@@ -98,3 +98,33 @@ class Health(BaseModel):
     database: Literal["ok"]
     postgis: str
     schema_revision: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error this API returns has this shape."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="stable machine-readable code, e.g. invalid_input")
+    field: str | None = Field(None, description="the parameter at fault, when there is one")
+    errors: list[dict[str, str]] | None = Field(None, description="validation errors (422)")
+
+
+_PROBLEM_CONTENT = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"description": description, "content": _PROBLEM_CONTENT}
+    for status, description in {
+        400: "invalid input (the detail and field say what)",
+        404: "no such resource",
+        409: "conflicts with the resource's state",
+        413: "request body too large",
+        422: "request does not match the parameters' schema",
+        429: "too much work asked for at once",
+        500: "our fault; no internals in the body",
+        503: "database unavailable, overloaded or timed out; see Retry-After",
+    }.items()
+}

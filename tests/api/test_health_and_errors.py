@@ -88,3 +88,11 @@ async def test_unmigrated_database_is_reported_as_unavailable(scratch_database_u
         response = await http.get("/readyz")
     assert response.status_code == 503
     assert "not migrated" in response.json()["detail"]
+
+
+async def test_a_value_postgres_refuses_is_a_400_not_a_500(client):
+    """Found by the contract fuzzer: a NUL byte in a free-text parameter."""
+    response = await client.get("/coverage?vintage=a%00b")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_input"
+    assert "NUL" in response.json()["detail"] and "asyncpg" not in response.text
