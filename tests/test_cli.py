@@ -23,6 +23,7 @@ from tests.conftest import FIXTURES
 
 NUANXIN = Path(sys.executable).with_name("nuanxin")
 COMMANDS = [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["db", "url"],
+            ["db", "backup"], ["db", "restore"],
             ["load"], ["import"], ["coverage"], ["site"], ["serve"], ["up"]]  # fmt: skip
 
 
