@@ -51,6 +51,7 @@ SELECT code, name, parent_code, vintage, population, population_year, population
 _STATIONS_SQL = """
 SELECT external_id, kind, name, status, opening_hours, ST_X(geom) AS lon, ST_Y(geom) AS lat
   FROM stations
+ WHERE deleted_at IS NULL
 """
 _ENTERPRISES_SQL = (
     "SELECT employees, outdoor_workers, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM enterprises"

@@ -156,7 +156,7 @@ class Source:
 
 STATIONS = Source(
     "stations AS t LEFT JOIN boundaries AS b ON b.id = t.boundary_id",
-    _STATION_FEATURE, "TRUE", ("kind", "status", "amenity", "boundary"),
+    _STATION_FEATURE, "t.deleted_at IS NULL", ("kind", "status", "amenity", "boundary"),
     ("t.opened_on", "t.closed_on"),
 )  # fmt: skip
 ENTERPRISES = Source(
@@ -209,10 +209,10 @@ _ITEM_SQL = "SELECT {feature}::text FROM {source} WHERE {where} AND t.id = $1"
 EXTENTS_SQL = """
 SELECT 'stations-' || kind AS id, ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1,
        ST_YMax(e) AS y1
-  FROM (SELECT kind, ST_Extent(geom) AS e FROM stations GROUP BY kind) AS k
+  FROM (SELECT kind, ST_Extent(geom) AS e FROM stations WHERE deleted_at IS NULL GROUP BY kind) AS k
 UNION ALL
 SELECT 'stations', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-  FROM (SELECT ST_Extent(geom) AS e FROM stations) AS s
+  FROM (SELECT ST_Extent(geom) AS e FROM stations WHERE deleted_at IS NULL) AS s
 UNION ALL
 SELECT 'enterprises', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
   FROM (SELECT ST_Extent(geom) AS e FROM enterprises) AS n

@@ -43,7 +43,7 @@ SELECT s.id, s.name, s.kind, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, s.ameniti
   FROM stations AS s
   CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS pt) AS here
   LEFT JOIN boundaries AS b ON b.id = s.boundary_id
- WHERE s.status = 'open'
+ WHERE s.status = 'open' AND s.deleted_at IS NULL
    AND s.geom && ST_MakeEnvelope($3, $4, $5, $6, 4326)
    AND s.kind = ANY($7)
    AND ($8::text[] IS NULL OR s.amenities @> $8)
@@ -59,7 +59,8 @@ _FALLBACK_SQL = """
 WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS pt),
 near AS (
   SELECT s.geom FROM stations AS s, here
-   WHERE s.status = 'open' AND s.kind = ANY($3) AND ($4::text[] IS NULL OR s.amenities @> $4)
+   WHERE s.status = 'open' AND s.deleted_at IS NULL AND s.kind = ANY($3)
+     AND ($4::text[] IS NULL OR s.amenities @> $4)
    ORDER BY s.geom <-> here.pt LIMIT 50
 )
 SELECT (SELECT min(ST_Distance(near.geom::geography, here.pt::geography)) FROM near, here)

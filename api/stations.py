@@ -36,7 +36,8 @@ SELECT count(*) AS n,
                 'boundary_code', b.code, 'boundary_name', b.name)) AS feature
       FROM stations AS s
       LEFT JOIN boundaries AS b ON b.id = s.boundary_id
-     WHERE ($1::text[] IS NULL OR s.kind = ANY($1))
+     WHERE s.deleted_at IS NULL
+       AND ($1::text[] IS NULL OR s.kind = ANY($1))
        AND ($2::text[] IS NULL OR s.status = ANY($2))
        AND ($3::text[] IS NULL OR s.amenities @> $3)
        AND ($4::float8 IS NULL OR s.geom && ST_MakeEnvelope($4, $5, $6, $7, 4326))

@@ -73,7 +73,7 @@ SELECT s.id, s.id AS id, s.kind, s.name, s.status,
        ST_AsMVTGeom(ST_Transform(s.geom, 3857), ST_TileEnvelope($1, $2, $3),
                     {EXTENT}, {BUFFER}, true) AS geom
   FROM stations AS s
- WHERE s.geom && {_ENVELOPE_4326}
+ WHERE s.deleted_at IS NULL AND s.geom && {_ENVELOPE_4326}
 """  # noqa: S608 -- composed from module constants only; request values are bound
 # Clip in WGS-84 first (a district can have thousands of vertices), then simplify in metres.
 _BOUNDARIES = f"""
@@ -97,7 +97,7 @@ LAYERS = {
             {"id": "Number", "kind": "String", "name": "String", "status": "String",
              "amenities": "String", "opening_hours": "String"},
             _TILE_SQL.format(layer="stations", extent=EXTENT, features=_STATIONS),
-            _BOUNDS.format(table="stations", where=""),
+            _BOUNDS.format(table="stations", where=" WHERE deleted_at IS NULL"),
         ),
         TileLayer(
             "boundaries", 6, 16, "Current administrative boundaries, simplified per zoom",

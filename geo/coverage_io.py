@@ -54,7 +54,7 @@ def load_boundaries(conn: Connection, *, level: str = "subdistrict", vintage: st
 def load_stations(conn: Connection) -> geopandas.GeoDataFrame:
     """Every station, whatever its kind or status: the supply selection filters later."""
     sql = ("SELECT source, external_id, kind, name, status, opening_hours, seats, geom "
-           "FROM stations ORDER BY source, external_id")  # fmt: skip
+           "FROM stations WHERE deleted_at IS NULL ORDER BY source, external_id")  # fmt: skip
     frame = geopandas.read_postgis(text(sql), conn, geom_col="geom")
     return frame.rename_geometry("geometry")
 
