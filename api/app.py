@@ -12,7 +12,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import boundaries, coverage, features, health, jobs, locator, pages, stations, tiles
+from api import (
+    boundaries,
+    coverage,
+    editing,
+    features,
+    health,
+    jobs,
+    locator,
+    pages,
+    stations,
+    tiles,
+)
 from api.database import open_pool
 from api.errors import install_error_handlers
 from api.middleware import Metrics, OperationsMiddleware
@@ -61,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(locator.router)
     app.include_router(coverage.router)
     app.include_router(jobs.router)
+    app.include_router(editing.router)
     app.include_router(pages.router)
     app.include_router(tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -18,10 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from geo.errors import (
     ConflictError,
     DatabaseUnavailableError,
+    ForbiddenError,
     GeoError,
     InvalidInputError,
     LimitExceededError,
     NotFoundError,
+    UnauthorizedError,
 )
 
 log = logging.getLogger("nuanxin.api")
@@ -30,6 +32,8 @@ RETRY_AFTER_S = 5
 
 STATUS_OF: dict[type[GeoError], int] = {
     InvalidInputError: 400,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
     NotFoundError: 404,
     ConflictError: 409,
     LimitExceededError: 429,
@@ -44,7 +48,11 @@ def problem(status: int, title: str, detail: str, code: str,
             **extra: Any) -> JSONResponse:  # fmt: skip
     body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail,
             "code": code, **extra}  # fmt: skip
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    headers = None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+    elif status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="nuanxin"'}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

@@ -34,6 +34,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# On every response: no MIME sniffing, no full URLs (with coordinates) leaked in Referer.
+# Framing is decided per page (the widget sets its own frame-ancestors).
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin")]  # fmt: skip
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("nuanxin.access")
@@ -139,7 +143,7 @@ class OperationsMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message["headers"] = [*message.get("headers", []), id_header]
+                message["headers"] = [*message.get("headers", []), id_header, *SECURITY_HEADERS]
             await send(message)
 
         async def refuse(

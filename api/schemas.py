@@ -119,6 +119,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"description": description, "content": _PROBLEM_CONTENT}
     for status, description in {
         400: "invalid input (the detail and field say what)",
+        401: "a valid API token is needed (writes)",
+        403: "the token may not do this (e.g. outside its district)",
         404: "no such resource",
         409: "conflicts with the resource's state",
         413: "request body too large",

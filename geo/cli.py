@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.progress import Progress
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -40,6 +41,8 @@ app = typer.Typer(help="Nuanxin: map service for union stations and outdoor-work
                   no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
 db_app = typer.Typer(help="Create, start and migrate the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="API tokens for editors: add, list, revoke.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,6 +65,10 @@ def friendly_errors(func: F) -> F:
             _, message = explain_constraint(getattr(diag, "constraint_name", None),
                                             getattr(diag, "message_detail", None))  # fmt: skip
             typer.secho(f"error: {message}; nothing was written", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from exc
+        except ValidationError as exc:  # settings from the environment that cannot be used
+            reasons = "; ".join(str(e.get("msg", e)) for e in exc.errors())
+            typer.secho(f"error: invalid settings: {reasons}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from exc
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
@@ -141,6 +148,58 @@ def db_restore(path: Annotated[Path, typer.Argument(help="a dump from `db backup
     restore(url, path)
     counts = ", ".join(f"{n} {t}" for t, (n, _) in table_fingerprints(url).items())
     typer.echo(f"restored {path}: {counts}")
+
+
+@users_app.command("add")
+@friendly_errors
+def users_add(
+    name: Annotated[str, typer.Argument(help="who the token is for, e.g. fengtai-union")],
+    role: Annotated[str, typer.Option(help="admin | district_editor")] = "district_editor",
+    district: Annotated[
+        str | None, typer.Option(help="district code an editor may change (12 digits)")
+    ] = None,
+) -> None:
+    """Make a token; it is printed once and only its keyed hash is stored."""
+    from geo.tokens import Role, create_token
+
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        raise InvalidInputError("--role is admin or district_editor", field="role") from exc
+    settings = get_settings()
+    with _engine(settings).begin() as conn:
+        token = create_token(conn, name, chosen, district,
+                             settings.token_secret.get_secret_value())  # fmt: skip
+    typer.echo(f"token for {name} ({chosen.value}{', ' + district if district else ''}):")
+    typer.echo(token)
+    typer.echo("it is shown only now; send it as 'Authorization: Bearer <token>'", err=True)
+
+
+@users_app.command("list")
+@friendly_errors
+def users_list() -> None:
+    """Every token: name, role, district, created, last used, revoked."""
+    from sqlalchemy import text
+
+    with _engine(get_settings()).connect() as conn:
+        rows = conn.execute(text("SELECT name, role, district_code, created_at, last_used_at, "
+                                 "revoked_at FROM api_tokens ORDER BY name")).all()  # fmt: skip
+    for name, role, district, created, used, revoked in rows:
+        state = f"revoked {revoked:%Y-%m-%d}" if revoked else "active"
+        last = f"{used:%Y-%m-%d %H:%M}" if used else "never"
+        typer.echo(f"{name}\t{role}\t{district or '-'}\tcreated {created:%Y-%m-%d}\t"
+                   f"last used {last}\t{state}")  # fmt: skip
+
+
+@users_app.command("revoke")
+@friendly_errors
+def users_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) -> None:
+    """Revoke a token: refused from the next request on."""
+    from geo.tokens import revoke_token
+
+    with _engine(get_settings()).begin() as conn:
+        revoke_token(conn, name)
+    typer.echo(f"revoked {name}")
 
 
 @app.command("load")

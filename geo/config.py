@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,9 @@ class ApiSettings(BaseModel):
     json_logs: bool = Field(True, description="one JSON object per log line, with request ids")
 
 
+DEV_TOKEN_SECRET = "development-only-token-secret-do-not-use"  # noqa: S105 - refused in production
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NUANXIN_",
@@ -63,6 +66,21 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data", description="bundled dataset to load")
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    token_secret: SecretStr = Field(
+        SecretStr(DEV_TOKEN_SECRET),
+        description="key of the HMAC under which API token secrets are stored; set a long "
+        "random value outside development (the service refuses the default there)",
+    )
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.token_secret.get_secret_value() == DEV_TOKEN_SECRET
+            or len(self.token_secret.get_secret_value()) < 32
+        ):
+            raise ValueError("NUANXIN_TOKEN_SECRET must be set to a random value of at least 32 "
+                             "characters in production (e.g. `openssl rand -hex 32`)")  # fmt: skip
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -30,6 +30,18 @@ class NotFoundError(GeoError):
     code = "not_found"
 
 
+class UnauthorizedError(GeoError):
+    """No valid credentials (missing, wrong, unknown or revoked token)."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(GeoError):
+    """Valid credentials, but not for this (e.g. outside the editor's district)."""
+
+    code = "forbidden"
+
+
 class LimitExceededError(GeoError):
     """Too much work asked for at once (e.g. too many jobs running); try again later."""
 

@@ -23,7 +23,8 @@ from tests.conftest import FIXTURES
 
 NUANXIN = Path(sys.executable).with_name("nuanxin")
 COMMANDS = [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["db", "url"],
-            ["db", "backup"], ["db", "restore"],
+            ["db", "backup"], ["db", "restore"], ["users"], ["users", "add"], ["users", "list"],
+            ["users", "revoke"],
             ["load"], ["import"], ["coverage"], ["site"], ["serve"], ["up"]]  # fmt: skip
 
 

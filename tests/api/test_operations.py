@@ -52,6 +52,9 @@ async def test_request_ids_are_kept_or_made_and_echoed(client):
     assert len(made.headers["x-request-id"]) == 32
     error = await client.get("/no/such/page")
     assert error.status_code == 404 and error.headers["x-request-id"]
+    for response in (given, error):  # security headers on every answer, errors included
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
 async def test_bodies_over_the_cap_get_413_declared_or_streamed():
