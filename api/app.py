@@ -21,6 +21,7 @@ from api import (
     jobs,
     locator,
     pages,
+    reports,
     stations,
     tiles,
 )
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage.router)
     app.include_router(jobs.router)
     app.include_router(editing.router)
+    app.include_router(reports.router)
     app.include_router(pages.router)
     app.include_router(tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -133,7 +133,7 @@ def _validated(image: dict[str, Any]) -> dict[str, Any]:
     return {"lon": record.lon, "lat": record.lat, "row": row}
 
 
-async def _image(conn: ConnectionDep, station_id: int) -> dict[str, Any]:
+async def station_image(conn: ConnectionDep, station_id: int) -> dict[str, Any]:
     text = await conn.fetchval(_IMAGE, station_id)
     if text is None:
         raise NotFoundError(f"no station {station_id}")
@@ -141,7 +141,7 @@ async def _image(conn: ConnectionDep, station_id: int) -> dict[str, Any]:
     return image
 
 
-async def _check_district(conn: ConnectionDep, who: Principal, lon: float, lat: float) -> None:
+async def check_district(conn: ConnectionDep, who: Principal, lon: float, lat: float) -> None:
     if who.role is Role.ADMIN:
         return
     covered = await conn.fetchval(
@@ -186,7 +186,7 @@ async def create_station(
         raise InvalidInputError("lon and lat are required", field="lon")
     lon, lat = to_wgs84(given["lon"], given["lat"], body.coords)
     checked = _validated({**given, "lon": lon, "lat": lat})
-    await _check_district(conn, who, checked["lon"], checked["lat"])
+    await check_district(conn, who, checked["lon"], checked["lat"])
     async with conn.transaction():
         new_id = await conn.fetchval(
             _INSERT,
@@ -195,7 +195,7 @@ async def create_station(
             f"api-{uuid.uuid4().hex[:12]}",
             json.dumps(checked["row"]),
         )
-        after = await _image(conn, new_id)
+        after = await station_image(conn, new_id)
         await _audit(conn, who, "create", new_id, None, after)
     return JSONResponse(
         after, status_code=201, headers={"Location": f"/ogc/collections/stations/items/{new_id}"}
@@ -212,7 +212,7 @@ async def update_station(
     changes = body.model_dump(exclude_unset=True, exclude={"coords"})
     if not changes:
         raise InvalidInputError("nothing to change", field="body")
-    return await _write(conn, who, station_id, "update", changes, body.coords)
+    return await write_station(conn, who, station_id, "update", changes, body.coords)
 
 
 @router.post("/stations/{station_id}/close", summary="Close a station (editors)")
@@ -220,18 +220,20 @@ async def close_station(
     conn: ConnectionDep, who: PrincipalDep, station_id: StationId
 ) -> dict[str, Any]:
     today = datetime.now(SHANGHAI).date().isoformat()
-    return await _write(conn, who, station_id, "close", {"status": "closed", "closed_on": today})
+    return await write_station(
+        conn, who, station_id, "close", {"status": "closed", "closed_on": today}
+    )
 
 
 @router.delete("/stations/{station_id}", summary="Delete a station (soft; admins can revert)")
 async def delete_station(conn: ConnectionDep, who: PrincipalDep, station_id: StationId) -> Response:
-    await _write(
+    await write_station(
         conn, who, station_id, "delete", {"deleted_at": datetime.now(SHANGHAI).isoformat()}
     )
     return Response(status_code=204)
 
 
-async def _write(
+async def write_station(
     conn: ConnectionDep,
     who: Principal,
     station_id: int,
@@ -240,19 +242,19 @@ async def _write(
     coords: CoordSystem = CoordSystem.WGS84,
 ) -> dict[str, Any]:
     async with conn.transaction():
-        before = await _image(conn, station_id)
+        before = await station_image(conn, station_id)
         if before.get("deleted_at") and action != "revert":
             raise NotFoundError(f"no station {station_id}")
-        await _check_district(conn, who, before["lon"], before["lat"])
+        await check_district(conn, who, before["lon"], before["lat"])
         merged = {**before, **changes}
         if "lon" in changes or "lat" in changes:
             merged["lon"], merged["lat"] = to_wgs84(merged["lon"], merged["lat"], coords)
         checked = _validated(merged)
-        await _check_district(conn, who, checked["lon"], checked["lat"])
+        await check_district(conn, who, checked["lon"], checked["lat"])
         await conn.execute(
             _UPDATE, checked["lon"], checked["lat"], station_id, json.dumps(checked["row"])
         )
-        after = await _image(conn, station_id)
+        after = await station_image(conn, station_id)
         await _audit(conn, who, action, station_id, before, after)
     return after
 
@@ -309,7 +311,7 @@ async def revert(
             before, after = json.loads(entry["before"]), json.loads(entry["after"])
             fields = (*EDITABLE, "lon", "lat", "deleted_at")
             target = {k: before.get(k) for k in fields if before.get(k) != after.get(k)}
-        result = await _write(conn, who, entry["row_id"], "revert", target)
+        result = await write_station(conn, who, entry["row_id"], "revert", target)
         revert_id = await conn.fetchval(
             "SELECT max(id) FROM audit_log WHERE row_id = $1 AND action = 'revert'", entry["row_id"]
         )

@@ -116,6 +116,8 @@ def _place(found: Located, coords: CoordSystem) -> Place:
         amenities=list(c.amenities),
         amenity_labels=[LABELS_ZH.get(Amenity(a), a) for a in c.amenities],
         profile_matches=list(found.profile_matches),
+        verified_days_ago=found.verified_days_ago,
+        stale=found.stale,
         navigation=navigation_links(c.lon, c.lat, c.name),
         **c.extra,
     )

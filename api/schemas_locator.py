@@ -45,6 +45,10 @@ class Place(BaseModel):
     host_type: str
     host_name: str | None
     last_verified_at: dt.datetime | None
+    verified_days_ago: int | None = Field(
+        description="days since someone confirmed it; null: never"
+    )
+    stale: bool = Field(description="not verified for 180 days: ranked as if 1.5× as far")
     boundary_code: str | None
     boundary_name: str | None
     navigation: dict[str, str] = Field(

@@ -19,8 +19,11 @@ from geo.vocab import Amenity, StationKind
 WALK_SPEED_M_PER_MIN = 80.0  # about 4.8 km/h: the coverage analysis uses the same pace
 DETOUR_FACTOR = 1.3  # street distance / straight line in a city grid
 CLOSES_SOON_MIN = 30
+STALE_DAYS = 180  # not confirmed for half a year (or never): the map may be wrong about it
+STALE_PENALTY = 1.5  # a stale place ranks as if half as far again: a sure one nearby first
 METHOD = (f"straight-line metres on the WGS-84 ellipsoid (PostGIS geography); walking minutes = "
-          f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min")  # fmt: skip
+          f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min; places not "
+          f"verified for {STALE_DAYS} days (or never) rank as if {STALE_PENALTY:g}× as far")  # fmt: skip
 
 
 class OpenMode(StrEnum):
@@ -85,6 +88,8 @@ class Located:
     state_on_arrival: OpenState | None
     closes_soon: bool
     profile_matches: tuple[str, ...]
+    verified_days_ago: int | None  # None: never verified
+    stale: bool
 
 
 def _state(hours: str | None, at: datetime, calendar: ChinaCalendar) -> OpenState | None:
@@ -105,11 +110,24 @@ def locate(
     """The ``k`` nearest candidates (by true metres) that satisfy ``mode`` at ``at``.
 
     A place without recorded hours is never promised open: it is left out unless ``mode`` is
-    ``any``. Ties in distance keep the database order (by id) so answers are stable.
+    ``any``. A place not verified for :data:`STALE_DAYS` (or never) ranks as if
+    :data:`STALE_PENALTY` times as far. Ties keep the database order (by id): stable answers.
     """
     wanted = PROFILE_AMENITIES.get(profile, ()) if profile else ()
     out: list[Located] = []
-    for candidate in sorted(candidates, key=lambda c: (c.distance_m, c.id)):
+
+    def verified_days(candidate: Candidate) -> int | None:
+        verified = candidate.extra.get("last_verified_at")
+        return None if verified is None else max((at - verified).days, 0)
+
+    def is_stale(days: int | None) -> bool:
+        return days is None or days > STALE_DAYS
+
+    def rank(candidate: Candidate) -> tuple[float, int]:
+        penalty = STALE_PENALTY if is_stale(verified_days(candidate)) else 1.0
+        return candidate.distance_m * penalty, candidate.id
+
+    for candidate in sorted(candidates, key=rank):
         minutes = walking_minutes(candidate.distance_m)
         arrival = at + timedelta(minutes=minutes)
         now = _state(candidate.opening_hours, at, calendar)
@@ -123,7 +141,9 @@ def locate(
             and on_arrival.closes_at - arrival <= timedelta(minutes=CLOSES_SOON_MIN)
         )  # fmt: skip
         matches = tuple(a.value for a in wanted if a.value in candidate.amenities)
-        out.append(Located(candidate, minutes, arrival, now, on_arrival, closes_soon, matches))
+        days = verified_days(candidate)
+        out.append(Located(candidate, minutes, arrival, now, on_arrival, closes_soon, matches,
+                           days, is_stale(days)))  # fmt: skip
         if len(out) == k:
             break
     return out

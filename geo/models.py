@@ -319,6 +319,28 @@ class AuditEntry(Base):
     reverted_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class Report(Base):
+    """A worker's report about a station (migration 0006); the client only as a salted hash."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_client_hash_created_at", "client_hash", "created_at"),
+        Index("ix_reports_status_station_id", "status", "station_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    station_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("stations.id"))
+    kind: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    client_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    moderated_by: Mapped[str | None] = mapped_column(Text)
+    moderated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # Violated constraint name -> (field, what a user must fix). Used to explain IntegrityErrors.
 CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "ck_boundaries_code_format": ("code", "must be a 12-digit statistical code"),

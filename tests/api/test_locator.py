@@ -110,6 +110,7 @@ async def test_open_on_arrival_is_not_open_now(client):
 async def test_needs_and_profiles_filter_and_mark(client, api_conn):
     care = await _add(api_conn, "care", 116.2201, 39.8501, kind="sanitation_care_point",
                       amenities=("hot_water",))  # fmt: skip
+    await api_conn.execute("UPDATE stations SET last_verified_at = now() WHERE id = $1", care)
     point = "lon=116.22&lat=39.851&open=any"
     assert [p.name for p in (await _locate(client, f"{point}&need=microwave")).results] == [
         "烤鸭店暖心驿站"
@@ -162,3 +163,21 @@ async def test_bad_requests_are_problems_without_internals(client, query):
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in response.text
+
+
+async def test_stale_places_are_marked_and_rank_after_a_sure_one_nearby(client, api_conn):
+    """Never verified 600 m away vs verified 800 m away: 600 × 1.5 = 900 > 800."""
+    never = await _add(api_conn, "never", 116.4070, 39.90)  # ~597 m east
+    sure = await _add(api_conn, "sure", 116.4094, 39.90)  # ~802 m east
+    old = await _add(api_conn, "old", 116.4, 39.9030)  # ~333 m north, verified long ago
+    await api_conn.execute("UPDATE stations SET last_verified_at = $2 WHERE id = $1", sure,
+                           datetime(2026, 11, 1, tzinfo=SHANGHAI))  # fmt: skip
+    await api_conn.execute("UPDATE stations SET last_verified_at = $2 WHERE id = $1", old,
+                           datetime(2025, 1, 1, tzinfo=SHANGHAI))  # fmt: skip
+    body = await _locate(client, "lon=116.4&lat=39.9&k=3&open=any&at=2026-11-23T10:00")
+    assert [p.id for p in body.results] == [old, sure, never]  # 500 < 802 < 896
+    by_id = {p.id: p for p in body.results}
+    assert (by_id[sure].verified_days_ago, by_id[sure].stale) == (22, False)
+    assert by_id[never].verified_days_ago is None and by_id[never].stale
+    assert by_id[old].stale and by_id[old].verified_days_ago > 180
+    assert "rank as if 1.5× as far" in body.method

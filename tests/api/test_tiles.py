@@ -405,7 +405,7 @@ async def test_insert_delete_and_truncate_bump_the_version(api_conn):
     seen.append(await version())
     await api_conn.execute("DELETE FROM stations WHERE external_id = 'v1'")
     seen.append(await version())
-    await api_conn.execute("TRUNCATE stations")
+    await api_conn.execute("TRUNCATE stations CASCADE")
     seen.append(await version())
     assert seen == sorted(set(seen)), seen  # each one new and larger
 
