@@ -21,9 +21,11 @@ DETOUR_FACTOR = 1.3  # street distance / straight line in a city grid
 CLOSES_SOON_MIN = 30
 STALE_DAYS = 180  # not confirmed for half a year (or never): the map may be wrong about it
 STALE_PENALTY = 1.5  # a stale place ranks as if half as far again: a sure one nearby first
-METHOD = (f"straight-line metres on the WGS-84 ellipsoid (PostGIS geography); walking minutes = "
-          f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min; places not "
-          f"verified for {STALE_DAYS} days (or never) rank as if {STALE_PENALTY:g}× as far")  # fmt: skip
+METHOD = (
+    f"straight-line metres on the WGS-84 ellipsoid (PostGIS geography); walking minutes = "
+    f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min; places not verified "
+    f"for {STALE_DAYS} days (or never) rank as if {STALE_PENALTY:g}× as far"
+)
 
 
 class OpenMode(StrEnum):
