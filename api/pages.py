@@ -1,15 +1,190 @@
-"""``/``: the overview map page, and the static files it needs (vendored Leaflet)."""
+"""The pages: the worker's locator (``/``), the overview map (``/map``), the embeddable widget.
+
+``/embed`` carries ``Content-Security-Policy: frame-ancestors`` built from
+``NUANXIN_EMBED_ORIGINS`` (comma-separated origins, default ``*``); the locator and the widget
+may only load scripts from here and only talk to this API (``connect-src 'self'``). Basemaps a
+deployment may use are listed in ``NUANXIN_BASEMAPS`` (e.g. ``osm,amap``; none by default);
+``NUANXIN_BASEMAP_URL`` and ``NUANXIN_BASEMAP_CRS`` add its own tile server as ``custom``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+import logging
+import os
+import re
+from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.coords import CoordsQuery, shift_point
+from api.deps import ConnectionDep
+from geo.crs import CoordSystem, parse_coord_system
+from geo.errors import InvalidInputError, NotFoundError
+from maps.locator import (
+    BASEMAPS,
+    EMBED_JS,
+    Basemap,
+    Params,
+    custom_basemap,
+    iframe_snippet,
+    locator_html,
+    oembed,
+    parse_locator,
+    parse_widget,
+    script_snippet,
+    widget_html,
+)
 from maps.pages import index_html
 
 router = APIRouter(tags=["pages"])
+log = logging.getLogger("nuanxin.pages")
+_ORIGIN = re.compile(r"^(\*|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?)$")
+SEARCH_LIMIT = 8
+
+# Areas first, then open stations; an exact name first, shorter names before longer ones.
+_SEARCH_SQL = """
+SELECT type, name, detail, lon, lat FROM (
+  SELECT 'area' AS type, b.name, b.level AS detail, ST_X(c.pt) AS lon, ST_Y(c.pt) AS lat,
+         0 AS rank
+    FROM boundaries AS b CROSS JOIN LATERAL (SELECT ST_PointOnSurface(b.geom) AS pt) AS c
+   WHERE b.valid_to IS NULL AND strpos(lower(b.name), lower($1)) > 0
+  UNION ALL
+  SELECT 'station', s.name, s.kind, ST_X(s.geom), ST_Y(s.geom), 1
+    FROM stations AS s
+   WHERE s.deleted_at IS NULL AND s.status = 'open' AND strpos(lower(s.name), lower($1)) > 0
+) AS found
+ORDER BY name = $1 DESC, rank, length(name), name
+LIMIT $2
+"""
 
 
-@router.get("/", response_class=HTMLResponse, summary="Overview map", include_in_schema=False)
-async def index() -> HTMLResponse:
+def _params(request: Request) -> Params:
+    params: Params = {}
+    for name, value in request.query_params.multi_items():
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def enabled_basemaps() -> dict[str, Basemap]:
+    """The basemaps this deployment may draw: ``none`` always, others only when listed."""
+    listed = {b.strip() for b in os.environ.get("NUANXIN_BASEMAPS", "").split(",") if b.strip()}
+    enabled = {"none": BASEMAPS["none"]} | {i: BASEMAPS[i] for i in listed if i in BASEMAPS}
+    url = os.environ.get("NUANXIN_BASEMAP_URL", "").strip()
+    if url:
+        crs = parse_coord_system(os.environ.get("NUANXIN_BASEMAP_CRS", "wgs84"))
+        attribution = os.environ.get("NUANXIN_BASEMAP_ATTRIBUTION", "")
+        enabled["custom"] = custom_basemap(url, crs.value, attribution)
+    return enabled
+
+
+def embed_origins() -> list[str]:
+    """Sites allowed to frame the widget; malformed entries are dropped (and logged)."""
+    raw = [o.strip() for o in os.environ.get("NUANXIN_EMBED_ORIGINS", "*").split(",")]
+    good = [o.rstrip("/") for o in raw if o and _ORIGIN.match(o.rstrip("/"))]
+    if len(good) < len([o for o in raw if o]):
+        log.warning("NUANXIN_EMBED_ORIGINS: ignored malformed entries in %r", raw)
+    return good
+
+
+def _csp(basemap: Basemap, ancestors: list[str]) -> str:
+    images = " ".join(["'self'", "data:", *([basemap.origin] if basemap.origin else [])])
+    framers = " ".join(["'self'", *ancestors])
+    return (f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {images}; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+            f"frame-ancestors {framers}")  # fmt: skip
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def locator_page(request: Request) -> HTMLResponse:
+    """The worker's page: nearest places open on arrival, with filters and navigation."""
+    basemaps = enabled_basemaps()
+    options = parse_locator(_params(request), basemaps)
+    basemap = basemaps[options.basemap]
+    policy = _csp(basemap, [])
+    return HTMLResponse(locator_html(options, basemap), headers={"Content-Security-Policy": policy})
+
+
+@router.get("/map", response_class=HTMLResponse, include_in_schema=False)
+async def overview_page() -> HTMLResponse:
+    """The overview map: every station coloured by kind."""
     return HTMLResponse(index_html())
+
+
+@router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+async def widget_page(request: Request) -> HTMLResponse:
+    basemaps = enabled_basemaps()
+    options = parse_widget(_params(request), basemaps)
+    basemap = basemaps[options.basemap]
+    policy = _csp(basemap, embed_origins())
+    return HTMLResponse(widget_html(options, basemap), headers={"Content-Security-Policy": policy})
+
+
+@router.get("/embed.js", include_in_schema=False)
+async def embed_script() -> Response:
+    return Response(EMBED_JS, media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip
+
+
+@router.get("/embed/snippet", include_in_schema=False)
+async def embed_snippet(request: Request) -> JSONResponse:
+    """The snippets for the options given: an ``<iframe>``, a ``<script>`` and the oEmbed URL."""
+    options = parse_widget(_params(request), enabled_basemaps())
+    base, query = _base_url(request), options.query()
+    url = f"{base}/embed" + (f"?{query}" if query else "")
+    return JSONResponse({"url": url, "iframe": iframe_snippet(base, options),
+                         "script": script_snippet(base, options)})  # fmt: skip
+
+
+@router.get("/oembed", include_in_schema=False)
+async def oembed_endpoint(
+    request: Request,
+    url: Annotated[str, Query(max_length=2000)],
+    format: Annotated[str, Query()] = "json",  # the name oEmbed requires
+    maxwidth: Annotated[int | None, Query(ge=50, le=4000)] = None,
+    maxheight: Annotated[int | None, Query(ge=50, le=4000)] = None,
+) -> JSONResponse:
+    """oEmbed 1.0 for widget URLs of this site (``/embed?…``); JSON only (XML is 501)."""
+    if format != "json":
+        return JSONResponse({"detail": "only format=json is offered"}, status_code=501)
+    base = _base_url(request)
+    target = urlsplit(url)
+    if f"{target.scheme}://{target.netloc}" != base or target.path not in ("/embed", "/"):
+        raise NotFoundError("not a map URL of this site")
+    params: Params = {k: v for k, v in parse_qs(target.query).items()}
+    options = parse_widget(params, enabled_basemaps())
+    return JSONResponse(oembed(base, options, maxwidth, maxheight))
+
+
+@router.get("/locator/search", include_in_schema=False)
+async def search_places(
+    conn: ConnectionDep,
+    q: Annotated[str, Query(min_length=1, max_length=50)],
+    coords: CoordsQuery = CoordSystem.WGS84,
+) -> JSONResponse:
+    """Subdistricts, districts and open stations whose name contains ``q``."""
+    if "\x00" in q:
+        raise InvalidInputError("q may not contain NUL", field="q")
+    rows = await conn.fetch(_SEARCH_SQL, q.strip(), SEARCH_LIMIT)
+    results = []
+    for row in rows:
+        lon, lat = shift_point(row["lon"], row["lat"], coords)
+        results.append({"type": row["type"], "name": row["name"], "detail": row["detail"],
+                        "lon": lon, "lat": lat})  # fmt: skip
+    return JSONResponse({"results": results})
+
+
+@router.get("/locator/shift", include_in_schema=False)
+async def shift_position(
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    coords: CoordsQuery = CoordSystem.WGS84,
+) -> JSONResponse:
+    """A GPS (WGS-84) position in the map's system, for pages drawn on GCJ-02 tiles."""
+    x, y = shift_point(lon, lat, coords)
+    return JSONResponse({"lon": x, "lat": y, "coords": coords.value})

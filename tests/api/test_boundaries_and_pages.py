@@ -30,8 +30,10 @@ async def test_boundaries_refuse_bad_parameters(client):
         assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_overview_page_uses_vendored_leaflet_and_no_remote_assets(client):
-    page = await client.get("/")
+@pytest.mark.parametrize("path", ["/", "/map", "/embed"])
+async def test_pages_use_vendored_leaflet_and_no_remote_assets(client, path):
+    """The locator (/), the overview (/map) and the widget work offline: no CDN, no tiles."""
+    page = await client.get(path)
     assert page.status_code == 200
     html = page.text
     assert '<script src="/static/vendor/leaflet-1.9.4/leaflet.js">' in html

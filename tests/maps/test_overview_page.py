@@ -27,7 +27,7 @@ def test_overview_map_draws_boundaries_and_stations_without_errors(browser, engi
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
-        page.goto(base + "/")
+        page.goto(base + "/map")
         page.wait_for_function("document.body.dataset.loaded !== undefined", timeout=15000)
         assert page.evaluate("document.body.dataset.loaded") == "3"
         status = page.locator("#status").inner_text()

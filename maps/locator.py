@@ -1,0 +1,451 @@
+"""The worker's locator page and the embeddable widget: options, basemaps, labels, rendering.
+
+Nothing here reads a request or opens a database: the API hands in the query parameters as a
+plain mapping and the list of enabled basemaps, and gets HTML (or the embed snippets) back.
+Options are validated and put back in one canonical order, so one view has one URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from string import Template
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from geo.crs import CoordSystem
+from geo.errors import InvalidInputError
+from geo.locator import OpenMode, WorkerProfile
+from geo.vocab import LABELS_ZH, Amenity, StationKind
+from maps.pages import KIND_COLOURS, STATIC_DIR, TEMPLATES
+
+Params = dict[str, list[str]]  # a query string: each name with all its values, in order
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A tile source and the coordinate system its tiles are drawn in.
+
+    Points must be drawn in the basemap's system (``crs``) or they land 100-700 m off, so the
+    page asks the API for ``coords=<crs>``. ``url`` is a Leaflet XYZ template; ``None`` means no
+    tiles (the boundaries are the base). ``drawable`` is false for Baidu, whose BD-09 tiles use
+    Baidu's own Mercator and tile grid, which Leaflet's Web Mercator cannot place.
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    crs: CoordSystem
+    url: str | None = None
+    subdomains: str = ""
+    attribution: str = ""
+    max_zoom: int = 18
+    drawable: bool = True
+
+    @property
+    def origin(self) -> str | None:
+        """The tile host for a CSP ``img-src`` (a ``{s}`` label becomes ``*``)."""
+        if not self.url:
+            return None
+        parts = urlsplit(self.url)
+        if not parts.scheme:
+            return None  # a path on this server: 'self' covers it
+        host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
+        return f"{parts.scheme}://{host}"
+
+
+# Known tile sources. None is enabled by default: a deployment lists the ones it may use (and
+# has the right to use) in NUANXIN_BASEMAPS; "none" is always there and needs no network.
+BASEMAPS: dict[str, Basemap] = {
+    b.id: b
+    for b in (
+        Basemap("none", "无底图（行政区划）", "No tiles (boundaries)", CoordSystem.WGS84),
+        Basemap("osm", "OpenStreetMap", "OpenStreetMap", CoordSystem.WGS84,
+                "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                attribution="© OpenStreetMap contributors", max_zoom=19),
+        Basemap("amap", "高德地图", "Amap", CoordSystem.GCJ02,
+                "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+                "&x={x}&y={y}&z={z}", subdomains="1234", attribution="© 高德地图 AutoNavi"),
+        Basemap("tencent", "腾讯地图", "Tencent Maps", CoordSystem.GCJ02,
+                "https://rt{s}.map.gtimg.com/tile?z={z}&x={x}&y={-y}&styleid=1000&scene=0",
+                subdomains="0123", attribution="© 腾讯地图"),
+        Basemap("baidu", "百度地图", "Baidu Maps", CoordSystem.BD09, drawable=False),
+    )
+}  # fmt: skip
+
+
+def custom_basemap(url: str, crs: str, attribution: str = "") -> Basemap:
+    """A deployment's own tile server (e.g. an intranet one), in the system it declares."""
+    if not url.startswith(("https://", "http://", "/")):
+        raise InvalidInputError("a custom tile URL must be http(s) or a path", field="basemap")
+    return Basemap("custom", "本地底图", "Local tiles", CoordSystem(crs), url,
+                   attribution=attribution)  # fmt: skip
+
+
+LABELS_EN: dict[str, str] = {
+    "service_centre": "Workers' service centre", "subdistrict_station": "Subdistrict union station",
+    "community_union": "Community joint union", "enterprise_centre": "Enterprise service centre",
+    "rest_point": "Warm-heart rest point", "water_point": "Free drinking-water point",
+    "sanitation_care_point": "Sanitation-worker care point",
+    "counselling_point": "Counselling point", "drinking_water": "Drinking water",
+    "hot_water": "Hot water", "microwave": "Microwave", "fridge": "Fridge",
+    "phone_charging": "Phone charging", "ebike_charging": "E-bike charging", "seating": "Seating",
+    "toilet": "Toilet", "first_aid": "First aid", "medicine": "Medicine",
+    "air_conditioning": "Air conditioning", "heating": "Heating", "wifi": "Wi-Fi",
+    "books": "Books", "haircut": "Haircut", "parking": "Parking",
+    "step_free_access": "Step-free access",
+}  # fmt: skip
+PROFILE_LABELS = {
+    "zh": {"sanitation": "环卫工人", "courier": "快递外卖", "driver": "司机", "guard": "保安"},
+    "en": {"sanitation": "Sanitation", "courier": "Courier", "driver": "Driver", "guard": "Guard"},
+}
+NEEDS_OFFERED = ("hot_water", "microwave", "phone_charging", "ebike_charging", "toilet",
+                 "seating", "drinking_water", "heating")  # fmt: skip
+
+# Every sentence the pages show, in both languages; a page receives only its own language.
+# English has no notices: the API's own message is shown instead.
+STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "暖心驿站 · 找最近的休息点", "map": "地图", "switch": "English",
+        "locate": "定位我", "locating": "正在获取你的位置…",
+        "denied": "无法获取你的位置。请点地图上你所在的地方，或搜索站点、街道名称。",
+        "tap": "点地图可改变你的位置。", "search": "搜索站点或街道", "no_match": "没有找到",
+        "needs": "我需要", "profile": "我是", "anyone": "不限",
+        "loading": "正在查找附近开放的地点…", "found": "附近开放的地点：{n} 处",
+        "open_until": "开放至 {t}", "open_long": "全天开放", "closes_soon": "即将关门",
+        "closed": "到达时未开放", "hours_unknown": "开放时间未知", "walk": "步行约 {n} 分钟",
+        "host": "提供方：{h}", "verified": "信息核实于 {d}", "here": "你的位置",
+        "nav_amap": "高德导航", "nav_baidu": "百度导航", "nav_osm": "OSM", "nav_geo": "其他地图",
+        "outside_area": "这里不在本地图覆盖的范围内。",
+        "nothing_within": "{km} 公里内没有符合条件的地点。",
+        "nothing_open": "附近有符合条件的地点，但{when}都未开放。",
+        "when_arrival": "你到达时", "when_now": "现在",
+        "nearest": "最近的一处在 {d} 外。", "first_open": "最早 {t} 开放。",
+        "error": "加载失败，请稍后再试。", "places": "{n} 个地点", "open_full": "打开完整地图",
+        "planned": "规划中/未开放", "nearest_title": "离你最近",
+    },
+    "en": {
+        "title": "Nuanxin · nearest rest point", "map": "Map", "switch": "中文",
+        "locate": "Locate me", "locating": "Finding your position…",
+        "denied": "Your position is not available. Tap the map where you are, or search a "
+                  "station or subdistrict by name.",
+        "tap": "Tap the map to change your position.", "search": "Search a station or area",
+        "no_match": "Nothing found", "needs": "I need", "profile": "I am", "anyone": "Anyone",
+        "loading": "Looking for open places nearby…", "found": "Open places nearby: {n}",
+        "open_until": "Open until {t}", "open_long": "Open all day",
+        "closes_soon": "Closes soon", "closed": "Closed on arrival",
+        "hours_unknown": "Hours unknown", "walk": "about {n} min walk", "host": "Host: {h}",
+        "verified": "Checked {d}", "here": "You are here", "nav_amap": "Amap",
+        "nav_baidu": "Baidu", "nav_osm": "OSM", "nav_geo": "Other app",
+        "error": "Could not load. Please try again later.",
+        "places": "{n} places", "open_full": "Open the full map", "planned": "Planned / not open",
+        "nearest_title": "Nearest to you",
+    },
+}  # fmt: skip
+
+
+def _one(params: Params, name: str) -> str | None:
+    values = [v for v in params.get(name, []) if v != ""]
+    if len(values) > 1:
+        raise InvalidInputError(f"{name} may be given once", field=name)
+    return values[0] if values else None
+
+
+def _many(params: Params, name: str, allowed: type[StrEnum]) -> list[str]:
+    """Repeated or comma-separated codes, checked against a vocabulary, deduplicated in order."""
+    out: list[str] = []
+    for value in params.get(name, []):
+        for code in filter(None, (part.strip() for part in value.split(","))):
+            if code not in {m.value for m in allowed}:
+                raise InvalidInputError(f"unknown {name} value {code!r}", field=name)
+            if code not in out:
+                out.append(code)
+    return out
+
+
+def _number(params: Params, name: str, low: float, high: float) -> float | None:
+    text = _one(params, name)
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} must be a number", field=name) from exc
+    if not low <= value <= high:
+        raise InvalidInputError(f"{name} must be between {low:g} and {high:g}", field=name)
+    return value
+
+
+def _choice(params: Params, name: str, choices: tuple[str, ...], default: str | None) -> Any:
+    value = _one(params, name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise InvalidInputError(f"{name} must be one of {', '.join(choices)}", field=name)
+    return value
+
+
+def _basemap(params: Params, enabled: dict[str, Basemap]) -> Basemap:
+    """The chosen basemap; one the server does not enable falls back to none (links live on)."""
+    wanted = _one(params, "basemap") or "none"
+    if wanted not in BASEMAPS and wanted not in enabled:
+        raise InvalidInputError(f"unknown basemap {wanted!r}", field="basemap")
+    chosen = enabled.get(wanted, BASEMAPS["none"])
+    return chosen if chosen.drawable else BASEMAPS["none"]
+
+
+@dataclass(frozen=True)
+class LocatorOptions:
+    lang: str = "zh"
+    need: list[str] = field(default_factory=list)
+    profile: str | None = None
+    open: str = OpenMode.ARRIVAL.value
+    at: str | None = None  # plan for another moment (ISO, Beijing time when no zone)
+    k: int = 6
+    max_km: float = 5.0
+    basemap: str = "none"
+
+    def query(self, **changes: Any) -> str:
+        """The canonical query string of these options (defaults left out)."""
+        return _canonical(self, LocatorOptions(), changes)
+
+
+@dataclass(frozen=True)
+class WidgetOptions:
+    lang: str = "zh"
+    lat: float | None = None  # centre, with zoom; or bbox
+    lon: float | None = None
+    zoom: float | None = None
+    bbox: tuple[float, float, float, float] | None = None  # minlon,minlat,maxlon,maxlat WGS-84
+    layers: list[str] = field(default_factory=lambda: ["boundaries", "stations"])
+    kinds: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    nearest: bool = False
+    height: int = 400
+    basemap: str = "none"
+
+    def query(self, **changes: Any) -> str:
+        return _canonical(self, WidgetOptions(), changes)
+
+
+WIDGET_LAYERS = ("boundaries", "stations", "planned")
+
+
+def _canonical(options: Any, defaults: Any, changes: dict[str, Any]) -> str:
+    pairs: list[tuple[str, str]] = []
+    values, plain = {**asdict(options), **changes}, asdict(defaults)
+    for name, value in values.items():
+        if value == plain[name] or value is None:
+            continue
+        if isinstance(value, bool):
+            text = "1" if value else "0"
+        elif isinstance(value, (list, tuple)):
+            text = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(value)
+        pairs.append((name, text))
+    return urlencode(pairs, safe=",:")
+
+
+def parse_locator(params: Params, enabled: dict[str, Basemap]) -> LocatorOptions:
+    at = _one(params, "at")
+    if at is not None:
+        try:
+            datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise InvalidInputError("at must be an ISO date and time", field="at") from exc
+    k, max_km = _number(params, "k", 1, 20), _number(params, "max_km", 0.1, 20)
+    return LocatorOptions(
+        lang=_choice(params, "lang", ("zh", "en"), "zh"),
+        need=_many(params, "need", Amenity),
+        profile=_choice(params, "profile", tuple(WorkerProfile), None),
+        open=_choice(params, "open", tuple(OpenMode), OpenMode.ARRIVAL.value),
+        at=at,
+        k=int(k) if k is not None else 6,
+        max_km=max_km if max_km is not None else 5.0,
+        basemap=_basemap(params, enabled).id,
+    )
+
+
+def parse_widget(params: Params, enabled: dict[str, Basemap]) -> WidgetOptions:
+    bbox_text = _one(params, "bbox")
+    bbox = None
+    if bbox_text is not None:
+        try:
+            minx, miny, maxx, maxy = (float(p) for p in bbox_text.split(","))
+        except ValueError as exc:
+            message = "bbox must be minlon,minlat,maxlon,maxlat"
+            raise InvalidInputError(message, field="bbox") from exc
+        if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+            raise InvalidInputError("bbox must have min < max in range", field="bbox")
+        bbox = (minx, miny, maxx, maxy)
+    lat, lon = _number(params, "lat", -90, 90), _number(params, "lon", -180, 180)
+    if (lat is None) != (lon is None):
+        raise InvalidInputError("give lat and lon together", field="lat")
+    layers = params.get("layers")
+    chosen = [p.strip() for v in layers for p in v.split(",") if p.strip()] if layers else None
+    if chosen is not None and any(layer not in WIDGET_LAYERS for layer in chosen):
+        raise InvalidInputError(f"layers are some of {', '.join(WIDGET_LAYERS)}", field="layers")
+    height = _number(params, "height", 150, 2000)
+    return WidgetOptions(
+        lang=_choice(params, "lang", ("zh", "en"), "zh"),
+        lat=lat,
+        lon=lon,
+        zoom=_number(params, "zoom", 3, 19),
+        bbox=bbox,
+        layers=list(dict.fromkeys(chosen)) if chosen is not None else WidgetOptions().layers,
+        kinds=_many(params, "kinds", StationKind),
+        needs=_many(params, "needs", Amenity),
+        nearest=_choice(params, "nearest", ("0", "1"), "0") == "1",
+        height=int(height) if height is not None else 400,
+        basemap=_basemap(params, enabled).id,
+    )
+
+
+@cache
+def asset_url(name: str) -> str:
+    """A static file's URL with a content hash, so browsers may cache it for long."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+def _labels(lang: str) -> dict[str, str]:
+    members = [*StationKind, *Amenity]
+    if lang == "en":
+        return {str(m): LABELS_EN[str(m)] for m in members}
+    return {str(m): LABELS_ZH[m] for m in members}
+
+
+def _config(mode: str, options: Any, basemap: Basemap, self_query: str) -> str:
+    lang = options.lang
+    config = {
+        "mode": mode,
+        "lang": lang,
+        "t": STRINGS[lang],
+        "labels": _labels(lang),
+        "profiles": PROFILE_LABELS[lang],
+        "colours": {str(k): c for k, c in KIND_COLOURS.items()},
+        "options": asdict(options),
+        "query": self_query,
+        "basemap": asdict(basemap) | {"crs": basemap.crs.value},
+    }
+    # A JSON data block is never executed; "</" is escaped so it cannot close the element.
+    return json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _chip(name: str, value: str, label: str, pressed: bool) -> str:
+    state = "true" if pressed else "false"
+    return (f'<button type="button" class="chip" data-{name}="{html.escape(value)}" '
+            f'aria-pressed="{state}">{html.escape(label)}</button>')  # fmt: skip
+
+
+def _render(template: str, **values: str) -> str:
+    text = (TEMPLATES / template).read_text(encoding="utf-8")
+    return Template(text).substitute(css=asset_url("locator.css"), js=asset_url("locator.js"),
+                                     **values)  # fmt: skip
+
+
+def locator_html(options: LocatorOptions, basemap: Basemap) -> str:
+    """The worker's page: filters rendered here, results filled in by ``locator.js``."""
+    t, lang = STRINGS[options.lang], options.lang
+    labels = _labels(lang)
+    needs = "".join(_chip("need", n, labels[n], n in options.need) for n in NEEDS_OFFERED)
+    profiles = _chip("profile", "", t["anyone"], options.profile is None) + "".join(
+        _chip("profile", p, label, p == options.profile)
+        for p, label in PROFILE_LABELS[lang].items()
+    )
+    other = "zh" if lang == "en" else "en"
+    return _render(
+        "locator.html",
+        lang="en" if lang == "en" else "zh-CN",
+        title=html.escape(t["title"]),
+        switch_href=html.escape("/?" + options.query(lang=other)),
+        switch=html.escape(t["switch"]),
+        locate=html.escape(t["locate"]),
+        search=html.escape(t["search"]),
+        needs_label=html.escape(t["needs"]),
+        profile_label=html.escape(t["profile"]),
+        map_label=html.escape(t["map"]),
+        needs=needs,
+        profiles=profiles,
+        config=_config("locator", options, basemap, options.query()),
+    )
+
+
+def widget_html(options: WidgetOptions, basemap: Basemap) -> str:
+    """The embeddable map: points on one canvas, options fixed by the URL."""
+    t = STRINGS[options.lang]
+    return _render(
+        "widget.html",
+        lang="en" if options.lang == "en" else "zh-CN",
+        title=html.escape(t["title"]),
+        map_label=html.escape(t["map"]),
+        config=_config("widget", options, basemap, options.query()),
+    )
+
+
+def iframe_snippet(base_url: str, options: WidgetOptions, width: str = "100%") -> str:
+    """The ``<iframe>`` a partner pastes (also oEmbed's ``html``)."""
+    query = options.query()
+    src = f"{base_url}/embed" + (f"?{query}" if query else "")
+    allow = ' allow="geolocation"' if options.nearest else ""
+    title = "暖心地图 Nuanxin map"
+    return (f'<iframe src="{html.escape(src)}" width="{html.escape(width)}" '
+            f'height="{options.height}" style="border:0" loading="lazy" title="{title}"'
+            f'{allow}></iframe>')  # fmt: skip
+
+
+def script_snippet(base_url: str, options: WidgetOptions) -> str:
+    """The ``<script>`` form: ``/embed.js`` turns its data-* attributes into the same iframe."""
+    pairs = parse_qsl(options.query())
+    data = "".join(f' data-{name}="{html.escape(value)}"' for name, value in pairs)
+    return f'<script src="{html.escape(base_url)}/embed.js"{data} async></script>'
+
+
+EMBED_JS = """(function () {
+  "use strict";
+  // Nuanxin map widget: <script src=".../embed.js" data-kinds="rest_point" ...></script>
+  var me = document.currentScript;
+  if (!me) return;
+  var src = new URL(me.src), params = new URLSearchParams();
+  for (var i = 0; i < me.attributes.length; i++) {
+    var a = me.attributes[i];
+    if (a.name.indexOf("data-") === 0) params.set(a.name.slice(5), a.value);
+  }
+  var frame = document.createElement("iframe");
+  var query = params.toString();
+  frame.src = src.origin + "/embed" + (query ? "?" + query : "");
+  frame.width = "100%";
+  frame.height = params.get("height") || "400";
+  frame.style.border = "0";
+  frame.loading = "lazy";
+  frame.title = "暖心地图 Nuanxin map";
+  if (params.get("nearest") === "1") frame.allow = "geolocation";
+  me.parentNode.insertBefore(frame, me.nextSibling);
+})();
+"""
+
+
+def oembed(base_url: str, options: WidgetOptions, maxwidth: int | None,
+           maxheight: int | None) -> dict[str, Any]:  # fmt: skip
+    """An oEmbed 1.0 "rich" response for a widget (or locator) URL of this site."""
+    height = min(options.height, maxheight) if maxheight else options.height
+    width = min(640, maxwidth) if maxwidth else 640
+    sized = WidgetOptions(**{**asdict(options), "height": height})
+    return {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "Nuanxin 暖心",
+        "provider_url": base_url + "/",
+        "title": STRINGS[options.lang]["title"],
+        "html": iframe_snippet(base_url, sized, width=str(width)),
+        "width": width,
+        "height": height,
+    }
