@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await open_pool(resolve_database_url(settings))
+        # What exists after start-up lives as long as the app: keep it out of the collector's
+        # scans (a full collection of it took ~80 ms and made every endpoint's p99).
+        gc.freeze()
         try:
             yield
         finally:  # graceful: stop our jobs (marked failed, with a reason), then the pool

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -28,11 +28,14 @@ from geo.locator import (
     WorkerProfile,
     locate,
     navigation_links,
+    rank_key,
+    shift_many,
 )
 from geo.vocab import LABELS_ZH, Amenity, StationKind
 
 router = APIRouter(tags=["locator"])
 SHORTLIST = 200  # candidates re-ranked in Python for opening hours; plenty within a few km
+NEAR_M = 1500.0  # first search radius: about a 20-minute walk
 CALENDAR = ChinaCalendar()
 
 _CANDIDATES_SQL = """
@@ -97,9 +100,23 @@ def _open_info(state: OpenState | None) -> OpenInfo:
     )
 
 
-def _place(found: Located, coords: CoordSystem) -> Place:
+EXTRA = ("address", "phone", "host_type", "host_name", "last_verified_at", "boundary_code",
+         "boundary_name")  # fmt: skip
+
+
+def _candidate(r: Any) -> Candidate:
+    return Candidate(id=r["id"], name=r["name"], kind=r["kind"], lon=r["lon"], lat=r["lat"],
+                     distance_m=r["distance_m"], amenities=tuple(r["amenities"]),
+                     opening_hours=r["opening_hours"], extra={k: r[k] for k in EXTRA})  # fmt: skip
+
+
+def _place(found: Located, coords: CoordSystem,
+           shifted: tuple[tuple[float, float], tuple[float, float]]) -> Place:  # fmt: skip
     c = found.candidate
-    lon, lat = shift_point(c.lon, c.lat, coords)
+    (g_lon, g_lat), (b_lon, b_lat) = shifted
+    lon, lat = {CoordSystem.WGS84: (c.lon, c.lat), CoordSystem.GCJ02: (g_lon, g_lat),
+                CoordSystem.BD09: (b_lon, b_lat)}[coords]  # fmt: skip
+    lon, lat = round(lon, 7), round(lat, 7)
     return Place(
         id=c.id,
         name=c.name,
@@ -118,7 +135,7 @@ def _place(found: Located, coords: CoordSystem) -> Place:
         profile_matches=list(found.profile_matches),
         verified_days_ago=found.verified_days_ago,
         stale=found.stale,
-        navigation=navigation_links(c.lon, c.lat, c.name),
+        navigation=navigation_links(c.lon, c.lat, c.name, shifted),
         **c.extra,
     )
 
@@ -165,37 +182,21 @@ async def locate_nearest(
     kinds = sorted(k_.value for k_ in (allowed & set(kind) if kind else allowed))
     needs = [n.value for n in need] if need else None
     metres = max_km * 1000
-    rows = await conn.fetch(
-        _CANDIDATES_SQL, wlon, wlat, *_envelope(wlon, wlat, metres), kinds, needs, metres, SHORTLIST
-    )
-    candidates = [
-        Candidate(
-            id=r["id"],
-            name=r["name"],
-            kind=r["kind"],
-            lon=r["lon"],
-            lat=r["lat"],
-            distance_m=r["distance_m"],
-            amenities=tuple(r["amenities"]),
-            opening_hours=r["opening_hours"],
-            extra={
-                key: r[key]
-                for key in (
-                    "address",
-                    "phone",
-                    "host_type",
-                    "host_name",
-                    "last_verified_at",
-                    "boundary_code",
-                    "boundary_name",
-                )
-            },
-        )
-        for r in rows
-    ]
-    found = locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
+    # Most answers lie within a short walk: search there first, and the whole radius only when
+    # the near answer is not provably final (fewer than k, or a ranking key beyond the near
+    # radius, which a place further out could beat).
+    candidates, found = [], []
+    for radius in sorted({min(NEAR_M, metres), metres}):
+        rows = await conn.fetch(_CANDIDATES_SQL, wlon, wlat, *_envelope(wlon, wlat, radius),
+                                kinds, needs, radius, SHORTLIST)  # fmt: skip
+        candidates = [_candidate(r) for r in rows]
+        found = locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
+        if len(found) == k and max(rank_key(f) for f in found) <= radius:
+            break
     notice = await _notice(conn, wlon, wlat, kinds, needs, max_km, candidates, found, open, moment)
     out_lon, out_lat = shift_point(wlon, wlat, coords)
+    # Every place's GCJ-02 and BD-09 in two vectorised calls (output and navigation links).
+    shifted = shift_many([f.candidate.lon for f in found], [f.candidate.lat for f in found])
     return LocateResponse(
         query={
             "lon": out_lon,
@@ -211,7 +212,7 @@ async def locate_nearest(
             "profile": profile.value if profile else None,
         },
         method=METHOD,
-        results=[_place(f, coords) for f in found],
+        results=[_place(f, coords, s) for f, s in zip(found, shifted, strict=True)],
         notice=notice,
     )
 

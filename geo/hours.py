@@ -92,12 +92,21 @@ class ChinaCalendar:
         years = [day.year for day in chinese_calendar.holidays]
         self.known_from = date(min(years), 1, 1)
         self.known_until = date(max(years), 12, 31)
+        # Day types never change for a calendar; chinese_calendar scans its tables on every
+        # lookup (min/max over all holidays), which dominated the locator's time.
+        self._day_types: dict[date, DayType] = {}
 
     def is_known(self, day: date) -> bool:
         """Whether the day's type comes from an override or the package, not from its weekday."""
         return day in self.overrides or self.known_from <= day <= self.known_until
 
     def day_type(self, day: date) -> DayType:
+        known = self._day_types.get(day)
+        if known is None:
+            known = self._day_types[day] = self._classify(day)
+        return known
+
+    def _classify(self, day: date) -> DayType:
         weekend = day.weekday() >= 5
         kind = self.overrides.get(day)
         if kind == "holiday":

@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import numpy as np
+
 from geo.crs import CoordSystem, convert
 from geo.hours import ChinaCalendar, OpenState, open_state
 from geo.vocab import Amenity, StationKind
@@ -94,6 +96,11 @@ class Located:
     stale: bool
 
 
+def rank_key(found: Located) -> float:
+    """The distance a place ranks by: its metres, times the penalty when it is stale."""
+    return found.candidate.distance_m * (STALE_PENALTY if found.stale else 1.0)
+
+
 def _state(hours: str | None, at: datetime, calendar: ChinaCalendar) -> OpenState | None:
     if hours is None or not hours.strip():
         return None
@@ -151,14 +158,27 @@ def locate(
     return out
 
 
-def navigation_links(lon: float, lat: float, name: str) -> dict[str, str]:
+def shift_many(lons: list[float], lats: list[float],
+               ) -> list[tuple[tuple[float, float], tuple[float, float]]]:  # fmt: skip
+    """GCJ-02 and BD-09 of many WGS-84 points in two vectorised calls (one per system)."""
+    x, y = np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+    g_lon, g_lat = convert(x, y, CoordSystem.WGS84, CoordSystem.GCJ02)
+    b_lon, b_lat = convert(x, y, CoordSystem.WGS84, CoordSystem.BD09)
+    return [((float(a), float(b)), (float(c), float(d)))
+            for a, b, c, d in zip(g_lon, g_lat, b_lon, b_lat, strict=True)]  # fmt: skip
+
+
+def navigation_links(lon: float, lat: float, name: str,
+                     shifted: tuple[tuple[float, float], tuple[float, float]] | None = None,
+                     ) -> dict[str, str]:  # fmt: skip
     """Walking directions in each app, with the coordinates that app expects.
 
     Amap and Tencent take GCJ-02, Baidu BD-09 (and says so with ``coord_type``), OSM apps and the
-    ``geo:`` URI WGS-84. Tencent and Baidu put latitude first.
+    ``geo:`` URI WGS-84. Tencent and Baidu put latitude first. ``shifted`` passes the GCJ-02
+    and BD-09 positions when the caller converted many places at once (see
+    :func:`shift_many`).
     """
-    g_lon, g_lat = convert(lon, lat, CoordSystem.WGS84, CoordSystem.GCJ02)
-    b_lon, b_lat = convert(lon, lat, CoordSystem.WGS84, CoordSystem.BD09)
+    (g_lon, g_lat), (b_lon, b_lat) = shifted or shift_many([lon], [lat])[0]
     amap = urlencode({"to": f"{g_lon:.6f},{g_lat:.6f},{name}", "mode": "walk",
                       "coordinate": "gaode", "callnative": 1, "src": "nuanxin"})  # fmt: skip
     baidu = urlencode({"destination": f"latlng:{b_lat:.6f},{b_lon:.6f}|name:{name}",
