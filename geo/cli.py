@@ -357,3 +357,4 @@ def main() -> None:
 
 # Commands in their own modules register themselves on ``app`` when imported.
 from geo import cli_coverage, cli_site  # noqa: E402,F401
+from maps import cli_map  # noqa: E402,F401

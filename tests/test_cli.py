@@ -25,7 +25,7 @@ NUANXIN = Path(sys.executable).with_name("nuanxin")
 COMMANDS = [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["db", "url"],
             ["db", "backup"], ["db", "restore"], ["users"], ["users", "add"], ["users", "list"],
             ["users", "revoke"],
-            ["load"], ["import"], ["coverage"], ["site"], ["serve"], ["up"]]  # fmt: skip
+            ["load"], ["import"], ["coverage"], ["site"], ["map"], ["serve"], ["up"]]  # fmt: skip
 
 
 def run(*args: str, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
