@@ -22,27 +22,11 @@ from geo import migrate
 from geo.config import Settings
 from geo.db import make_engine, session_scope
 from geo.importers.files import ImportKind, import_file
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served
+from tests.browser import ARTIFACTS, served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 PAYLOAD_LIMIT = 150 * 1024
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def base(engine, database_url) -> Iterator[str]:
-    with served(Settings(environment="test", database_url=database_url)) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
