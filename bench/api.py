@@ -38,6 +38,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psycopg
@@ -244,6 +245,30 @@ class Invalidator:
         self._thread.join()
 
 
+def wrk_summary(
+    wrk: str,
+    script: Path,
+    base: str,
+    path_file: Path,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+    timeout: str = "10s",
+) -> dict[str, Any]:
+    """One wrk run of a rotating ``script`` over ``path_file``: the ``WRKJSON`` line it prints."""
+    out = subprocess.run(
+        [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+         "--timeout", timeout, "-s", str(script), base, "--", str(path_file), str(threads)],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    )  # fmt: skip
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
+    parsed: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
+    return parsed
+
+
 def run_wrk(wrk: str, args: argparse.Namespace, workdir: Path, label: str, base: str,
             paths: list[str], *, warmup_paths: list[str] | None = None,
             invalidate_url: str | None = None) -> Result:  # fmt: skip
@@ -262,18 +287,8 @@ def run_wrk(wrk: str, args: argparse.Namespace, workdir: Path, label: str, base:
     warm.write_text("\n".join(warmup_paths or paths) + "\n")
 
     def once(seconds: float, path_file: Path) -> dict[str, int]:
-        out = subprocess.run(
-            [wrk, "-t", str(args.threads), "-c", str(args.connections),
-             "-d", f"{max(1, round(seconds))}s",
-             "--timeout", "10s", "-s", str(script), base, "--", str(path_file),
-             str(args.threads)],
-            capture_output=True, text=True, check=True, timeout=seconds + 60,
-        )  # fmt: skip
-        line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
-        if line is None:
-            raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
-        parsed: dict[str, int] = json.loads(line.removeprefix("WRKJSON "))
-        return parsed
+        return wrk_summary(wrk, script, base, path_file, threads=args.threads,
+                           connections=args.connections, seconds=seconds)  # fmt: skip
 
     warm_stats = once(max(args.warmup, 1.0 if invalidate_url else 0), warm) if (
         args.warmup > 0 or invalidate_url) else None  # fmt: skip

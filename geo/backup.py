@@ -72,3 +72,8 @@ def table_fingerprints(url: str) -> dict[str, tuple[int, str]]:
             assert row is not None
             out[table] = (int(row[0]), str(row[1]))
     return out
+
+
+def row_counts(url: str) -> str:
+    """``340 stations, 400 enterprises, …``: what a backup or restore says it moved."""
+    return ", ".join(f"{n} {t}" for t, (n, _) in table_fingerprints(url).items())

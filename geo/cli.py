@@ -130,24 +130,22 @@ def db_current() -> None:
 @friendly_errors
 def db_backup(path: Annotated[Path, typer.Argument(help="dump file to write (.dump)")]) -> None:
     """Dump the whole database with pg_dump (custom format); restore it with `db restore`."""
-    from geo.backup import backup, table_fingerprints
+    from geo.backup import backup, row_counts
 
     url = resolve_database_url(get_settings())
     backup(url, path)
-    counts = ", ".join(f"{n} {t}" for t, (n, _) in table_fingerprints(url).items())
-    typer.echo(f"backup written to {path} ({path.stat().st_size:,} bytes): {counts}")
+    typer.echo(f"backup written to {path} ({path.stat().st_size:,} bytes): {row_counts(url)}")
 
 
 @db_app.command("restore")
 @friendly_errors
 def db_restore(path: Annotated[Path, typer.Argument(help="a dump from `db backup`")]) -> None:
     """Restore a dump into the configured database, which must be empty (one transaction)."""
-    from geo.backup import restore, table_fingerprints
+    from geo.backup import restore, row_counts
 
     url = resolve_database_url(get_settings())
     restore(url, path)
-    counts = ", ".join(f"{n} {t}" for t, (n, _) in table_fingerprints(url).items())
-    typer.echo(f"restored {path}: {counts}")
+    typer.echo(f"restored {path}: {row_counts(url)}")
 
 
 @users_app.command("add")
