@@ -48,9 +48,8 @@ from api.locator import _CANDIDATES_SQL, SHORTLIST, _envelope
 from api.tiles import EXTENT, LAYERS, WORLD_M
 from bench import api_data
 from bench.api_minimal import NEAREST_SQL
-from geo import migrate
 from geo.config import get_settings
-from geo.db import make_engine, resolve_database_url
+from geo.db import resolve_database_url
 from geo.locator import STALE_DAYS, STALE_PENALTY
 from geo.vocab import StationKind
 
@@ -496,22 +495,14 @@ def main() -> None:
     started = time.perf_counter()
 
     server_url = resolve_database_url(get_settings())
-    url = server_url.rpartition("/")[0] + f"/{DB_NAME}"
     servers: list[Server] = []
     workdir = Path(tempfile.mkdtemp(prefix="nuanxin-bench-api-"))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    url = server_url.rpartition("/")[0] + f"/{DB_NAME}"
     try:
-        engine = make_engine(url)
-        try:
-            migrate.upgrade(engine)
-        finally:
-            engine.dispose()
         rows = api_data.stations(args.stations, SEED)
         reqs = api_data.requests(rows, SEED)
         t0 = time.perf_counter()
-        boundaries = api_data.load(url, rows)
+        url, boundaries = api_data.fresh_database(server_url, DB_NAME, rows)
         print(f"data: {len(rows):,} stations over lon {api_data.AREA[0]}–{api_data.AREA[2]}, "
               f"lat {api_data.AREA[1]}–{api_data.AREA[3]}, {boundaries} real subdistricts; "
               f"loaded in {time.perf_counter() - t0:.1f} s")  # fmt: skip

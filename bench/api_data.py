@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from geo import migrate
 from geo.db import make_engine, session_scope
 from geo.importers.files import ImportKind, import_file
 from geo.vocab import Amenity, Service
@@ -111,6 +112,21 @@ SELECT 'bench', s.external_id, s.kind, s.name, s.address, s.phone, s.host_type, 
        (SELECT b.id FROM boundaries AS b WHERE ST_Covers(b.geom, p.pt) LIMIT 1)
   FROM seed AS s CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS pt) p
 """
+
+
+def fresh_database(server_url: str, name: str, rows: list[tuple[object, ...]]) -> tuple[str, int]:
+    """A new database ``name`` (dropped first if there), migrated and loaded with ``rows`` and
+    the real subdistricts; returns its URL and the number of boundaries loaded."""
+    url = server_url.rpartition("/")[0] + f"/{name}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url, load(url, rows)
 
 
 def load(url: str, rows: list[tuple[object, ...]]) -> int:

@@ -50,9 +50,8 @@ from bench.api import (
     run_pgbench,
     wrk_summary,
 )
-from geo import migrate
 from geo.config import get_settings
-from geo.db import make_engine, resolve_database_url
+from geo.db import resolve_database_url
 
 DB_NAME = "nuanxin_bench_load"
 LEVELS = (8, 32, 128)
@@ -249,22 +248,14 @@ def main() -> None:
     started = time.perf_counter()
 
     server_url = resolve_database_url(get_settings())
-    url = server_url.rpartition("/")[0] + f"/{DB_NAME}"
     servers: list[Server] = []
     workdir = Path(tempfile.mkdtemp(prefix="nuanxin-bench-load-"))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    url = server_url.rpartition("/")[0] + f"/{DB_NAME}"
     try:
-        engine = make_engine(url)
-        try:
-            migrate.upgrade(engine)
-        finally:
-            engine.dispose()
         rows = api_data.stations(args.stations, SEED)
         reqs = api_data.requests(rows, SEED)
         t0 = time.perf_counter()
-        boundaries = api_data.load(url, rows)
+        url, boundaries = api_data.fresh_database(server_url, DB_NAME, rows)
         print(f"data: {len(rows):,} stations, {boundaries} real subdistricts; loaded in "
               f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
         path_file = workdir / "mix.txt"
