@@ -27,7 +27,7 @@ from api.deps import ConnectionDep
 from geo.coverage import CoverageParams, CoverageResult, analyse, worker_points
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
-from geo.hours import SHANGHAI
+from geo.hours import beijing_time
 from geo.supply import DEFAULT_STATUSES, select_supply
 from geo.vocab import BoundaryLevel, StationKind, StationStatus
 
@@ -77,10 +77,6 @@ def _frame(rows: list[Any], columns: list[str]) -> geopandas.GeoDataFrame:
     return geopandas.GeoDataFrame(table, geometry=points, crs=4326)
 
 
-def _moment(at: datetime | None) -> datetime | None:
-    return at if at is None or at.tzinfo else at.replace(tzinfo=SHANGHAI)
-
-
 @router.get(
     "/coverage",
     summary="Coverage per boundary and the underserved ranking",
@@ -122,7 +118,7 @@ async def coverage(
         if not (code.isdigit() and len(code) == 12):
             raise InvalidInputError(f"boundary {code!r} is not a 12-digit code", field="boundary")
     params = CoverageParams(radius_m=radius_m, walk_min=walk_min, h3_resolution=resolution)
-    moment = _moment(at)
+    moment = beijing_time(at) if at else None
     versions = await conn.fetchrow(_VERSIONS_SQL)
     key = (
         tuple(sorted(codes)),

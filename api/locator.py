@@ -18,7 +18,7 @@ from api.deps import ConnectionDep
 from api.schemas_locator import LocateResponse, Notice, OpenInfo, Place
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
-from geo.hours import SHANGHAI, ChinaCalendar, OpenState, open_state
+from geo.hours import SHANGHAI, ChinaCalendar, OpenState, beijing_time, open_state
 from geo.locator import (
     METHOD,
     PROFILE_KINDS,
@@ -78,12 +78,6 @@ def _envelope(lon: float, lat: float, metres: float) -> tuple[float, float, floa
     dlat = metres / 110_574 * 1.01
     dlon = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
-
-
-def _moment(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(SHANGHAI)
-    return at if at.tzinfo else at.replace(tzinfo=SHANGHAI)
 
 
 def _open_info(state: OpenState | None) -> OpenInfo:
@@ -177,7 +171,7 @@ async def locate_nearest(
         wlon, wlat = to_wgs84(lon, lat, coords)
     except ValueError as exc:
         raise InvalidInputError(str(exc), field="lon") from exc
-    moment = _moment(at)
+    moment = beijing_time(at) if at else datetime.now(SHANGHAI)
     allowed = PROFILE_KINDS[profile] if profile else frozenset(StationKind)
     kinds = sorted(k_.value for k_ in (allowed & set(kind) if kind else allowed))
     needs = [n.value for n in need] if need else None

@@ -7,7 +7,6 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -15,6 +14,7 @@ from geo.cli import _engine, app, friendly_errors
 from geo.config import get_settings
 from geo.crs import parse_coord_system
 from geo.errors import InvalidInputError
+from geo.hours import beijing_time
 
 
 class WorkerWeight(StrEnum):
@@ -32,7 +32,7 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError as exc:
         raise InvalidInputError(f"--at {value!r} is not an ISO time such as 2026-11-29T05:00",
                                 field="at") from exc  # fmt: skip
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return beijing_time(moment)
 
 
 @app.command("coverage")

@@ -189,6 +189,11 @@ def _plan(text: str, day: date, calendar: ChinaCalendar) -> _Plan:
     return _Plan(rules, timedelta(days=shift), kind, calendar.is_known(day))
 
 
+def beijing_time(at: datetime) -> datetime:
+    """``at`` with Beijing's zone when it has none: what a worker or planner in China means."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=SHANGHAI)
+
+
 def _local(at: datetime) -> datetime:
     """``at`` as naive Beijing wall time (China has one zone and no DST since 1991)."""
     if at.tzinfo is None or at.utcoffset() is None:
