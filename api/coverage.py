@@ -9,14 +9,12 @@ an edit is seen at once. Requests are bounded: boundaries, grid resolution and d
 from __future__ import annotations
 
 import json
-import math
 from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
 import geopandas
-import numpy as np
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Query, Request
@@ -28,6 +26,7 @@ from geo.coverage import CoverageParams, CoverageResult, analyse, worker_points
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
 from geo.hours import beijing_time
+from geo.jsonsafe import json_scalar
 from geo.supply import DEFAULT_STATUSES, select_supply
 from geo.vocab import BoundaryLevel, StationKind, StationStatus
 
@@ -198,17 +197,9 @@ async def coverage(
     return _respond(result, rows, f, coords)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if not math.isfinite(value) else round(float(value), 6)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def _respond(result: CoverageResult, rows: list[Any], f: str, coords: CoordSystem) -> Response:
     table = result.per_boundary.drop(columns=["largest_pocket"], errors="ignore")
-    records = [{k: _clean(v) for k, v in row.items()} for row in table.to_dict("records")]
+    records = [{k: json_scalar(v, 6) for k, v in row.items()} for row in table.to_dict("records")]
     meta = {
         "method": result.method,
         "parameters": {

@@ -7,7 +7,6 @@ holds the worker's event loop); reads its inputs from the database itself.
 from __future__ import annotations
 
 import logging
-import math
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from geo.coverage_io import load_boundaries, load_enterprises, load_stations
 from geo.db import make_engine
 from geo.errors import GeoError, InvalidInputError
+from geo.jsonsafe import json_scalar
 from geo.siting import SitingResult, prepare, site
 
 MAX_P = 100
@@ -49,34 +49,34 @@ class SitingJobParams(BaseModel):
         return codes
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item"):  # numpy scalars
-        return _clean(value.item())
-    return value
-
-
 def result_document(result: SitingResult) -> dict[str, Any]:
     """The result as JSON: proposals as a GeoJSON FeatureCollection plus the summary."""
     features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-         "properties": {k: _clean(v) for k, v in row.items()}}
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": {k: json_scalar(v) for k, v in row.items()},
+        }
         for row in result.proposals.to_dict("records")
-    ]  # fmt: skip
+    ]
     solution = result.solution
     return {
         "type": "FeatureCollection",
         "features": features,
         "model": result.model,
-        "before": {k: _clean(v) for k, v in result.before.items()},
-        "after": {k: _clean(v) for k, v in result.after.items()},
-        "total": {k: _clean(v) for k, v in result.total.items()},
-        "solution": {"solver": solution.solver, "status": solution.status,
-                     "objective": _clean(solution.objective), "bound": _clean(solution.bound),
-                     "gap": _clean(solution.gap), "time_s": _clean(solution.time_s)},
+        "before": {k: json_scalar(v) for k, v in result.before.items()},
+        "after": {k: json_scalar(v) for k, v in result.after.items()},
+        "total": {k: json_scalar(v) for k, v in result.total.items()},
+        "solution": {
+            "solver": solution.solver,
+            "status": solution.status,
+            "objective": json_scalar(solution.objective),
+            "bound": json_scalar(solution.bound),
+            "gap": json_scalar(solution.gap),
+            "time_s": json_scalar(solution.time_s),
+        },
         "method": result.method,
-    }  # fmt: skip
+    }
 
 
 def run_siting(database_url: str, params: SitingJobParams) -> dict[str, Any]:
