@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.deps import get_connection
 from geo import migrate
-from geo.config import LocalDbSettings, Settings
+from geo.bundled import load_bundled
+from geo.config import PROJECT_ROOT, LocalDbSettings, Settings
 from geo.db import make_engine, session_scope
 from geo.errors import GeoError
 from geo.importers.files import ImportKind, import_file
 from geo.localdb import ensure_local_database
+from tests.browser import served
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_BEIJING = Path(__file__).resolve().parents[2] / "shared" / "data" / "beijing"
@@ -155,3 +157,20 @@ def scratch_database_url(database_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def bundled_database_url(scratch_database_url: str) -> str:
+    """The module's scratch database, migrated and holding the bundled data (committed)."""
+    engine = make_engine(scratch_database_url)
+    migrate.upgrade(engine)
+    load_bundled(engine, PROJECT_ROOT / "data")
+    engine.dispose()
+    return scratch_database_url
+
+
+@pytest.fixture(scope="module")
+def bundled_server(bundled_database_url: str) -> Iterator[str]:
+    """A real server (uvicorn, a free port) on the bundled data; yields its base URL."""
+    with served(Settings(environment="test", database_url=bundled_database_url)) as base:
+        yield base

@@ -9,8 +9,6 @@ import pytest
 
 from geo import migrate
 from geo.backup import table_fingerprints
-from geo.bundled import load_bundled
-from geo.config import PROJECT_ROOT
 from geo.db import make_engine
 from tests.test_cli import run
 
@@ -29,12 +27,9 @@ def empty_database_url(database_url):
 
 
 def test_backup_then_restore_gives_the_same_rows_and_checksums(
-    scratch_database_url, empty_database_url, tmp_path
+    bundled_database_url, empty_database_url, tmp_path
 ):
-    engine = make_engine(scratch_database_url)
-    migrate.upgrade(engine)
-    list(load_bundled(engine, PROJECT_ROOT / "data"))
-    engine.dispose()
+    scratch_database_url = bundled_database_url
     with psycopg.connect(scratch_database_url, autocommit=True) as conn:  # some history too
         conn.execute("UPDATE stations SET name = name || '（新址）' WHERE external_id LIKE 'ft-%'")
     before = table_fingerprints(scratch_database_url)

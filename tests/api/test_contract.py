@@ -6,33 +6,16 @@ Bounded so it fits CI: a few dozen examples per operation.
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from geo import migrate
-from geo.bundled import load_bundled
-from geo.config import PROJECT_ROOT, Settings
-from geo.db import make_engine
-from tests.browser import served
-
 EXAMPLES = 25
 
 
-@pytest.fixture(scope="module")
-def base_url(scratch_database_url):
-    engine = make_engine(scratch_database_url)
-    migrate.upgrade(engine)
-    list(load_bundled(engine, PROJECT_ROOT / "data"))
-    engine.dispose()
-    with served(Settings(environment="test", database_url=scratch_database_url)) as base:
-        yield base
-
-
-def test_every_operation_keeps_its_contract(base_url):
+def test_every_operation_keeps_its_contract(bundled_server):
     """One Hypothesis run per operation; every failure is collected, then all are reported."""
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{bundled_server}/openapi.json")
     failures, operations = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -46,7 +29,7 @@ def test_every_operation_keeps_its_contract(base_url):
             # cells of the area asked for, codes that exist), so a schema-valid request may
             # rightly get a 4xx; that answer is still checked against its documented schema.
             skip = [positive_data_acceptance]
-            response = case.call_and_validate(base_url=base_url, excluded_checks=skip)
+            response = case.call_and_validate(base_url=bundled_server, excluded_checks=skip)
             if response.status_code >= 400:
                 kind = response.headers.get("content-type") or [""]
                 kind = kind[0] if isinstance(kind, list) else kind

@@ -11,23 +11,13 @@ import psycopg
 import pytest
 
 import api.jobs
-from geo import migrate
-from geo.bundled import load_bundled
-from geo.config import PROJECT_ROOT, Settings
-from geo.db import make_engine
-from tests.browser import served
 
 FENGTAI, LUGOUQIAO = "110106000000", "110106017000"
 
 
 @pytest.fixture(scope="module")
-def server(scratch_database_url):
-    engine = make_engine(scratch_database_url)
-    migrate.upgrade(engine)
-    list(load_bundled(engine, PROJECT_ROOT / "data"))
-    engine.dispose()
-    with served(Settings(environment="test", database_url=scratch_database_url)) as base:
-        yield base, scratch_database_url
+def server(bundled_server, bundled_database_url):
+    return bundled_server, bundled_database_url
 
 
 def _wait(http: httpx.Client, url: str, until: set[str], timeout_s: float = 120) -> dict:
