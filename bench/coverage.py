@@ -27,10 +27,10 @@ from scipy.spatial import cKDTree
 
 from geo.coverage import (
     CoverageParams,
-    _projector,
     analyse,
     boundary_metrics,
     demand_cells,
+    local_projector,
     nearest_two,
     spread_population,
     underserved_score,
@@ -83,7 +83,7 @@ def main() -> None:
     cells = demand_cells(boundaries, params.h3_resolution)
     grid_s = time.perf_counter() - start
     stations = rest_points(cells, args.stations)
-    project = _projector(cells["lon"].to_numpy(), cells["lat"].to_numpy())
+    project = local_projector(cells["lon"].to_numpy(), cells["lat"].to_numpy())
     cell_xy = np.column_stack(project.transform(cells["lon"].to_numpy(), cells["lat"].to_numpy()))
     station_xy = np.column_stack(project.transform(stations.geometry.x.to_numpy(),
                                                    stations.geometry.y.to_numpy()))  # fmt: skip

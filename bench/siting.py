@@ -26,7 +26,7 @@ from scipy.spatial.distance import cdist
 from spopt.locate import MCLP
 
 from bench.coverage import load_beijing
-from geo.coverage import _projector, demand_cells
+from geo.coverage import demand_cells, local_projector
 from geo.siting_mip import merge_rows
 from geo.siting_problem import Floats, build_problem
 from geo.siting_solve import solve_mclp
@@ -36,7 +36,7 @@ RADIUS_M = 1000.0
 
 def sampler(seed: int) -> tuple[np.random.Generator, Floats, Floats]:
     cells = demand_cells(load_beijing(), 8)
-    project = _projector(cells["lon"].to_numpy(), cells["lat"].to_numpy())
+    project = local_projector(cells["lon"].to_numpy(), cells["lat"].to_numpy())
     xy = np.column_stack(project.transform(cells["lon"].to_numpy(), cells["lat"].to_numpy()))
     share = cells["residents"].to_numpy() / cells["residents"].sum()
     return np.random.default_rng(seed), xy, share

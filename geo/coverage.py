@@ -293,7 +293,7 @@ def worker_points(enterprises: geopandas.GeoDataFrame,
     return enterprises[["geometry"]].assign(workers=counts.astype(np.float64))
 
 
-def _owners(tree: shapely.STRtree, points: geopandas.GeoDataFrame) -> NDArray[np.int64]:
+def boundary_owners(tree: shapely.STRtree, points: geopandas.GeoDataFrame) -> NDArray[np.int64]:
     """Index of the boundary each point lies in (first match), -1 outside all of them."""
     owner = np.full(len(points), -1, dtype=np.int64)
     if len(points):
@@ -302,7 +302,7 @@ def _owners(tree: shapely.STRtree, points: geopandas.GeoDataFrame) -> NDArray[np
     return owner
 
 
-def _projector(lon: Floats, lat: Floats) -> Transformer:
+def local_projector(lon: Floats, lat: Floats) -> Transformer:
     centre = CRS.from_proj4(
         f"+proj=aeqd +lat_0={np.mean(lat):.6f} +lon_0={np.mean(lon):.6f} +datum=WGS84 +units=m"
     )
@@ -345,7 +345,7 @@ def analyse(
         cells = demand_cells(boundaries, params.h3_resolution)
     elif len(cells) == 0 or cells["boundary"].max() >= len(boundaries):
         raise InvalidInputError("the demand grid was built for other boundaries", field="cells")
-    project = _projector(cells["lon"].to_numpy(), cells["lat"].to_numpy())
+    project = local_projector(cells["lon"].to_numpy(), cells["lat"].to_numpy())
     cell_xy = np.column_stack(project.transform(cells["lon"].to_numpy(), cells["lat"].to_numpy()))
     station_lon = shapely.get_x(stations.geometry.to_numpy()) if len(stations) else np.empty(0)
     station_lat = shapely.get_y(stations.geometry.to_numpy()) if len(stations) else np.empty(0)
@@ -367,7 +367,7 @@ def analyse(
         radius = f"{params.radius_m:g} m walked along the network"
 
     tree = shapely.STRtree(boundaries.geometry.to_numpy())
-    owner = _owners(tree, stations)
+    owner = boundary_owners(tree, stations)
     per_boundary_count = np.bincount(owner[owner >= 0], minlength=len(boundaries))
     area_km2 = boundaries.to_crs(boundaries.estimate_utm_crs()).area.to_numpy() / 1e6
 
@@ -375,7 +375,7 @@ def analyse(
                              per_boundary_count, area_km2, params)  # fmt: skip
     worker_note = None
     if workers is not None:
-        worker_owner = _owners(tree, workers)
+        worker_owner = boundary_owners(tree, workers)
         inside = workers[worker_owner >= 0]
         worker_xy = np.column_stack(project.transform(
             shapely.get_x(inside.geometry.to_numpy()), shapely.get_y(inside.geometry.to_numpy())

@@ -32,7 +32,13 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo.coverage import CoverageParams, _owners, _projector, demand_cells, worker_points
+from geo.coverage import (
+    CoverageParams,
+    boundary_owners,
+    demand_cells,
+    local_projector,
+    worker_points,
+)
 from geo.errors import InvalidInputError
 from geo.siting_problem import CoverProblem, Floats, build_problem, marginal_gains, reach_matrix
 from geo.siting_solve import NEED, Method, Model, Solution, solve_backup, solve_lscp, solve_mclp
@@ -103,7 +109,7 @@ def _grid(boundaries: geopandas.GeoDataFrame, resolution: int) -> pd.DataFrame:
 def _user_candidates(candidates: geopandas.GeoDataFrame,
                      tree: shapely.STRtree) -> tuple[pd.DataFrame, int]:  # fmt: skip
     lon, lat = _lonlat(candidates)
-    owner = _owners(tree, candidates)
+    owner = boundary_owners(tree, candidates)
     cost = (pd.to_numeric(candidates["cost"], errors="coerce").fillna(1.0).to_numpy()
             if "cost" in candidates else np.ones(len(candidates)))  # fmt: skip
     if np.any(cost <= 0):
@@ -152,7 +158,7 @@ def prepare(
     worker_note = "none given"
     if enterprises is not None and not enterprises.empty:
         points = worker_points(enterprises)
-        owner = _owners(tree, points)
+        owner = boundary_owners(tree, points)
         lon, lat = _lonlat(points)
         inside = owner >= 0
         workplaces = pd.DataFrame({
@@ -161,7 +167,7 @@ def prepare(
         demand = pd.concat([demand, workplaces], ignore_index=True)
         worker_note = (f"{int(inside.sum())} workplaces weighted by outdoor workers at their "
                        f"location; {int((~inside).sum())} outside the area left out")  # fmt: skip
-    project = _projector(demand["lon"].to_numpy(), demand["lat"].to_numpy())
+    project = local_projector(demand["lon"].to_numpy(), demand["lat"].to_numpy())
     demand["x_m"], demand["y_m"] = _xy(
         project, demand["lon"].to_numpy(), demand["lat"].to_numpy()
     ).T
@@ -329,7 +335,7 @@ def evaluate_sites(data: SitingInput, sites: geopandas.GeoDataFrame) -> pd.DataF
                        data.reach_m)  # fmt: skip
     gains = {k: own.T @ (v * fresh) for k, v in values.items()}
     grid = {k: problem.reach.T @ (v * fresh) for k, v in values.items()}
-    owner = _owners(shapely.STRtree(data.boundaries.geometry.to_numpy()), sites)
+    owner = boundary_owners(shapely.STRtree(data.boundaries.geometry.to_numpy()), sites)
     names = sites["name"].astype(str).to_numpy() if "name" in sites else np.full(len(sites), "")
     rows = []
     for index in range(len(sites)):

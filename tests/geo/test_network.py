@@ -9,7 +9,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 from shapely import LineString, Point, box
 
-from geo.coverage import _projector, analyse
+from geo.coverage import analyse, local_projector
 from geo.errors import InvalidInputError
 from geo.network import WalkNetwork, build_network, network_nearest_two, read_network_lines
 
@@ -130,7 +130,7 @@ def test_build_network_merges_shared_vertices_and_keeps_the_shorter_parallel_edg
         LineString([(116.30, 39.90), (116.305, 39.905), (116.31, 39.90)]),  # a longer way round
         LineString([(116.30, 39.90), (116.31, 39.90)]),  # the same street twice
     ], crs=4326)  # fmt: skip
-    project = _projector(np.array([116.305]), np.array([39.905]))
+    project = local_projector(np.array([116.305]), np.array([39.905]))
     network = build_network(lines, project, "test")
     assert len(network.node_xy) == 4
     assert network.edges == 4  # direct, north, and the two legs of the detour
