@@ -36,10 +36,16 @@ def _cjk_font() -> str | None:
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
+def finite_figures(result: CoverageResult) -> pd.DataFrame:
+    """The per-boundary table without infinities (residents per station of a boundary with
+    no station): files and JSON leave such a figure empty."""
+    return result.per_boundary.replace([math.inf, -math.inf], math.nan)
+
+
 def _with_polygons(result: CoverageResult,
                    boundaries: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:  # fmt: skip
     shapes = boundaries[["code", "geometry"]].drop_duplicates("code")
-    figures = result.per_boundary.replace([math.inf, -math.inf], math.nan)
+    figures = finite_figures(result)
     merged = shapes.merge(figures, on="code", how="inner")
     return geopandas.GeoDataFrame(merged, geometry="geometry", crs=4326).sort_values("rank")
 
@@ -92,7 +98,7 @@ def write_report(result: CoverageResult, boundaries: geopandas.GeoDataFrame, fol
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     # No infinities in files: "residents per station" of a boundary without one is left empty.
-    table = result.per_boundary.replace([math.inf, -math.inf], math.nan)
+    table = finite_figures(result)
     table.to_csv(folder / "coverage.csv", index=False, encoding="utf-8", float_format="%.6g")
     written.append(folder / "coverage.csv")
     _with_polygons(result, boundaries).to_file(folder / "coverage.geojson", driver="GeoJSON")
