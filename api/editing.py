@@ -26,6 +26,7 @@ from api.deps import ConnectionDep
 from geo.crs import CoordSystem
 from geo.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from geo.hours import SHANGHAI
+from geo.importers.upsert import FINEST_BOUNDARY_SQL
 from geo.records import StationRecord
 from geo.tokens import Principal, Role
 
@@ -56,13 +57,8 @@ _IMAGE = """
 SELECT (to_jsonb(s) - 'geom') || jsonb_build_object('lon', ST_X(s.geom), 'lat', ST_Y(s.geom))
   FROM stations AS s WHERE s.id = $1
 """
-_FINEST_BOUNDARY = """
-(SELECT b.id FROM boundaries AS b
-  WHERE b.valid_to IS NULL AND ST_Covers(b.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
-  ORDER BY CASE b.level WHEN 'community' THEN 0 WHEN 'subdistrict' THEN 1
-                        WHEN 'district' THEN 2 ELSE 3 END, b.area_km2
-  LIMIT 1)
-"""
+# The importers' rule, so a station written here lands in the same boundary as if imported.
+_FINEST_BOUNDARY = f"({FINEST_BOUNDARY_SQL.format(point='ST_SetSRID(ST_MakePoint($1, $2), 4326)')})"
 _SETS = ", ".join(f"{c} = r.{c}" for c in EDITABLE)
 _UPDATE = f"""
 UPDATE stations AS s

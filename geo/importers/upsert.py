@@ -114,17 +114,24 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
-_LOOKUP_SQL = text("""
+# The one rule for which boundary a point belongs to: the finest current one that covers it
+# (community, then subdistrict, then district; the newest vintage on a tie). ``{point}`` is a
+# geometry(Point, 4326) expression. Importers and the editors' API both use it.
+FINEST_BOUNDARY_SQL = """
+SELECT b.id FROM boundaries AS b
+ WHERE b.valid_to IS NULL AND ST_Covers(b.geom, {point})
+ ORDER BY CASE b.level WHEN 'community' THEN 0 WHEN 'subdistrict' THEN 1
+                       WHEN 'district' THEN 2 ELSE 3 END, b.vintage DESC
+ LIMIT 1
+"""
+
+_LOOKUP_SQL = text(f"""
 SELECT found.id
   FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS p(lon, lat, i)
-  LEFT JOIN LATERAL (
-        SELECT b.id FROM boundaries AS b
-         WHERE b.valid_to IS NULL AND ST_Covers(b.geom, ST_Point(p.lon, p.lat, 4326))
-         ORDER BY CASE b.level WHEN 'community' THEN 0 WHEN 'subdistrict' THEN 1
-                               WHEN 'district' THEN 2 ELSE 3 END, b.vintage DESC
-         LIMIT 1) AS found ON true
+  LEFT JOIN LATERAL ({FINEST_BOUNDARY_SQL.format(point="ST_Point(p.lon, p.lat, 4326)")})
+       AS found ON true
  ORDER BY p.i
-""")
+""")  # noqa: S608 - composed from module constants only
 
 
 def lookup_boundaries(session: Session, points: Sequence[tuple[float, float]]) -> list[int | None]:
@@ -167,17 +174,11 @@ def upsert_boundaries(session: Session, records: Sequence[BoundaryRecord]) -> Up
     return counts
 
 
-# The finest current boundary that covers the point: community, then subdistrict, then district.
 _ASSIGN_SQL = """
 UPDATE {table} AS t
    SET boundary_id = found.id
   FROM {table} AS p
-  LEFT JOIN LATERAL (
-        SELECT b.id FROM boundaries AS b
-         WHERE b.valid_to IS NULL AND ST_Covers(b.geom, p.geom)
-         ORDER BY CASE b.level WHEN 'community' THEN 0 WHEN 'subdistrict' THEN 1
-                               WHEN 'district' THEN 2 ELSE 3 END, b.vintage DESC
-         LIMIT 1) AS found ON true
+  LEFT JOIN LATERAL ({finest}) AS found ON true
  WHERE t.id = p.id
    AND (CAST(:ids AS bigint[]) IS NULL OR p.id = ANY(CAST(:ids AS bigint[])))
    AND t.boundary_id IS DISTINCT FROM found.id
@@ -190,5 +191,6 @@ def assign_boundaries(session: Session, table: str, ids: Sequence[int] | None) -
         raise ValueError(f"cannot assign boundaries to {table!r}")
     if ids is not None and not ids:
         return
-    session.execute(text(_ASSIGN_SQL.format(table=table)),
+    finest = FINEST_BOUNDARY_SQL.format(point="p.geom")
+    session.execute(text(_ASSIGN_SQL.format(table=table, finest=finest)),
                     {"ids": list(ids) if ids is not None else None})  # fmt: skip
