@@ -25,6 +25,7 @@ from api import (
     reports,
     stations,
     tiles,
+    uploads,
 )
 from api.database import open_pool
 from api.errors import install_error_handlers
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage.router)
     app.include_router(jobs.router)
     app.include_router(editing.router)
+    app.include_router(uploads.router)
     app.include_router(reports.router)
     app.include_router(pages.router)
     app.include_router(tiles.router)

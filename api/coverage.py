@@ -53,7 +53,8 @@ SELECT external_id, kind, name, status, opening_hours, ST_X(geom) AS lon, ST_Y(g
  WHERE deleted_at IS NULL
 """
 _ENTERPRISES_SQL = (
-    "SELECT employees, outdoor_workers, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM enterprises"
+    "SELECT employees, outdoor_workers, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM enterprises "
+    "WHERE deleted_at IS NULL"
 )
 _VERSIONS_SQL = """
 SELECT (SELECT coalesce(json_object_agg(layer, version), '{}'::json)::text FROM layer_versions),

@@ -161,7 +161,7 @@ STATIONS = Source(
 )  # fmt: skip
 ENTERPRISES = Source(
     "enterprises AS t LEFT JOIN boundaries AS b ON b.id = t.boundary_id",
-    _ENTERPRISE_FEATURE, "TRUE", ("union_status", "boundary"), None,
+    _ENTERPRISE_FEATURE, "t.deleted_at IS NULL", ("union_status", "boundary"), None,
 )  # fmt: skip
 BOUNDARIES = Source(
     "boundaries AS t", _BOUNDARY_FEATURE, "t.valid_to IS NULL", ("level", "parent_code"),
@@ -215,7 +215,7 @@ SELECT 'stations', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
   FROM (SELECT ST_Extent(geom) AS e FROM stations WHERE deleted_at IS NULL) AS s
 UNION ALL
 SELECT 'enterprises', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-  FROM (SELECT ST_Extent(geom) AS e FROM enterprises) AS n
+  FROM (SELECT ST_Extent(geom) AS e FROM enterprises WHERE deleted_at IS NULL) AS n
 UNION ALL
 SELECT 'boundaries', ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
   FROM (SELECT ST_Extent(geom) AS e FROM boundaries WHERE valid_to IS NULL) AS b

@@ -35,7 +35,7 @@ from geo.hsds import write_hsds
 from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
-from geo.models import explain_constraint
+from geo.models import explain_integrity_error
 
 app = typer.Typer(help="Nuanxin: map service for union stations and outdoor-worker rest points.",
                   no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
@@ -61,9 +61,7 @@ def friendly_errors(func: F) -> F:
             typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from exc
         except IntegrityError as exc:
-            diag = getattr(exc.orig, "diag", None)
-            _, message = explain_constraint(getattr(diag, "constraint_name", None),
-                                            getattr(diag, "message_detail", None))  # fmt: skip
+            _, message = explain_integrity_error(exc)
             typer.secho(f"error: {message}; nothing was written", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from exc
         except ValidationError as exc:  # settings from the environment that cannot be used

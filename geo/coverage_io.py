@@ -61,7 +61,7 @@ def load_stations(conn: Connection) -> geopandas.GeoDataFrame:
 
 def load_enterprises(conn: Connection) -> geopandas.GeoDataFrame:
     sql = ("SELECT source, external_id, name, employees, outdoor_workers, geom "
-           "FROM enterprises ORDER BY source, external_id")  # fmt: skip
+           "FROM enterprises WHERE deleted_at IS NULL ORDER BY source, external_id")  # fmt: skip
     frame = geopandas.read_postgis(text(sql), conn, geom_col="geom")
     return frame.rename_geometry("geometry")
 

@@ -49,8 +49,8 @@ def _select(table: str, fields: Sequence[str]) -> str:
         "ST_X(geom) AS lon" if f == "lon" else "ST_Y(geom) AS lat" if f == "lat" else f
         for f in fields
     )
-    live = " WHERE deleted_at IS NULL" if table == "stations" else ""  # soft-deleted: not exported
-    return f"SELECT {columns} FROM {table}{live} ORDER BY source, external_id"  # noqa: S608
+    # Soft-deleted rows are not exported.
+    return f"SELECT {columns} FROM {table} WHERE deleted_at IS NULL ORDER BY source, external_id"  # noqa: S608
 
 
 def fetch_rows(conn: Connection, table: str) -> list[dict[str, Any]]:

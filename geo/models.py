@@ -219,6 +219,7 @@ class Enterprise(Base):
     boundary_id: Mapped[int | None] = mapped_column(
         ForeignKey("boundaries.id", ondelete="SET NULL")
     )
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), nullable=False
     )
@@ -303,7 +304,7 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """One write through the API: who, when, what, before and after (migration 0005)."""
+    """One write through the API (an edit or an uploaded row): who, when, before and after."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_table_name_row_id", "table_name", "row_id"),)
@@ -384,3 +385,10 @@ def explain_constraint(constraint: str | None, detail: str | None = None) -> tup
     if constraint and constraint.startswith("uq_"):
         return "external_id", f"a row with the same key already exists ({detail or constraint})"
     return "row", f"refused by the database rule {constraint or 'unknown'}"
+
+
+def explain_integrity_error(error: Exception) -> tuple[str, str]:
+    """(field, message) for a driver's constraint violation (its ``diag``), as above."""
+    diag = getattr(getattr(error, "orig", error), "diag", None)
+    return explain_constraint(getattr(diag, "constraint_name", None),
+                              getattr(diag, "message_detail", None))  # fmt: skip

@@ -112,7 +112,12 @@ def write_rejections(report: ImportReport, path: Path) -> Path:
 
 
 def report_as_json(report: ImportReport) -> str:
-    body = {
+    return json.dumps(report_as_dict(report), ensure_ascii=False, indent=2)
+
+
+def report_as_dict(report: ImportReport) -> dict[str, Any]:
+    """The report as plain values: what the CLI saves and the upload API answers."""
+    return {
         "file": report.file,
         "kind": report.kind,
         "inserted": report.inserted,
@@ -121,4 +126,3 @@ def report_as_json(report: ImportReport) -> str:
         "rejected": [item.__dict__ for item in report.rejected],
         "warnings": [item.__dict__ for item in report.warnings],
     }
-    return json.dumps(body, ensure_ascii=False, indent=2)

@@ -27,6 +27,7 @@ from geo.importers._validate import (
     in_file_order,
     validate_rows,
 )
+from geo.importers.audited import EditorImport
 from geo.importers.boundaries import read_boundaries, read_vector_points
 from geo.importers.coords import SourceCrs, prepare_points
 from geo.importers.geojson import read_features
@@ -66,6 +67,7 @@ def import_file(
     defaults: Mapping[str, Any] | None = None,
     ignore_unknown: bool = False,
     on_progress: Progress | None = None,
+    editor: EditorImport | None = None,
 ) -> ImportReport:
     """Import ``path`` into the session's open transaction.
 
@@ -75,7 +77,9 @@ def import_file(
     ``mapping`` adds header→field names; ``defaults`` fill fields a row lacks (``source``
     defaults to the file name, ``level``/``vintage`` for boundary layers); ``ignore_unknown``
     drops unmapped boundary columns instead of refusing the file. A later row repeating an
-    earlier row's key is rejected: the upsert could not tell which one is meant.
+    earlier row's key is rejected: the upsert could not tell which one is meant. With
+    ``editor`` (imports through the API) rows outside a district editor's district are
+    rejected too, and every row written is audited.
     """
     warnings: list[Rejection] = []
     if kind is ImportKind.BOUNDARIES:
@@ -101,6 +105,12 @@ def import_file(
         seen.add(key)
         records.append(record)
         kept_rows.append(row)
+    if editor is not None:
+        refused = editor.admit(session, kind.value, records)
+        rejected += [Rejection(path.name, kept_rows[i].location, "lon", reason)
+                     for i, reason in refused.items()]  # fmt: skip
+        kept = [i for i in range(len(records)) if i not in refused]
+        records, kept_rows = [records[i] for i in kept], [kept_rows[i] for i in kept]
     rejected = in_file_order(rejected)
     if strict and rejected:
         first = rejected[0]
@@ -111,6 +121,8 @@ def import_file(
     session.execute(text("SELECT set_config('nuanxin.actor', :actor, true)"),
                     {"actor": f"import:{path.name}"})  # fmt: skip
     counts = write(session, records)
+    if editor is not None:
+        editor.written(session, kind.value, counts)
     if (
         counts.outside
         and session.execute(text("SELECT EXISTS (SELECT 1 FROM boundaries)")).scalar()

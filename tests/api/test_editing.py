@@ -34,12 +34,18 @@ NEW = {"kind": "rest_point", "name": "测试新驿站", "lon": 116.24, "lat": 39
        "contact_phone": SECRET_MARK, "internal_notes": SECRET_MARK}  # fmt: skip
 
 
+FIRM = {"name": "测试快递站", "lon": 116.22, "lat": 39.86, "employees": 12, "outdoor_workers": 10,
+        "union_status": "未建会", "industry": "物流快递"}  # fmt: skip
+
+
 async def test_writes_without_a_valid_token_get_401(client, api_conn):
     s1 = await _station_id(api_conn, "s1")
     revoked = await _token(api_conn, "old", revoked=True)
     calls = [("POST", "/stations", NEW), ("PATCH", f"/stations/{s1}", {"name": "x"}),
              ("POST", f"/stations/{s1}/close", None), ("DELETE", f"/stations/{s1}", None),
-             ("GET", "/audit", None), ("POST", "/audit/1/revert", None)]  # fmt: skip
+             ("GET", "/audit", None), ("POST", "/audit/1/revert", None),
+             ("POST", "/enterprises", FIRM), ("PATCH", "/enterprises/1", {"name": "x"}),
+             ("DELETE", "/enterprises/1", None), ("POST", "/imports/stations", None)]  # fmt: skip
     for headers in ({}, {"Authorization": "Bearer nx_1_wrongwrongwrongwrongwrong"},
                     {"Authorization": "Basic abc"}, revoked):  # fmt: skip
         for method, url, body in calls:
@@ -168,6 +174,46 @@ async def test_sql_injection_strings_change_nothing(client, api_conn, attack):
     named = await client.post("/stations", json={**NEW, "name": attack}, headers=editor)
     assert named.status_code == 201 and named.json()["name"] == attack
     assert await api_conn.fetchval("SELECT count(*) FROM api_tokens") >= 1
+
+
+async def test_enterprises_are_written_audited_reverted_and_kept_to_the_district(
+    client, api_conn
+):
+    west = await _token(api_conn, "west-editor", district="110106017000")
+    admin = await _token(api_conn, "admin", role="admin", district=None)
+    created = await client.post("/enterprises", json=FIRM, headers=west)
+    assert created.status_code == 201, created.text
+    firm = created.json()
+    assert firm["union_status"] == "not_unionised"  # the importers' vocabulary
+    assert created.headers["location"] == f"/ogc/collections/enterprises/items/{firm['id']}"
+    too_many = await client.patch(f"/enterprises/{firm['id']}", json={"outdoor_workers": 50},
+                                  headers=west)  # fmt: skip
+    assert too_many.status_code == 400 and "outdoor_workers" in too_many.json()["detail"]
+    unionised = await client.patch(f"/enterprises/{firm['id']}",
+                                   json={"union_status": "已建会"}, headers=west)  # fmt: skip
+    assert unionised.json()["union_status"] == "unionised"
+    e2 = await api_conn.fetchval("SELECT id FROM enterprises WHERE external_id = 'e2'")  # east
+    outside = await client.patch(f"/enterprises/{e2}", json={"name": "x"}, headers=west)
+    assert outside.status_code == 403
+    assert (await client.post("/enterprises", json={**FIRM, "lon": 116.28},
+                              headers=west)).status_code == 403  # fmt: skip
+
+    assert (await client.delete(f"/enterprises/{firm['id']}", headers=west)).status_code == 204
+    items = await client.get("/ogc/collections/enterprises/items")
+    assert "测试快递站" not in items.text
+    gone = await client.get(f"/ogc/collections/enterprises/items/{firm['id']}")
+    assert gone.status_code == 404
+    log = (await client.get("/audit?table=enterprises", headers=admin)).json()
+    ours = [e for e in log if e["row_id"] == firm["id"]]
+    assert [e["action"] for e in ours] == ["delete", "update", "create"]
+    assert all(e["table"] == "enterprises" and e["actor"] == "west-editor" for e in ours)
+    back = await client.post(f"/audit/{ours[0]['id']}/revert", headers=admin)
+    assert back.status_code == 200 and back.json()["deleted_at"] is None
+    assert "测试快递站" in (await client.get("/ogc/collections/enterprises/items")).text
+    await client.post(f"/audit/{ours[1]['id']}/revert", headers=admin)
+    status = await api_conn.fetchval("SELECT union_status FROM enterprises WHERE id = $1",
+                                     firm["id"])  # fmt: skip
+    assert status == "not_unionised"
 
 
 def test_production_refuses_the_default_token_secret():
