@@ -157,19 +157,25 @@ async def test_sql_injection_strings_change_nothing(client, api_conn, attack):
                 f"/ogc/collections/stations/items?boundary={attack}",
                 f"/locate?lon={attack}&lat=39.9", f"/coverage?boundary={attack}",
                 f"/ogc/collections/{attack}/items", f"/jobs/{attack}",
-                f"/audit?row_id={attack}"]:  # fmt: skip
+                f"/audit?row_id={attack}", f"/audit?table={attack}"]:  # fmt: skip
         response = await client.get(url, headers=editor)
         assert 400 <= response.status_code < 500, (url, response.status_code)
     for body in [{"kind": attack}, {"status": attack}, {"lon": attack}, {"amenities": [attack]},
                  {"opening_hours": attack}]:  # fmt: skip
         response = await client.post("/stations", json={**NEW, **body}, headers=editor)
         assert response.status_code in (400, 422), (body, response.text)
+    for body in [{"union_status": attack}, {"employees": attack}, {"registration_code": attack}]:
+        response = await client.post("/enterprises", json={**FIRM, **body}, headers=editor)
+        assert response.status_code in (400, 422), (body, response.text)
+    firms = await api_conn.fetchval("SELECT count(*) FROM enterprises")
+    assert (await client.post(f"/imports/{attack}", headers=editor)).status_code == 422
     assert (await client.patch(f"/stations/{attack}", json={"name": "x"},
                                headers=editor)).status_code == 422  # fmt: skip
     after = await api_conn.fetchval(
         "SELECT md5(string_agg(s::text, '' ORDER BY id)) FROM stations s"
     )
     assert after == before
+    assert await api_conn.fetchval("SELECT count(*) FROM enterprises") == firms
     # Free text is stored as text, verbatim: the attack is just a name.
     named = await client.post("/stations", json={**NEW, "name": attack}, headers=editor)
     assert named.status_code == 201 and named.json()["name"] == attack
