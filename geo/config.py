@@ -43,6 +43,9 @@ class ApiSettings(BaseModel):
         256, ge=1, description="requests in flight per worker; beyond: 503 + Retry-After"
     )
     json_logs: bool = Field(True, description="one JSON object per log line, with request ids")
+    walk_network: Path | None = Field(
+        None, description="street network (OSM extract or line file) the locator walks along"
+    )
 
 
 DEV_TOKEN_SECRET = "development-only-token-secret-do-not-use"  # noqa: S105 - refused in production
