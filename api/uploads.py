@@ -9,12 +9,15 @@ and only admins may import boundaries. ``dry_run`` checks a file without writing
 
 The importers use the synchronous psycopg driver (COPY), so the import runs in a worker thread
 on its own short-lived engine; the body cap of the operations middleware bounds the file (413).
+A thread cannot be cancelled, so an import that outlasts the request time limit rolls itself
+back before committing: a client told "timed out" can trust that nothing was written.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +30,7 @@ from api.auth import PrincipalDep
 from api.deps import SettingsDep
 from geo.config import Settings
 from geo.db import make_engine, resolve_database_url
-from geo.errors import ForbiddenError, InvalidInputError
+from geo.errors import ForbiddenError, InvalidInputError, LimitExceededError
 from geo.importers._validate import ImportReport, report_as_dict
 from geo.importers.audited import EditorImport
 from geo.importers.boundaries import BOUNDARY_FORMATS
@@ -63,12 +66,20 @@ def _import(
     editor: EditorImport,
     options: dict[str, Any],
     dry_run: bool,
+    deadline: float,
 ) -> ImportReport:
-    """One transaction on a short-lived engine; rolled back on a dry run or any error."""
+    """One transaction on a short-lived engine; rolled back on a dry run, an error, or when
+    the request's time (``deadline``, monotonic) ran out before the commit."""
     engine = make_engine(resolve_database_url(settings))
     try:
         with Session(engine) as session, session.begin() as transaction:
             report = import_file(session, path, kind, editor=editor, **options)
+            if time.monotonic() > deadline:
+                transaction.rollback()
+                raise LimitExceededError(
+                    f"{path.name}: the import outlasted the request time limit and was rolled "
+                    "back; nothing was written. Split the file, or use `nuanxin import`"
+                )
             if dry_run:
                 transaction.rollback()
             return report
@@ -105,6 +116,8 @@ async def upload_import(
     strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
 ) -> dict[str, Any]:
+    # Leave the middleware's timeout a margin to answer, so the roll-back wins the race.
+    deadline = time.monotonic() + settings.api.request_timeout_s * 0.8
     editor = _editor(who, kind)
     name = safe_file_name(file.filename, kind)
     options: dict[str, Any] = {"strict": strict, "crs": parse_source_crs(crs)}
@@ -115,5 +128,7 @@ async def upload_import(
         with path.open("wb") as out:
             while chunk := await file.read(_CHUNK):
                 out.write(chunk)
-        report = await run_in_threadpool(_import, settings, path, kind, editor, options, dry_run)
+        report = await run_in_threadpool(
+            _import, settings, path, kind, editor, options, dry_run, deadline
+        )
     return {**report_as_dict(report), "dry_run": dry_run}

@@ -8,6 +8,7 @@ uses its own ``source`` so they do not see each other's rows.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def _rows(db: str, sql: str, *args: object) -> list[tuple]:
 
 def _upload(base: str, kind: str, path: Path, headers: dict, **params: object) -> httpx.Response:
     with path.open("rb") as handle:
+        files = {"file": (path.name, handle, "application/octet-stream")}
         return httpx.post(f"{base}/imports/{kind}", params=params, headers=headers, timeout=60,
-                          files={"file": (path.name, handle, "application/octet-stream")})  # fmt: skip
+                          files=files)  # fmt: skip
 
 
 def _sheet(path: Path, lines: list[str]) -> Path:
@@ -106,8 +108,8 @@ def test_an_upload_gives_the_cli_report_and_audits_every_row(server, upload_db, 
         ("line 4", "lon"), ("line 5", "kind"), ("line 6", "opening_hours")]  # fmt: skip
     names = _rows(upload_db, "SELECT name FROM stations WHERE source = 'same' ORDER BY name")
     assert [n for (n,) in names] == ["东边饮水点", "西边驿站"]
-    audit = _rows(upload_db, "SELECT actor, action, table_name, before, after->>'name' "
-                             "FROM audit_log WHERE after->>'source' = 'same' ORDER BY id")  # fmt: skip
+    audit = _rows(upload_db, "SELECT actor, action, table_name, before, after->>'name' FROM "
+                  "audit_log WHERE after->>'source' = 'same' ORDER BY id")  # fmt: skip
     assert audit == [("uploader-admin", "import", "stations", None, "西边驿站"),
                      ("uploader-admin", "import", "stations", None, "东边饮水点")]  # fmt: skip
 
@@ -160,8 +162,10 @@ def test_a_district_editor_uploads_only_inside_their_district(server, upload_db,
 
     assert report["inserted"] == 1 and report["updated"] == 0
     reasons = {r["location"]: r["reason"] for r in report["rejected"]}
-    assert reasons == {"line 3": "lies outside your district 110106017000",
-                       "line 4": "would change a row outside your district 110106017000"}  # fmt: skip
+    assert reasons == {
+        "line 3": "lies outside your district 110106017000",
+        "line 4": "would change a row outside your district 110106017000",
+    }
     rows = _rows(upload_db, "SELECT external_id, name FROM stations WHERE source = 'border' "
                             "ORDER BY external_id")  # fmt: skip
     assert rows == [("east-1", "东边"), ("west-1", "西边新驿站")]
@@ -231,3 +235,21 @@ def test_bad_uploads_get_a_clear_problem_and_change_nothing(server, upload_db, t
     path_trick = _upload(server, "stations", sneaky, admin, source="../../etc")
     assert path_trick.status_code == 200 and path_trick.json()["inserted"] == 1
     assert _rows(upload_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'stations'") == [(1,)]
+
+
+def test_an_import_slower_than_the_request_limit_rolls_back(upload_db, tmp_path):
+    """The client is told it timed out, so nothing may have been written behind its back."""
+    admin = _token(upload_db, "slow-admin")
+    rows = [f"slow-{i},rest_point,慢驿站{i},{WEST[0]},{WEST[1]},24/7" for i in range(5000)]
+    sheet = _sheet(tmp_path / "slow.csv", rows)
+    hasty = Settings(environment="test", database_url=upload_db,
+                     api=ApiSettings(request_timeout_s=0.3, json_logs=False))  # fmt: skip
+    with served(hasty) as base:
+        started = time.monotonic()
+        response = _upload(base, "stations", sheet, admin)
+        assert response.status_code in (429, 503), response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        # The worker thread may still be importing: give it the time the import takes alone.
+        time.sleep(max(0.0, 6 - (time.monotonic() - started)))
+    assert _rows(upload_db, "SELECT count(*) FROM stations WHERE source = 'slow'") == [(0,)]
+    assert _rows(upload_db, "SELECT count(*) FROM audit_log WHERE actor = 'slow-admin'") == [(0,)]
