@@ -1,16 +1,15 @@
 """The pages: the worker's locator (``/``), the overview map (``/map``), the embeddable widget.
 
-``/embed`` carries ``Content-Security-Policy: frame-ancestors`` built from
-``NUANXIN_EMBED_ORIGINS`` (comma-separated origins, default ``*``); the locator and the widget
-may only load scripts from here and only talk to this API (``connect-src 'self'``). Basemaps a
-deployment may use are listed in ``NUANXIN_BASEMAPS`` (e.g. ``osm,amap``; none by default);
-``NUANXIN_BASEMAP_URL`` and ``NUANXIN_BASEMAP_CRS`` add its own tile server as ``custom``.
+``/embed`` carries ``Content-Security-Policy: frame-ancestors`` built from the setting
+``embed_origins`` (``NUANXIN_EMBED_ORIGINS``, comma-separated, default ``*``); the locator and
+the widget may only load scripts from here and only talk to this API (``connect-src 'self'``).
+Basemaps a deployment may use are listed in ``basemaps`` (e.g. ``osm,amap``; none by default);
+``basemap_url`` and ``basemap_crs`` add its own tile server as ``custom`` (see ``.env.example``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
@@ -19,8 +18,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.coords import CoordsQuery, shift_point
-from api.deps import ConnectionDep
-from geo.crs import CoordSystem, parse_coord_system
+from api.deps import ConnectionDep, SettingsDep
+from geo.config import Settings
+from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
 from maps.locator import (
     BASEMAPS,
@@ -67,21 +67,19 @@ def _params(request: Request) -> Params:
     return params
 
 
-def enabled_basemaps() -> dict[str, Basemap]:
+def enabled_basemaps(settings: Settings) -> dict[str, Basemap]:
     """The basemaps this deployment may draw: ``none`` always, others only when listed."""
-    listed = {b.strip() for b in os.environ.get("NUANXIN_BASEMAPS", "").split(",") if b.strip()}
+    listed = {b.strip() for b in settings.basemaps.split(",") if b.strip()}
     enabled = {"none": BASEMAPS["none"]} | {i: BASEMAPS[i] for i in listed if i in BASEMAPS}
-    url = os.environ.get("NUANXIN_BASEMAP_URL", "").strip()
+    url = settings.basemap_url.strip()
     if url:
-        crs = parse_coord_system(os.environ.get("NUANXIN_BASEMAP_CRS", "wgs84"))
-        attribution = os.environ.get("NUANXIN_BASEMAP_ATTRIBUTION", "")
-        enabled["custom"] = custom_basemap(url, crs.value, attribution)
+        enabled["custom"] = custom_basemap(url, settings.basemap_crs, settings.basemap_attribution)
     return enabled
 
 
-def embed_origins() -> list[str]:
+def embed_origins(settings: Settings) -> list[str]:
     """Sites allowed to frame the widget; malformed entries are dropped (and logged)."""
-    raw = [o.strip() for o in os.environ.get("NUANXIN_EMBED_ORIGINS", "*").split(",")]
+    raw = [o.strip() for o in settings.embed_origins.split(",")]
     good = [o.rstrip("/") for o in raw if o and _ORIGIN.match(o.rstrip("/"))]
     if len(good) < len([o for o in raw if o]):
         log.warning("NUANXIN_EMBED_ORIGINS: ignored malformed entries in %r", raw)
@@ -101,9 +99,9 @@ def _base_url(request: Request) -> str:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def locator_page(request: Request) -> HTMLResponse:
+async def locator_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The worker's page: nearest places open on arrival, with filters and navigation."""
-    basemaps = enabled_basemaps()
+    basemaps = enabled_basemaps(settings)
     options = parse_locator(_params(request), basemaps)
     basemap = basemaps[options.basemap]
     policy = _csp(basemap, [])
@@ -117,11 +115,11 @@ async def overview_page() -> HTMLResponse:
 
 
 @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
-async def widget_page(request: Request) -> HTMLResponse:
-    basemaps = enabled_basemaps()
+async def widget_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    basemaps = enabled_basemaps(settings)
     options = parse_widget(_params(request), basemaps)
     basemap = basemaps[options.basemap]
-    policy = _csp(basemap, embed_origins())
+    policy = _csp(basemap, embed_origins(settings))
     return HTMLResponse(widget_html(options, basemap), headers={"Content-Security-Policy": policy})
 
 
@@ -132,9 +130,9 @@ async def embed_script() -> Response:
 
 
 @router.get("/embed/snippet", include_in_schema=False)
-async def embed_snippet(request: Request) -> JSONResponse:
+async def embed_snippet(request: Request, settings: SettingsDep) -> JSONResponse:
     """The snippets for the options given: an ``<iframe>``, a ``<script>`` and the oEmbed URL."""
-    options = parse_widget(_params(request), enabled_basemaps())
+    options = parse_widget(_params(request), enabled_basemaps(settings))
     base, query = _base_url(request), options.query()
     url = f"{base}/embed" + (f"?{query}" if query else "")
     return JSONResponse({"url": url, "iframe": iframe_snippet(base, options),
@@ -144,6 +142,7 @@ async def embed_snippet(request: Request) -> JSONResponse:
 @router.get("/oembed", include_in_schema=False)
 async def oembed_endpoint(
     request: Request,
+    settings: SettingsDep,
     url: Annotated[str, Query(max_length=2000)],
     format: Annotated[str, Query()] = "json",  # the name oEmbed requires
     maxwidth: Annotated[int | None, Query(ge=50, le=4000)] = None,
@@ -157,7 +156,7 @@ async def oembed_endpoint(
     if f"{target.scheme}://{target.netloc}" != base or target.path not in ("/embed", "/"):
         raise NotFoundError("not a map URL of this site")
     params: Params = {k: v for k, v in parse_qs(target.query).items()}
-    options = parse_widget(params, enabled_basemaps())
+    options = parse_widget(params, enabled_basemaps(settings))
     return JSONResponse(oembed(base, options, maxwidth, maxheight))
 
 

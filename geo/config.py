@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data", description="bundled dataset to load")
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    embed_origins: str = Field(
+        "*", description="comma-separated origins allowed to frame the widget (frame-ancestors)"
+    )
+    basemaps: str = Field(
+        "", description="comma-separated basemaps the pages may draw (osm, amap, …); none: offline"
+    )
+    basemap_url: str = Field("", description="this deployment's own tile URL template (custom)")
+    basemap_crs: str = Field("wgs84", description="coordinate system of basemap_url's tiles")
+    basemap_attribution: str = Field("", description="attribution shown for basemap_url")
     token_secret: SecretStr = Field(
         SecretStr(DEV_TOKEN_SECRET),
         description="key of the HMAC under which API token secrets are stored; set a long "
@@ -84,6 +93,13 @@ class Settings(BaseSettings):
             raise ValueError("NUANXIN_TOKEN_SECRET must be set to a random value of at least 32 "
                              "characters in production (e.g. `openssl rand -hex 32`)")  # fmt: skip
         return self
+
+    @field_validator("basemap_crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        from geo.crs import parse_coord_system  # shapely and numpy: only when a value is given
+
+        return parse_coord_system(value).value
 
     @field_validator("database_url")
     @classmethod

@@ -43,3 +43,14 @@ def test_non_postgres_url_is_refused(monkeypatch):
     monkeypatch.setenv("NUANXIN_DATABASE_URL", "mysql://u@h/db")
     with pytest.raises(ValidationError, match="postgresql://"):
         Settings(_env_file=None)
+
+
+def test_the_pages_settings_are_read_and_a_bad_basemap_crs_refused(monkeypatch):
+    monkeypatch.setenv("NUANXIN_EMBED_ORIGINS", "https://partner.example")
+    monkeypatch.setenv("NUANXIN_BASEMAPS", "osm,amap")
+    monkeypatch.setenv("NUANXIN_BASEMAP_CRS", "GCJ02")
+    settings = Settings(_env_file=None)
+    assert settings.embed_origins == "https://partner.example"
+    assert (settings.basemaps, settings.basemap_crs) == ("osm,amap", "gcj02")
+    with pytest.raises(ValidationError, match="basemap_crs"):
+        Settings(_env_file=None, basemap_crs="mars")

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from geo.config import Settings
 from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -201,8 +202,13 @@ def test_closes_soon_is_shown(open_page, base):
     assert view.page.locator("#place-1 .soon").inner_text() == "即将关门"
 
 
-def test_gcj02_basemap_asks_for_gcj02_and_fetches_no_remote_tile(open_page, base, monkeypatch):
-    monkeypatch.setenv("NUANXIN_BASEMAPS", "amap")
+def test_gcj02_basemap_asks_for_gcj02_and_fetches_no_remote_tile(open_page, engine, database_url):
+    settings = Settings(environment="test", database_url=database_url, basemaps="amap")
+    with served(settings) as base:
+        _gcj02_basemap_page(open_page, base)
+
+
+def _gcj02_basemap_page(open_page, base: str) -> None:
     view = open_page()
     tiles: list[str] = []
 

@@ -169,11 +169,17 @@ def test_nearest_to_the_visitor(browser, base, partner):
     assert host.problems == []
 
 
-def test_frame_ancestors_from_the_allowed_origins(browser, base, partner, monkeypatch):
+def test_frame_ancestors_from_the_allowed_origins(browser, base, partner, database_url):
     default = httpx.get(f"{base}/embed")
     assert "frame-ancestors 'self' *" in default.headers["content-security-policy"]
     allowed_origin = partner["origin"]  # http://localhost:<port>; 127.0.0.1:<port> is not allowed
-    monkeypatch.setenv("NUANXIN_EMBED_ORIGINS", f"{allowed_origin}, https://*.example.org, bad;x")
+    origins = f"{allowed_origin}, https://*.example.org, bad;x"
+    settings = Settings(environment="test", database_url=database_url, embed_origins=origins)
+    with served(settings) as strict_base:
+        _frame_ancestors(browser, strict_base, partner, allowed_origin)
+
+
+def _frame_ancestors(browser, base: str, partner: dict[str, str], allowed_origin: str) -> None:
     policy = httpx.get(f"{base}/embed").headers["content-security-policy"]
     assert policy.endswith(f"frame-ancestors 'self' {allowed_origin} https://*.example.org")
     allowed = Host(browser, partner, iframe(f"{base}/embed"))
