@@ -131,6 +131,10 @@ def import_file(
         warnings += [
             Rejection(path.name, kept_rows[i].location, "lon", reason) for i in counts.outside
         ]
+    if kind is not ImportKind.BOUNDARIES:
+        reason = "matches a deleted row: kept deleted (an admin can revert the delete)"
+        warnings += [Rejection(path.name, kept_rows[i].location, "external_id", reason)
+                     for i in _deleted(session, kind.value, records)]  # fmt: skip
     report = ImportReport(path.name, kind.value, counts.inserted, counts.updated,
                           counts.unchanged, tuple(rejected))  # fmt: skip
     return replace(report, warnings=tuple(warnings))
@@ -162,6 +166,24 @@ def _with_identity(row: SourceRow, defaults: Mapping[str, Any]) -> SourceRow:
     elif "external_id" in values:
         values["external_id"] = str(values["external_id"])
     return SourceRow(row.location, values)
+
+
+_DELETED_SQL = """
+SELECT k.i - 1
+  FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) WITH ORDINALITY AS k(source, eid, i)
+  JOIN {table} AS t ON t.source = k.source AND t.external_id = k.eid
+ WHERE t.deleted_at IS NOT NULL
+ ORDER BY k.i
+"""
+
+
+def _deleted(session: Session, table: str, records: Sequence[BaseModel]) -> list[int]:
+    """Positions of records whose row was deleted (softly) by an editor: the import does not
+    bring it back, and says so, rather than count a row nobody will see as imported."""
+    keys = [_key(r) for r in records]
+    values = {"sources": [k[0] for k in keys], "ids": [k[1] for k in keys]}
+    found = session.execute(text(_DELETED_SQL.format(table=table)), values)
+    return [int(i) for (i,) in found]
 
 
 def _key(record: BaseModel) -> tuple[str, ...]:

@@ -65,6 +65,16 @@ def test_reimport_is_a_noop_and_a_change_updates_in_place(session, tmp_path):
     assert hours.scalar_one() == "Mo-Su 06:00-22:00"
 
 
+def test_a_row_deleted_by_an_editor_stays_deleted_and_the_report_says_so(session):
+    session.execute(text("UPDATE stations SET deleted_at = now() WHERE external_id = 's2'"))
+    report = import_file(session, FIXTURES / "stations_tiny.geojson", ImportKind.STATIONS)
+    assert [(w.location, w.column) for w in report.warnings] == [("feature 2", "external_id")]
+    assert "deleted" in report.warnings[0].reason
+    assert _count(session, "external_id = 's2' AND deleted_at IS NOT NULL") == 1
+    again = import_file(session, FIXTURES / "enterprises_tiny.geojson", ImportKind.ENTERPRISES)
+    assert again.warnings == ()
+
+
 def test_points_are_assigned_to_the_finest_boundary(session):
     rows = dict(session.execute(text(
         "SELECT s.external_id, b.name FROM stations s JOIN boundaries b ON b.id = s.boundary_id"
