@@ -182,9 +182,7 @@ async def test_sql_injection_strings_change_nothing(client, api_conn, attack):
     assert await api_conn.fetchval("SELECT count(*) FROM api_tokens") >= 1
 
 
-async def test_enterprises_are_written_audited_reverted_and_kept_to_the_district(
-    client, api_conn
-):
+async def test_enterprises_are_written_audited_reverted_and_kept_to_the_district(client, api_conn):
     west = await _token(api_conn, "west-editor", district="110106017000")
     admin = await _token(api_conn, "admin", role="admin", district=None)
     created = await client.post("/enterprises", json=FIRM, headers=west)
