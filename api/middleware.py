@@ -18,9 +18,9 @@ import asyncio
 import contextvars
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -100,19 +100,28 @@ class BodyTooLargeError(Exception):
 
 
 class OperationsMiddleware:
+    """Every request passes here, cached tiles included: the hot path allocates little (no
+    header dict, no ``asyncio.timeout`` object, metric children looked up once per label set)."""
+
     def __init__(self, app: ASGIApp, settings: ApiSettings, metrics: Metrics) -> None:
         self.app = app
         self.settings = settings
         self.metrics = metrics
         self.in_flight = 0
+        metrics.in_flight.set_function(lambda: self.in_flight)  # read at scrape time
+        self._latency: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        incoming, declared = "", None
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif name == b"content-length":
+                declared = value
+        request_id = incoming if incoming and _SANE_ID.match(incoming) else os.urandom(16).hex()
         token = REQUEST_ID.set(request_id)
         id_header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
@@ -127,23 +136,23 @@ class OperationsMiddleware:
             nonlocal status, response_started, replaced
             if replaced:
                 return
-            if too_large and message["type"] == "http.response.start" and not response_started:
-                replaced = True
-                start, body = _problem(
-                    413,
-                    "Request too large",
-                    f"the body may be at most {limit:,} bytes",
-                    "body_too_large",
-                    [id_header],
-                )
-                status, response_started = 413, True
-                await send(start)
-                await send(body)
-                return
             if message["type"] == "http.response.start":
+                if too_large and not response_started:
+                    replaced = True
+                    start, body = _problem(
+                        413,
+                        "Request too large",
+                        f"the body may be at most {limit:,} bytes",
+                        "body_too_large",
+                        [id_header],
+                    )
+                    status, response_started = 413, True
+                    await send(start)
+                    await send(body)
+                    return
                 status = message["status"]
                 response_started = True
-                message["headers"] = [*message.get("headers", []), id_header, *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", ()), id_header, *SECURITY_HEADERS]
             await send(message)
 
         async def refuse(
@@ -168,7 +177,6 @@ class OperationsMiddleware:
                     [(b"retry-after", b"1")],
                 )
                 return
-            declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 await refuse(
                     413,
@@ -191,10 +199,23 @@ class OperationsMiddleware:
                 return message
 
             self.in_flight += 1
-            self.metrics.in_flight.inc()
+            # What asyncio.timeout does, without its per-request object and state machine.
+            task = asyncio.current_task()
+            expired = False
+
+            def expire() -> None:
+                nonlocal expired
+                expired = True
+                if task is not None:
+                    task.cancel()
+
+            cancelling = task.cancelling() if task is not None else 0
+            timer = asyncio.get_running_loop().call_later(self.settings.request_timeout_s, expire)
             try:
-                async with asyncio.timeout(self.settings.request_timeout_s):
+                try:
                     await self.app(scope, capped_receive, send_with_id)
+                finally:
+                    timer.cancel()
             except BodyTooLargeError:
                 if not response_started:
                     await refuse(
@@ -203,7 +224,9 @@ class OperationsMiddleware:
                         f"the body may be at most {limit:,} bytes",
                         "body_too_large",
                     )
-            except TimeoutError:
+            except asyncio.CancelledError:
+                if not expired or task is None or task.uncancel() > cancelling:
+                    raise  # cancelled by someone else (shutdown, disconnect): not ours
                 log.warning("request timed out after %.0f s", self.settings.request_timeout_s)
                 if not response_started:
                     await refuse(
@@ -216,24 +239,31 @@ class OperationsMiddleware:
                     )
             finally:
                 self.in_flight -= 1
-                self.metrics.in_flight.dec()
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.latency.labels(template, scope["method"], str(status)).observe(elapsed)
-            log.info(
-                "%s %s %d %.1f ms",
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed * 1000,
-                extra={
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 1),
-                },
-            )
+            method = scope["method"]
+            key = (template, method, status)
+            child = self._latency.get(key)
+            if child is None:
+                child = self._latency[key] = self.metrics.latency.labels(
+                    template, method, str(status)
+                )
+            child.observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "%s %s %d %.1f ms",
+                    method,
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
             REQUEST_ID.reset(token)
 
 

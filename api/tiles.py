@@ -1,14 +1,17 @@
 """``/tiles``: Mapbox vector tiles from ``ST_AsMVT``, TileJSON, ETags and an in-process cache.
 
-Every request reads the layer's version (``layer_versions``, bumped by triggers from migration
-0003 whenever ``stations`` or ``boundaries`` change, whoever changes them). The version keys
-the cache and the ETag, so an edit committed by any process shows on the very next request;
-old entries are never hit again and age out of the LRU. Tiles are cached gzip-compressed and
-sent as such to clients that accept gzip (the app's GZip middleware leaves them alone).
+Every request knows the layer's version as of its arrival (``layer_versions``, bumped by
+triggers from migration 0003 whenever ``stations`` or ``boundaries`` change, whoever changes
+them): from ``api/tile_versions.py`` when the app runs its lifespan, else read here per request.
+The version keys the cache and the ETag, so an edit committed by any process shows on the very
+next request; old entries are never hit again and age out of the LRU. Tiles are cached
+gzip-compressed and sent as such to clients that accept gzip (the app's GZip middleware leaves
+them alone). Cache hits are usually answered before routing, by ``api/tile_fastpath.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 from collections import OrderedDict
@@ -20,6 +23,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import ConnectionDep
+from api.tile_versions import VERSIONS_KEY, LayerVersions, Versions
 from geo.errors import DatabaseUnavailableError, InvalidInputError, NotFoundError
 
 router = APIRouter(tags=["tiles"])
@@ -146,11 +150,28 @@ class TileCache:
 
 
 def tile_cache(request: Request) -> TileCache:
+    return cache_of(request.app.state)
+
+
+def cache_of(state: Any) -> TileCache:
     """The app's tile cache, created on first use."""
-    cache: TileCache | None = getattr(request.app.state, "tile_cache", None)
+    cache: TileCache | None = getattr(state, "tile_cache", None)
     if cache is None:
-        cache = request.app.state.tile_cache = TileCache()
+        cache = state.tile_cache = TileCache()
     return cache
+
+
+async def draw(
+    conn: asyncpg.Connection, spec: TileLayer, z: int, x: int, y: int, cache: TileCache
+) -> tuple[bytes, int, str]:
+    """Draw a tile and file it (gzip bytes, ``b""`` when empty) under the version it was drawn
+    from, which the caller must use: it may be newer than the one the request saw."""
+    tolerance_m = WORLD_M / 2**z / EXTENT
+    row = await conn.fetchrow(spec.tile_sql, z, x, y, tolerance_m)
+    version, stamp = _version_of(row)
+    body = gzip.compress(row["tile"], compresslevel=6, mtime=0) if row["tile"] else b""
+    cache.put((spec.name, version, stamp, z, x, y), body)
+    return body, version, stamp
 
 
 def _layer(name: str) -> TileLayer:
@@ -170,6 +191,19 @@ def _check_tile(layer: TileLayer, z: int, x: int, y: int) -> None:
             raise InvalidInputError(f"{name} must lie within 0..{last} at zoom {z}", field=name)
 
 
+async def current_version(
+    request: Request, conn: asyncpg.Connection, layer: str
+) -> tuple[int, str]:
+    """The layer's version as of this request: shared or in memory when possible, else read."""
+    known: Versions | None = request.scope.get(VERSIONS_KEY)  # read by the fast path for us
+    if known is None:
+        versions: LayerVersions | None = getattr(request.app.state, "tile_versions", None)
+        known = await versions.current() if versions is not None else None
+    if known is None:
+        return await _version(conn, layer)
+    return known.get(layer, (0, ""))
+
+
 async def _version(conn: asyncpg.Connection, layer: str) -> tuple[int, str]:
     """The layer's data version and change time (as text: it goes into ETags)."""
     try:
@@ -185,12 +219,13 @@ def _version_of(row: asyncpg.Record | None) -> tuple[int, str]:
     return row["version"], row["changed_at"].isoformat()
 
 
-def _etag(*parts: object) -> str:
+@functools.lru_cache(maxsize=16_384)  # hashing per hit showed in profiles; keys are small
+def etag_of(*parts: object) -> str:
     digest = hashlib.blake2b("|".join(map(str, (TILES_REVISION, *parts))).encode(), digest_size=12)
     return f'"{parts[0]}-{digest.hexdigest()}"'
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def matches(if_none_match: str | None, etag: str) -> bool:
     """Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires."""
     if not if_none_match:
         return False
@@ -198,8 +233,8 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").lower().split(","):
+def accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.lower().split(","):
         coding, _, params = part.partition(";")
         if coding.strip() in {"gzip", "*"}:
             return params.replace(" ", "") not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
@@ -240,25 +275,20 @@ async def get_tile(
 ) -> Response:
     spec = _layer(layer)
     _check_tile(spec, z, x, y)
-    gzipped = _accepts_gzip(request)
-    version, stamp = await _version(conn, spec.name)
-    etag = _etag(spec.name, version, stamp, z, x, y, gzipped)
+    gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+    version, stamp = await current_version(request, conn, spec.name)
+    etag = etag_of(spec.name, version, stamp, z, x, y, gzipped)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
     cache = tile_cache(request)
     body = cache.get((spec.name, version, stamp, z, x, y))
     headers["X-Tile-Cache"] = "hit" if body is not None else "miss"
     if body is None:
-        tolerance_m = WORLD_M / 2**z / EXTENT
-        row = await conn.fetchrow(spec.tile_sql, z, x, y, tolerance_m)
-        if _version_of(row) != (version, stamp):
-            # Changed between the two statements: file the tile under what it was drawn from.
-            version, stamp = _version_of(row)
-            headers["ETag"] = _etag(spec.name, version, stamp, z, x, y, gzipped)
-        body = gzip.compress(row["tile"], compresslevel=6, mtime=0) if row["tile"] else b""
-        cache.put((spec.name, version, stamp, z, x, y), body)
+        body, *drawn = await draw(conn, spec, z, x, y, cache)
+        if tuple(drawn) != (version, stamp):  # changed between the two statements
+            headers["ETag"] = etag_of(spec.name, *drawn, z, x, y, gzipped)
     if not body:
         return Response(status_code=204, headers=headers)
     if gzipped:
@@ -274,13 +304,13 @@ async def get_tile(
 )
 async def get_tilejson(request: Request, conn: ConnectionDep, layer: LayerPath) -> Response:
     spec = _layer(layer)
-    version, stamp = await _version(conn, spec.name)
+    version, stamp = await current_version(request, conn, spec.name)
     tile_url = str(request.url_for("get_tile", layer=spec.name, z="0", x="0", y="0"))
     template = tile_url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt") + f"?v={version}"
-    etag = _etag(spec.name, version, stamp, template)
+    etag = etag_of(spec.name, version, stamp, template)
     # The tiles URL carries the version, so the document must be revalidated every time.
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     row = await conn.fetchrow(spec.bounds_sql)
     bounds = [round(c, 6) for c in row] if row[0] is not None else [-180, -85.0511, 180, 85.0511]

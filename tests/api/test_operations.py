@@ -82,6 +82,21 @@ async def test_a_slow_request_times_out_with_a_problem():
     assert response.headers["retry-after"] == "5"
 
 
+async def test_the_timeout_ends_only_the_slow_request_and_counts_it(caplog):
+    async with _client(ApiSettings(request_timeout_s=0.3), _slow(0.2)) as http:
+        fine = await asyncio.gather(*(http.get("/stations") for _ in range(3)))
+        assert [r.status_code for r in fine] == [200, 200, 200]  # under the limit: no timeout
+        while_slow = asyncio.create_task(http.get("/stations"))
+        await asyncio.sleep(0.05)
+        in_flight = (await http.get("/metrics")).text
+        assert (await while_slow).status_code == 200
+        metrics = (await http.get("/metrics")).text
+    assert "nuanxin_http_requests_in_flight 2.0" in in_flight  # the slow one and /metrics
+    assert "nuanxin_http_requests_in_flight 1.0" in metrics  # only /metrics itself
+    assert 'route="/stations",status="200"} 4.0' in metrics
+    assert "timed out" not in caplog.text
+
+
 async def test_overload_is_shed_at_once_not_queued():
     async with _client(ApiSettings(max_concurrent_requests=2), _slow(0.5)) as http:
         started = asyncio.get_running_loop().time()
@@ -120,3 +135,4 @@ def test_json_log_lines_carry_the_request_id():
     assert line["request_id"] == "req-42"
     assert line["message"] == "database down" and line["level"] == "WARNING"
     assert line["route"] == "/stations"
+

@@ -1,0 +1,142 @@
+"""Tiles answered ahead of FastAPI: no routing, dependencies or GZip per tile.
+
+A map pans through tiles it mostly has seen, so most tile requests are cache hits or 304s; on
+those FastAPI's machinery (routing alone tries every route first) cost more than the answer.
+This middleware sits just inside ``OperationsMiddleware`` (request id, limits, metrics and
+security headers still apply) and answers a valid GET that accepts gzip — a 304, a cached
+tile, or a miss drawn through the pool — with exactly the headers the route would send (ETag,
+Cache-Control, Vary, X-Tile-Cache, CORS through the app's own CORS settings). Anything else —
+identity encoding, an invalid tile, a query it does not know, a database error — goes on to
+the route, which stays the reference. It is also where the write barrier of ``LayerVersions``
+is kept: every unsafe request of this worker drops the trusted versions while it runs and after.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+from starlette._utils import get_route_path
+from starlette.middleware.cors import CORSMiddleware
+
+from api.middleware import ASGIApp, Message, Receive, Scope, Send
+from api.tile_versions import VERSIONS_KEY, LayerVersions
+from api.tiles import (
+    CACHE_CONTROL,
+    LAYERS,
+    MVT,
+    accepts_gzip,
+    cache_of,
+    draw,
+    etag_of,
+    matches,
+    router,
+)
+
+_TILE = re.compile(r"/tiles/([a-z]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt")
+_QUERY = re.compile(rb"(?:v=\d{1,18})?")  # what the route accepts without a 422
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CACHE_CONTROL = CACHE_CONTROL.encode()
+_MVT = MVT.encode()
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class TileFastPath:
+    def __init__(self, app: ASGIApp, cors: dict[str, Any] | None = None) -> None:
+        self.app = app
+        # The same CORS decisions as the app's CORSMiddleware, applied to our own answers.
+        self._cors = CORSMiddleware(self._send_answer, **cors) if cors else None
+        self._route: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        versions: LayerVersions | None = None
+        if scope["type"] == "http":
+            versions = getattr(scope["app"].state, "tile_versions", None)
+        if versions is None:  # no lifespan (tests) or not HTTP: the app as it is
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method not in SAFE_METHODS:
+            versions.write_started()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                versions.write_finished()
+            return
+        answer = await self._answer(scope, versions) if method == "GET" else None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self._tile_route()  # metrics by route template, as routed ones
+        if self._cors is not None and any(name == b"origin" for name, _ in scope["headers"]):
+            scope["nuanxin.tile_answer"] = answer
+            await self._cors(scope, receive, send)
+        else:
+            await _send(send, answer)
+
+    async def _answer(self, scope: Scope, versions: LayerVersions) -> Answer | None:
+        """A 304 or the tile (cached, else drawn), or ``None`` when the route must answer."""
+        match = _TILE.fullmatch(get_route_path(scope))
+        if match is None or not _QUERY.fullmatch(scope["query_string"]):
+            return None
+        spec = LAYERS.get(match[1])
+        z, x, y = int(match[2]), int(match[3]), int(match[4])
+        if spec is None or not spec.minzoom <= z <= spec.maxzoom or x >> z or y >> z:
+            return None  # the route explains what is wrong
+        known = versions.cached()
+        if known is None:
+            known = await versions.current()
+            if known is None:  # no dedicated connection: the route reads through the pool
+                return None
+            scope[VERSIONS_KEY] = known  # read after arrival: the route may use it on a miss
+        version, stamp = known.get(spec.name, (0, ""))
+        accept = if_none_match = ""
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+        gzipped = accepts_gzip(accept)
+        etag = etag_of(spec.name, version, stamp, z, x, y, gzipped)
+        headers = [(b"etag", etag.encode()), (b"cache-control", _CACHE_CONTROL),
+                   (b"vary", b"Accept-Encoding")]  # fmt: skip
+        if matches(if_none_match, etag):
+            return 304, headers, b""
+        if not gzipped:  # identity answers are left to the route: GZip may recompress them
+            return None
+        state = scope["app"].state
+        cache = cache_of(state)
+        body = cache.get((spec.name, version, stamp, z, x, y))
+        headers.append((b"x-tile-cache", b"hit" if body is not None else b"miss"))
+        if body is None:
+            pool: asyncpg.Pool | None = getattr(state, "pool", None)
+            if pool is None:
+                return None
+            try:
+                async with pool.acquire() as conn:
+                    body, *drawn = await draw(conn, spec, z, x, y, cache)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return None  # the route tries again and explains the failure (problem+json)
+            if tuple(drawn) != (version, stamp):  # changed between the two statements
+                headers[0] = (b"etag", etag_of(spec.name, *drawn, z, x, y, gzipped).encode())
+        if not body:
+            return 204, headers, b""
+        headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode()),
+                    (b"content-type", _MVT)]  # fmt: skip
+        return 200, headers, body
+
+    async def _send_answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _send(send, scope["nuanxin.tile_answer"])
+
+    def _tile_route(self) -> Any:
+        if self._route is None:
+            self._route = next(r for r in router.routes if getattr(r, "name", "") == "get_tile")
+        return self._route
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    status, headers, body = answer
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})

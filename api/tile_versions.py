@@ -1,0 +1,235 @@
+"""The map layers' data versions, kept cheap to read without ever serving a stale tile.
+
+A cached tile is only as fresh as the version that keys it, so the version must reflect every
+commit that finished before the request arrived. Reading it from ``layer_versions`` on every
+request is correct but costs a pool round trip per tile. This module keeps one dedicated
+connection per worker and offers two cheaper answers, each as fresh as that read:
+
+* **LISTEN/NOTIFY** (when the version trigger calls ``pg_notify``, see ``NOTIFY_FUNCTION_SQL``):
+  the versions are held in memory and trusted while the connection listens. Any notification,
+  any write request of this worker (the *write barrier*) and any loss of the connection drop the
+  trust; the next request re-reads and, if nothing happened meanwhile, trust returns.
+* **Coalesced reads** otherwise: a request joins the next read on the dedicated connection
+  (never one already under way, which may predate a commit the client has seen), so under load
+  one query answers many requests.
+
+When the dedicated connection is down, ``current()`` returns ``None`` and the caller reads the
+version itself through the pool, as before. Only touched from the event loop: no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import asyncpg
+
+CHANNEL = "nuanxin_layer_versions"
+APPLICATION_NAME = "nuanxin-tile-versions"
+PING_S = 2.0  # a silent connection is noticed within PING_S + TIMEOUT_S
+TIMEOUT_S = 1.0
+RETRY_S = (0.05, 0.2, 0.5, 1.0, 2.0)  # reconnect back-off
+_READ = "SELECT layer, version, changed_at FROM layer_versions"
+# Whether commits notify (trust is only possible then); checked on connecting and at every ping,
+# so a downgrade that removes the notification ends the trust within PING_S.
+_READ_AND_CHECK = """
+SELECT lv.layer, lv.version, lv.changed_at,
+       EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'nuanxin_bump_layer_version'
+                  AND prosrc LIKE '%pg_notify%') AS notifies
+  FROM layer_versions AS lv
+"""
+# The version trigger with a notification (proposed as migration 0008; see docs/api-tiles.md).
+NOTIFY_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION nuanxin_bump_layer_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'TRUNCATE' THEN
+        IF NOT EXISTS (SELECT 1 FROM changed_rows) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO layer_versions AS lv (layer, version, changed_at)
+    VALUES (TG_ARGV[0], nextval('layer_version_seq'), clock_timestamp())
+    ON CONFLICT (layer) DO UPDATE
+       SET version = excluded.version, changed_at = excluded.changed_at;
+    PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);
+    RETURN NULL;
+END $$
+"""
+Versions = dict[str, tuple[int, str]]  # layer -> (version, changed_at as ISO text)
+VERSIONS_KEY = "nuanxin.tile_versions"  # in the ASGI scope: versions read for this request
+log = logging.getLogger("nuanxin.tiles")
+
+
+class LayerVersions:
+    """Versions for the tile paths; ``start()`` in the app's lifespan, ``stop()`` at its end."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: asyncpg.Connection | None = None
+        self._trusted: Versions | None = None  # set only while notifications vouch for it
+        self._notifies = False
+        self._check_due = True  # the next read also checks whether commits notify
+        self._epoch = 0  # bumped by anything that may have changed a version
+        self._writes = 0  # write requests of this worker in flight
+        self._next: asyncio.Future[Versions | None] | None = None  # the read to join
+        self._reader: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_read = 0.0
+        self.reads = 0  # queries issued, for tests and curiosity
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def listening(self) -> bool:
+        """Notifications arrive and the versions in memory may be trusted."""
+        return self._conn is not None and self._notifies
+
+    def cached(self) -> Versions | None:
+        """The versions without any I/O when notifications vouch for them, else ``None``."""
+        return self._trusted if self._writes == 0 else None
+
+    async def current(self) -> Versions | None:
+        """Versions at least as new as every commit before this call; ``None``: read yourself."""
+        trusted = self.cached()
+        if trusted is not None:
+            return trusted
+        if self._conn is None:
+            return None
+        return await self._join()
+
+    async def _join(self) -> Versions | None:
+        """Join the next read: one that starts after this call (shielded: shared)."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_loop())
+        return await asyncio.shield(self._next)
+
+    # --- the write barrier (called for every unsafe request) --------------------------------
+    def write_started(self) -> None:
+        self._writes += 1
+        self._invalidate()
+
+    def write_finished(self) -> None:
+        self._writes -= 1
+        self._invalidate()
+
+    def _invalidate(self, *_: Any) -> None:
+        """Something may have changed: no trust until a read that starts after this."""
+        self._epoch += 1
+        self._trusted = None
+
+    # --- reads ------------------------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        while self._next is not None:
+            future, self._next = self._next, None
+            epoch, conn = self._epoch, self._conn
+            versions = await self._read(conn) if conn is not None else None
+            if versions is None:
+                self._trusted = None
+            elif conn is self._conn and epoch == self._epoch:
+                self._trusted = versions if self._notifies and self._writes == 0 else None
+            if not future.done():
+                future.set_result(versions)
+
+    async def _read(self, conn: asyncpg.Connection) -> Versions | None:
+        self.reads += 1
+        self._last_read = time.monotonic()
+        try:
+            checking = self._check_due
+            rows = await conn.fetch(_READ_AND_CHECK if checking else _READ, timeout=TIMEOUT_S)
+        except asyncpg.PostgresError as exc:  # e.g. the table is missing: the pool path says so
+            log.warning("reading layer versions failed: %s", exc)
+            return None
+        except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
+            log.warning("tile version connection lost: %r", exc)
+            conn.terminate()  # the supervisor reconnects
+            return None
+        if checking:
+            self._notifies = bool(rows) and all(row["notifies"] for row in rows)
+            self._check_due = False
+        return {row["layer"]: (row["version"], row["changed_at"].isoformat()) for row in rows}
+
+    # --- the connection ---------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._supervise(), name="tile-versions")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._reader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._conn is not None:
+            self._conn.terminate()
+        self._down()
+        if self._next is not None and not self._next.done():
+            self._next.set_result(None)  # nobody waits forever on a read that will not run
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                conn = await _connect(self._url)
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
+                if not attempt:  # once per outage, not every retry
+                    log.warning("tile version connection failed (%r); retrying", exc)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            attempt, unexpected = 0, False
+            try:
+                await self._serve(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("tile version connection lost: %r", exc)
+            except Exception:  # never let the supervisor die: requests would read forever
+                log.exception("tile version connection failed unexpectedly")
+                unexpected = True
+            finally:
+                self._down()
+                conn.terminate()
+            if unexpected:
+                await asyncio.sleep(RETRY_S[-1])
+
+    async def _serve(self, conn: asyncpg.Connection) -> None:
+        """Listen and ping until the connection is lost."""
+        lost = asyncio.Event()
+
+        def on_lost(_conn: asyncpg.Connection) -> None:
+            if self._conn is conn:  # at once: trust must not outlive the connection behind it
+                self._down()
+            lost.set()
+
+        conn.add_termination_listener(on_lost)
+        await conn.add_listener(CHANNEL, self._invalidate)  # LISTEN before any read
+        self._conn = conn
+        self._invalidate()
+        while not lost.is_set():
+            await self._ping()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), PING_S)
+
+    async def _ping(self) -> None:
+        """Read when nothing else did lately: notices a dead connection, refreshes trust."""
+        self._check_due = True
+        if time.monotonic() - self._last_read >= PING_S:
+            await self._join()
+
+    def _down(self) -> None:
+        self._conn = None
+        self._notifies = False
+        self._check_due = True
+        self._invalidate()
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    """The dedicated connection (a module function, so tests can make it fail)."""
+    return await asyncpg.connect(
+        url, timeout=5, server_settings={"application_name": APPLICATION_NAME}
+    )
