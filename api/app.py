@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cors: dict[str, Any] | None = None
     if settings.api.cors_origins:
         cors = {"allow_origins": settings.api.cors_origins, "allow_headers": ["*"],
-                "allow_methods": ["GET", "POST", "DELETE"],
+                "allow_methods": ["GET", "POST", "PATCH", "DELETE"],
                 "expose_headers": ["X-Request-ID", "Location"]}  # fmt: skip
         app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(TileFastPath, cors=cors)  # cached tiles, before routing and GZip

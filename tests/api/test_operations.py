@@ -136,3 +136,17 @@ def test_json_log_lines_carry_the_request_id():
     assert line["message"] == "database down" and line["level"] == "WARNING"
     assert line["route"] == "/stations"
 
+
+async def test_cors_lets_allowed_sites_make_every_editor_call_and_no_other_site():
+    partner, stranger = "https://partner.example", "https://evil.example"
+    async with _client(ApiSettings(cors_origins=[partner])) as http:
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            preflight = await http.options("/stations/1", headers={
+                "Origin": partner, "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization, content-type"})  # fmt: skip
+            assert preflight.status_code == 200, (method, preflight.text)
+            assert method in preflight.headers["access-control-allow-methods"]
+        refused = await http.options("/stations/1", headers={
+            "Origin": stranger, "Access-Control-Request-Method": "PATCH"})  # fmt: skip
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
