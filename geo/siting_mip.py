@@ -77,6 +77,7 @@ def _highs(time_limit_s: float, mip_rel_gap: float, log: bool) -> highspy.Highs:
     solver.setOptionValue("time_limit", float(time_limit_s))
     solver.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     solver.setOptionValue("random_seed", 0)
+    solver.setOptionValue("threads", 1)  # shared machines; HiGHS's MIP search is serial anyway
     return solver
 
 
