@@ -1,24 +1,39 @@
 """``/locate``: the nearest rest points that are open when a worker gets there on foot.
 
-Candidates come from PostGIS ranked by true metres (geography), never by ``<->`` on degrees,
-which at 39.9°N weighs a degree of longitude as much as a degree of latitude (0.77 as long).
-Opening hours are evaluated with the Chinese calendar in :mod:`geo.locator`.
+Candidates are ranked by true metres (geography), never by ``<->`` on degrees, which at
+39.9°N weighs a degree of longitude as much as a degree of latitude (0.77 as long): one round
+trip fetches the KNN shortlist by degrees with true metres, and the whole radius is searched
+only when that shortlist cannot prove the answer (see :mod:`api.locator_sql`). Opening hours
+are evaluated with the Chinese calendar in :mod:`geo.locator` (memoised per minute); the body
+is spliced from per-station parts serialised once (:mod:`api.locator_render`).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
+from api import locator_render as render
 from api.coords import CoordsQuery, shift_point, to_wgs84
 from api.deps import ConnectionDep
-from api.schemas_locator import LocateResponse, Notice, OpenInfo, Place
+from api.locator_sql import (
+    _CANDIDATES_SQL,
+    FALLBACK_SQL,
+    KNN_SHORTLIST,
+    KNN_SQL,
+    SHORTLIST,
+    _envelope,
+    complete_within,
+)
+from api.schemas_locator import LocateResponse, Notice
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
-from geo.hours import SHANGHAI, ChinaCalendar, OpenState, beijing_time, open_state
+from geo.hours import SHANGHAI, ChinaCalendar, beijing_time, open_state_memo
 from geo.locator import (
     METHOD,
     PROFILE_KINDS,
@@ -27,111 +42,50 @@ from geo.locator import (
     OpenMode,
     WorkerProfile,
     locate,
-    navigation_links,
     rank_key,
-    shift_many,
 )
-from geo.vocab import LABELS_ZH, Amenity, StationKind
+from geo.vocab import Amenity, StationKind
+
+__all__ = ["SHORTLIST", "_CANDIDATES_SQL", "_envelope", "router"]  # bench/api.py uses these
 
 router = APIRouter(tags=["locator"])
-SHORTLIST = 200  # candidates re-ranked in Python for opening hours; plenty within a few km
-NEAR_M = 1500.0  # first search radius: about a 20-minute walk
 CALENDAR = ChinaCalendar()
-
-_CANDIDATES_SQL = """
-SELECT s.id, s.name, s.kind, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, s.amenities,
-       s.opening_hours, s.address, s.phone, s.host_type, s.host_name, s.last_verified_at,
-       b.code AS boundary_code, b.name AS boundary_name,
-       ST_Distance(s.geom::geography, here.pt::geography) AS distance_m
-  FROM stations AS s
-  CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS pt) AS here
-  LEFT JOIN boundaries AS b ON b.id = s.boundary_id
- WHERE s.status = 'open' AND s.deleted_at IS NULL
-   AND s.geom && ST_MakeEnvelope($3, $4, $5, $6, 4326)
-   AND s.kind = ANY($7)
-   AND ($8::text[] IS NULL OR s.amenities @> $8)
-   AND ST_DWithin(s.geom::geography, here.pt::geography, $9)
- ORDER BY distance_m, s.id
- LIMIT $10
-"""
-
-# Nothing within reach: how far is the nearest matching place, and is the point in our area?
-# The KNN shortlist (degrees) is re-ranked by true metres, so the answer is the true nearest
-# unless it lies beyond the 50 nearest by degrees, which needs a ratio of axes far above 1/0.77.
-_FALLBACK_SQL = """
-WITH here AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS pt),
-near AS (
-  SELECT s.geom FROM stations AS s, here
-   WHERE s.status = 'open' AND s.deleted_at IS NULL AND s.kind = ANY($3)
-     AND ($4::text[] IS NULL OR s.amenities @> $4)
-   ORDER BY s.geom <-> here.pt LIMIT 50
-)
-SELECT (SELECT min(ST_Distance(near.geom::geography, here.pt::geography)) FROM near, here)
-         AS nearest_m,
-       EXISTS (SELECT 1 FROM boundaries AS b, here
-                WHERE b.valid_to IS NULL AND ST_Covers(b.geom, here.pt)) AS in_area
-"""
+STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
 
 
-def _envelope(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
-    """A lon/lat box certainly containing the circle (1 % margin over the ellipsoid's radii)."""
-    dlat = metres / 110_574 * 1.01
-    dlon = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+def _candidate(r: asyncpg.Record) -> Candidate:
+    """A row of :mod:`api.locator_sql`: its columns are the candidate's fields, in order."""
+    return Candidate._make(r[:_FIELDS])
 
 
-def _open_info(state: OpenState | None) -> OpenInfo:
-    if state is None:
-        return OpenInfo(
-            is_open=None, closes_at=None, next_open=None, day_type=None, calendar_known=None
-        )
-    return OpenInfo(
-        is_open=state.is_open,
-        closes_at=state.closes_at,
-        next_open=state.next_open,
-        day_type=state.day_type,
-        calendar_known=state.calendar_known,
-    )
+_FIELDS = len(Candidate._fields)
 
 
-EXTRA = ("address", "phone", "host_type", "host_name", "last_verified_at", "boundary_code",
-         "boundary_name")  # fmt: skip
+Rank = Callable[[list[Candidate]], list[Located]]
 
 
-def _candidate(r: Any) -> Candidate:
-    return Candidate(id=r["id"], name=r["name"], kind=r["kind"], lon=r["lon"], lat=r["lat"],
-                     distance_m=r["distance_m"], amenities=tuple(r["amenities"]),
-                     opening_hours=r["opening_hours"], extra={k: r[k] for k in EXTRA})  # fmt: skip
+async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[str],
+                  needs: list[str] | None, metres: float, k: int, rank: Rank,
+                  ) -> tuple[list[Candidate], list[Located]]:  # fmt: skip
+    """Candidates and answer, from the KNN shortlist when it provably holds the answer.
 
-
-def _place(found: Located, coords: CoordSystem,
-           shifted: tuple[tuple[float, float], tuple[float, float]]) -> Place:  # fmt: skip
-    c = found.candidate
-    (g_lon, g_lat), (b_lon, b_lat) = shifted
-    lon, lat = {CoordSystem.WGS84: (c.lon, c.lat), CoordSystem.GCJ02: (g_lon, g_lat),
-                CoordSystem.BD09: (b_lon, b_lat)}[coords]  # fmt: skip
-    lon, lat = round(lon, 7), round(lat, 7)
-    return Place(
-        id=c.id,
-        name=c.name,
-        kind=c.kind,
-        kind_label=LABELS_ZH[StationKind(c.kind)],
-        lon=lon,
-        lat=lat,
-        distance_m=round(c.distance_m, 1),
-        walk_min=round(found.walk_min, 1),
-        arrival=found.arrival,
-        open_now=_open_info(found.state_now),
-        open_on_arrival=_open_info(found.state_on_arrival),
-        closes_soon=found.closes_soon,
-        amenities=list(c.amenities),
-        amenity_labels=[LABELS_ZH.get(Amenity(a), a) for a in c.amenities],
-        profile_matches=list(found.profile_matches),
-        verified_days_ago=found.verified_days_ago,
-        stale=found.stale,
-        navigation=navigation_links(c.lon, c.lat, c.name, shifted),
-        **c.extra,
-    )
+    The answer is final when the shortlist holds every match within ``metres`` or when ``k``
+    places were found, all ranking nearer than the distance within which the shortlist is
+    complete (a place further out ranks at least by its metres). Otherwise, rarely: every
+    match within ``metres``, nearest first, up to :data:`SHORTLIST`.
+    """
+    box = _envelope(lon, lat, metres)
+    rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST)
+    complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
+    candidates = [_candidate(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
+    found = rank(candidates)
+    if len(rows) < KNN_SHORTLIST or (
+        len(found) == k and max(rank_key(f) for f in found) < complete
+    ):
+        return candidates, found
+    rows = await conn.fetch(_CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
+    candidates = [_candidate(r) for r in rows]
+    return candidates, rank(candidates)
 
 
 @router.get(
@@ -166,49 +120,47 @@ async def locate_nearest(
         ),
     ] = None,
     max_km: Annotated[float, Query(gt=0, le=20, description="search radius in km")] = 5.0,
-) -> LocateResponse:
-    try:
-        wlon, wlat = to_wgs84(lon, lat, coords)
-    except ValueError as exc:
-        raise InvalidInputError(str(exc), field="lon") from exc
+) -> Response:
+    # The body is built as dicts and serialised once (see api.locator_render); the response
+    # model above documents it and the tests validate against it.
+    if coords is CoordSystem.WGS84:
+        wlon, wlat = lon, lat  # FastAPI checked the ranges; no shift to undo
+    else:
+        try:
+            wlon, wlat = to_wgs84(lon, lat, coords)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), field="lon") from exc
     moment = beijing_time(at) if at else datetime.now(SHANGHAI)
     allowed = PROFILE_KINDS[profile] if profile else frozenset(StationKind)
     kinds = sorted(k_.value for k_ in (allowed & set(kind) if kind else allowed))
     needs = [n.value for n in need] if need else None
-    metres = max_km * 1000
-    # Most answers lie within a short walk: search there first, and the whole radius only when
-    # the near answer is not provably final (fewer than k, or a ranking key beyond the near
-    # radius, which a place further out could beat).
-    candidates, found = [], []
-    for radius in sorted({min(NEAR_M, metres), metres}):
-        rows = await conn.fetch(_CANDIDATES_SQL, wlon, wlat, *_envelope(wlon, wlat, radius),
-                                kinds, needs, radius, SHORTLIST)  # fmt: skip
-        candidates = [_candidate(r) for r in rows]
-        found = locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
-        if len(found) == k and max(rank_key(f) for f in found) <= radius:
-            break
+
+    def rank(candidates: list[Candidate]) -> list[Located]:
+        return locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
+
+    candidates, found = await _search(conn, wlon, wlat, kinds, needs, max_km * 1000, k, rank)
     notice = await _notice(conn, wlon, wlat, kinds, needs, max_km, candidates, found, open, moment)
-    out_lon, out_lat = shift_point(wlon, wlat, coords)
-    # Every place's GCJ-02 and BD-09 in two vectorised calls (output and navigation links).
-    shifted = shift_many([f.candidate.lon for f in found], [f.candidate.lat for f in found])
-    return LocateResponse(
-        query={
-            "lon": out_lon,
-            "lat": out_lat,
-            "coords": coords.value,
-            "wgs84": [wlon, wlat],
-            "at": moment.isoformat(),
-            "open": open.value,
-            "k": k,
-            "max_km": max_km,
-            "needs": needs or [],
-            "kinds": kinds,
-            "profile": profile.value if profile else None,
-        },
-        method=METHOD,
-        results=[_place(f, coords, s) for f, s in zip(found, shifted, strict=True)],
-        notice=notice,
-    )
+    if coords is CoordSystem.WGS84:
+        out_lon, out_lat = round(wlon, 7), round(wlat, 7)
+    else:
+        out_lon, out_lat = shift_point(wlon, wlat, coords)
+    statics = STATIC.get_many([f.candidate for f in found])
+    query = {
+        "lon": out_lon,
+        "lat": out_lat,
+        "coords": coords.value,
+        "wgs84": [wlon, wlat],
+        "at": moment.isoformat(),
+        "open": open.value,
+        "k": k,
+        "max_km": max_km,
+        "needs": needs or [],
+        "kinds": kinds,
+        "profile": profile.value if profile else None,
+    }
+    results = [render.place(f, s, coords) for f, s in zip(found, statics, strict=True)]
+    notice_json = notice.model_dump() if notice else None
+    return Response(render.body(query, METHOD, results, notice_json), media_type="application/json")
 
 
 async def _notice(
@@ -227,7 +179,7 @@ async def _notice(
     if found:
         return None
     if not candidates:
-        row = await conn.fetchrow(_FALLBACK_SQL, lon, lat, kinds, needs)
+        row = await conn.fetchrow(FALLBACK_SQL, lon, lat, kinds, needs)
         nearest = row["nearest_m"]
         further = (
             f" The nearest is {nearest / 1000:.1f} km away."
@@ -245,6 +197,7 @@ async def _notice(
             nearest_m=nearest,
             message=f"No matching place within {max_km:g} km." + further,
         )
+    candidates = sorted(candidates, key=lambda c: (c.distance_m, c.id))  # nearest first
     known = [c for c in candidates if c.opening_hours]
     when = "when you would arrive" if mode is OpenMode.ARRIVAL else "now"
     message = f"{len(candidates)} matching places within {max_km:g} km, none open {when}."
@@ -253,7 +206,7 @@ async def _notice(
     openings = [
         (state.next_open, c)
         for c in known
-        if (state := open_state(c.opening_hours or "", moment, CALENDAR)).next_open
+        if (state := open_state_memo(c.opening_hours or "", moment, CALENDAR)).next_open
     ]
     first = min(openings, key=lambda pair: (pair[0], pair[1].distance_m), default=None)
     if first:

@@ -27,11 +27,14 @@ by its type:
   Sa-Su ``weekend``), and the answer says ``calendar_known=False``.
 
 ``closes_at`` and ``next_open`` walk forward day by day (up to :data:`HORIZON_DAYS`), each day
-under its own rule, so they agree with :func:`is_open` at those instants. The ``unknown`` state
-counts as not open. Known limits: a day evaluated as another date sees the month/date selectors
-of that date (at most 6 days away); after midnight the new day's rule applies, so a span that
-runs past midnight into a day of another type follows that day's rule; ``SH`` never matches;
-holiday offsets (``PH +1 day``) cannot be rewritten and take the Sunday rule.
+under its own rule, so they agree with :func:`is_open` at those instants. That walk is the
+costly part; :func:`open_state_memo` shares one answer per (hours, local minute, calendar),
+since OSM hours change state on whole minutes only and many places share a few strings.
+The ``unknown`` state counts as not open. Known limits: a day evaluated as another date sees
+the month/date selectors of that date (at most 6 days away); after midnight the new day's rule
+applies, so a span that runs past midnight into a day of another type follows that day's rule;
+``SH`` never matches; holiday offsets (``PH +1 day``) cannot be rewritten and take the Sunday
+rule.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
@@ -49,12 +52,15 @@ import chinese_calendar  # type: ignore[import-untyped]
 import opening_hours
 
 MAX_LENGTH = 255
+STATE_MEMO_SIZE = 16_384  # (hours, minute) answers; a minute of /locate needs ~80 per string
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HORIZON_DAYS = 14  # longest holiday block is 8-9 days; two weeks also covers a weekend after it
 
 DayType = Literal["workday", "weekend", "holiday", "makeup_workday"]
 DayOverride = Literal["holiday", "workday"]
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE = timedelta(minutes=1)
 _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 _PH = re.compile(r"\bPH\b")
 
@@ -240,6 +246,34 @@ def open_state(hours_text: str, at: datetime, calendar: ChinaCalendar) -> OpenSt
         day_type=plan.day_type,
         calendar_known=known,
     )
+
+
+def open_state_memo(hours_text: str, at: datetime, calendar: ChinaCalendar) -> OpenState:
+    """:func:`open_state`, one answer shared by every instant of the same minute.
+
+    The answer at the minute's start holds for the whole minute when the first change after
+    it comes a minute or more later: open or not is then the same throughout, and so is that
+    change. OSM hours change state on whole minutes, so that is always the case in Beijing;
+    an answer that could change within its minute is computed for ``at`` itself instead.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"datetime {at.isoformat()} is naive; pass an aware one (Asia/Shanghai)")
+    state = _state_in_minute(hours_text, (at - _EPOCH) // _MINUTE, calendar)
+    return state if state is not None else open_state(hours_text, at, calendar)
+
+
+@lru_cache(maxsize=STATE_MEMO_SIZE)
+def _state_in_minute(hours_text: str, minute: int,
+                     calendar: ChinaCalendar) -> OpenState | None:  # fmt: skip
+    """The state at the start of ``minute`` (since the epoch); ``None`` if not shareable."""
+    start = (_EPOCH + minute * _MINUTE).astimezone(SHANGHAI)
+    state = open_state(hours_text, start, calendar)
+    change = state.closes_at or state.next_open
+    if change is not None and change - start < _MINUTE:
+        return None
+    if (start + _MINUTE - timedelta(microseconds=1)).date() != start.date():
+        return None  # straddles local midnight: only with an offset in seconds (before 1901)
+    return state
 
 
 def is_open(hours_text: str, at: datetime, calendar: ChinaCalendar) -> bool:

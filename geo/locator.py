@@ -6,16 +6,17 @@ are open when the worker gets there, ranks them and says how each figure was com
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import NamedTuple
 from urllib.parse import quote, urlencode
 
 import numpy as np
 
 from geo.crs import CoordSystem, convert
-from geo.hours import ChinaCalendar, OpenState, open_state
+from geo.hours import ChinaCalendar, OpenState, open_state_memo
 from geo.vocab import Amenity, StationKind
 
 WALK_SPEED_M_PER_MIN = 80.0  # about 4.8 km/h: the coverage analysis uses the same pace
@@ -68,9 +69,12 @@ def walking_minutes(distance_m: float) -> float:
     return distance_m * DETOUR_FACTOR / WALK_SPEED_M_PER_MIN
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A station near the worker, as the database returns it (WGS-84, true metres)."""
+class Candidate(NamedTuple):
+    """A station near the worker, as the database returns it (WGS-84, true metres).
+
+    A named tuple, not a dataclass: the API builds one per row of every shortlist straight
+    from the row (same columns, same order), so it must be cheap.
+    """
 
     id: int
     name: str
@@ -78,12 +82,18 @@ class Candidate:
     lon: float
     lat: float
     distance_m: float
-    amenities: tuple[str, ...]
+    amenities: Sequence[str]
     opening_hours: str | None
-    extra: dict[str, Any]
+    last_verified_at: datetime | None = None
+    address: str | None = None
+    phone: str | None = None
+    host_type: str | None = None
+    host_name: str | None = None
+    boundary_code: str | None = None
+    boundary_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Located:
     candidate: Candidate
     walk_min: float
@@ -101,14 +111,8 @@ def rank_key(found: Located) -> float:
     return found.candidate.distance_m * (STALE_PENALTY if found.stale else 1.0)
 
 
-def _state(hours: str | None, at: datetime, calendar: ChinaCalendar) -> OpenState | None:
-    if hours is None or not hours.strip():
-        return None
-    return open_state(hours, at, calendar)
-
-
 def locate(
-    candidates: list[Candidate],
+    candidates: Iterable[Candidate],
     *,
     at: datetime,
     mode: OpenMode,
@@ -120,39 +124,45 @@ def locate(
 
     A place without recorded hours is never promised open: it is left out unless ``mode`` is
     ``any``. A place not verified for :data:`STALE_DAYS` (or never) ranks as if
-    :data:`STALE_PENALTY` times as far. Ties keep the database order (by id): stable answers.
+    :data:`STALE_PENALTY` times as far. Ties go to the smaller id: stable answers. Hours are
+    evaluated only down to the ``k``-th answer, through :func:`open_state_memo`.
     """
     wanted = PROFILE_AMENITIES.get(profile, ()) if profile else ()
+    # Stale: more than STALE_DAYS whole days since the check, i.e. checked at or before this
+    # (in UTC, as the database gives it: comparing under one tzinfo is the fast path).
+    stale_from = (at - timedelta(days=STALE_DAYS + 1)).astimezone(UTC)
+
+    def rank(c: Candidate) -> tuple[float, int]:
+        verified = c.last_verified_at
+        stale = verified is None or verified <= stale_from
+        return (c.distance_m * STALE_PENALTY if stale else c.distance_m), c.id
+
     out: list[Located] = []
-
-    def verified_days(candidate: Candidate) -> int | None:
-        verified = candidate.extra.get("last_verified_at")
-        return None if verified is None else max((at - verified).days, 0)
-
-    def is_stale(days: int | None) -> bool:
-        return days is None or days > STALE_DAYS
-
-    def rank(candidate: Candidate) -> tuple[float, int]:
-        penalty = STALE_PENALTY if is_stale(verified_days(candidate)) else 1.0
-        return candidate.distance_m * penalty, candidate.id
-
-    for candidate in sorted(candidates, key=rank):
-        minutes = walking_minutes(candidate.distance_m)
+    now_states: dict[str, OpenState] = {}  # every candidate shares ``at``
+    soon = timedelta(minutes=CLOSES_SOON_MIN)
+    for c in sorted(candidates, key=rank):
+        hours = c.opening_hours
+        minutes = walking_minutes(c.distance_m)
         arrival = at + timedelta(minutes=minutes)
-        now = _state(candidate.opening_hours, at, calendar)
-        on_arrival = _state(candidate.opening_hours, arrival, calendar)
+        now = on_arrival = None
+        if hours is not None and hours.strip():
+            on_arrival = open_state_memo(hours, arrival, calendar)
+            now = now_states.get(hours)
+            if now is None:
+                now = now_states[hours] = open_state_memo(hours, at, calendar)
         if mode is OpenMode.NOW and not (now and now.is_open):
             continue
         if mode is OpenMode.ARRIVAL and not (on_arrival and on_arrival.is_open):
             continue
         closes_soon = bool(
             on_arrival and on_arrival.is_open and on_arrival.closes_at is not None
-            and on_arrival.closes_at - arrival <= timedelta(minutes=CLOSES_SOON_MIN)
+            and on_arrival.closes_at - arrival <= soon
         )  # fmt: skip
-        matches = tuple(a.value for a in wanted if a.value in candidate.amenities)
-        days = verified_days(candidate)
-        out.append(Located(candidate, minutes, arrival, now, on_arrival, closes_soon, matches,
-                           days, is_stale(days)))  # fmt: skip
+        matches = tuple(a.value for a in wanted if a.value in c.amenities)
+        verified = c.last_verified_at
+        days = None if verified is None else max((at - verified).days, 0)
+        out.append(Located(c, minutes, arrival, now, on_arrival, closes_soon, matches, days,
+                           days is None or days > STALE_DAYS))  # fmt: skip
         if len(out) == k:
             break
     return out

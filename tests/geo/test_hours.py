@@ -19,6 +19,7 @@ from geo.hours import (
     is_open,
     open_mask,
     open_state,
+    open_state_memo,
 )
 
 CAL = ChinaCalendar()
@@ -248,3 +249,47 @@ def test_state_agrees_with_is_open_and_points_forward(hours, at):
             assert at < result.next_open <= horizon
             assert is_open(hours, result.next_open, CAL)
             assert not is_open(hours, result.next_open - timedelta(seconds=1), CAL)
+
+
+MIDNIGHT_AND_HOLIDAYS = [
+    bj(2026, 9, 30, 23, 59),  # the eve of National Day, a minute before midnight
+    bj(2026, 10, 1, 0, 0),  # National Day, on the stroke of midnight
+    bj(2026, 10, 1, 10, 0),
+    bj(2026, 10, 7, 23, 59),  # the block's last evening, then a workday
+    bj(2026, 10, 10, 8, 59),  # the make-up Saturday, a minute before opening
+    bj(2026, 10, 10, 17, 0),
+    bj(2026, 9, 20, 18, 59),  # the make-up Sunday with Monday's hours
+    bj(2026, 2, 14, 23, 59),  # make-up Saturday, then Spring Festival
+    bj(2026, 12, 31, 23, 59),  # the last day the package knows
+]
+
+
+@pytest.mark.parametrize("hours", EXPRESSIONS)
+@pytest.mark.parametrize("minute", MIDNIGHT_AND_HOLIDAYS)
+def test_the_minute_memo_agrees_across_holidays_make_up_days_and_midnight(hours, minute):
+    for second in (0, 1, 30, 59):
+        at = minute.replace(second=second, microsecond=999_999 if second == 59 else 0)
+        assert open_state_memo(hours, at, CAL) == open_state(hours, at, CAL)
+        assert open_state_memo(hours, at.astimezone(UTC), CAL) == open_state(hours, at, CAL)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hours=st.sampled_from(EXPRESSIONS),
+    at=st.datetimes(
+        min_value=datetime(2026, 1, 1),
+        max_value=datetime(2027, 1, 31, 23, 59, 59),
+        timezones=st.sampled_from([SHANGHAI, UTC]),
+    ),
+)
+def test_the_minute_memo_is_the_uncached_answer(hours, at):
+    assert open_state_memo(hours, at, CAL) == open_state(hours, at, CAL)
+
+
+def test_the_memo_is_per_calendar_and_refuses_naive_times():
+    district = ChinaCalendar({date(2026, 11, 20): "holiday"})
+    friday = bj(2026, 11, 20, 10)
+    assert open_state_memo(OFFICE, friday, CAL).is_open
+    assert not open_state_memo(OFFICE, friday, district).is_open
+    with pytest.raises(ValueError, match="naive"):
+        open_state_memo(OFFICE, datetime(2026, 11, 20, 10), CAL)
