@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -35,7 +37,10 @@ from api.tile_fastpath import TileFastPath
 from api.tile_versions import LayerVersions
 from geo.config import Settings, get_settings
 from geo.db import resolve_database_url
+from geo.walk_router import WalkRouter
 from maps.pages import STATIC_DIR
+
+log = logging.getLogger("nuanxin.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = await open_pool(url)
         app.state.tile_versions = LayerVersions(url)
         app.state.tile_versions.start()
+        if settings.api.walk_network is not None:  # a bad file stops start-up, saying why
+            app.state.walk_router = await load_walk_router(settings.api.walk_network)
         # What exists after start-up lives as long as the app: keep it out of the collector's
         # scans (a full collection of it took ~80 ms and made every endpoint's p99).
         gc.freeze()
@@ -97,6 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _document_problems(app)
     return app
+
+
+async def load_walk_router(path: Path) -> WalkRouter:
+    """The locator's street network, read once (in a thread: a city extract takes seconds)."""
+    router = await asyncio.to_thread(WalkRouter.from_file, path)
+    log.info("walking network %s: %d nodes, %d edges", path.name,
+             len(router.network.node_xy), router.network.edges)  # fmt: skip
+    return router
 
 
 def _document_problems(app: FastAPI) -> None:

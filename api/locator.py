@@ -10,12 +10,11 @@ is spliced from per-station parts serialised once (:mod:`api.locator_render`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api import locator_render as render
@@ -28,8 +27,10 @@ from api.locator_sql import (
     KNN_SQL,
     SHORTLIST,
     _envelope,
+    candidate_of,
     complete_within,
 )
+from api.locator_walk import search_on_foot
 from api.schemas_locator import LocateResponse, Notice
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
@@ -40,9 +41,12 @@ from geo.locator import (
     Candidate,
     Located,
     OpenMode,
+    Rank,
     WorkerProfile,
     locate,
+    off_network_method,
     rank_key,
+    walked_method,
 )
 from geo.vocab import Amenity, StationKind
 
@@ -51,17 +55,6 @@ __all__ = ["SHORTLIST", "_CANDIDATES_SQL", "_envelope", "router"]  # bench/api.p
 router = APIRouter(tags=["locator"])
 CALENDAR = ChinaCalendar()
 STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
-
-
-def _candidate(r: asyncpg.Record) -> Candidate:
-    """A row of :mod:`api.locator_sql`: its columns are the candidate's fields, in order."""
-    return Candidate._make(r[:_FIELDS])
-
-
-_FIELDS = len(Candidate._fields)
-
-
-Rank = Callable[[list[Candidate]], list[Located]]
 
 
 async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[str],
@@ -77,14 +70,14 @@ async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[
     box = _envelope(lon, lat, metres)
     rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST)
     complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
-    candidates = [_candidate(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
+    candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
     found = rank(candidates)
     if len(rows) < KNN_SHORTLIST or (
         len(found) == k and max(rank_key(f) for f in found) < complete
     ):
         return candidates, found
     rows = await conn.fetch(_CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
-    candidates = [_candidate(r) for r in rows]
+    candidates = [candidate_of(r) for r in rows]
     return candidates, rank(candidates)
 
 
@@ -95,6 +88,7 @@ async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[
     responses={400: {"description": "bad coordinates or parameters (problem+json)"}},
 )
 async def locate_nearest(
+    request: Request,
     conn: ConnectionDep,
     lon: Annotated[float, Query(ge=-180, le=180, examples=[116.2135], description="longitude")],
     lat: Annotated[float, Query(ge=-90, le=90, examples=[39.8496], description="latitude")],
@@ -135,10 +129,27 @@ async def locate_nearest(
     kinds = sorted(k_.value for k_ in (allowed & set(kind) if kind else allowed))
     needs = [n.value for n in need] if need else None
 
-    def rank(candidates: list[Candidate]) -> list[Located]:
-        return locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
+    router = getattr(request.app.state, "walk_router", None)
+    method, on_foot = METHOD, None
+    if router is not None:
 
-    candidates, found = await _search(conn, wlon, wlat, kinds, needs, max_km * 1000, k, rank)
+        def rank_walked(candidates: list[Candidate]) -> list[Located]:
+            return locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR,
+                          profile=profile, walked=True)  # fmt: skip
+
+        on_foot = await search_on_foot(conn, router, wlon, wlat, kinds, needs, max_km * 1000,
+                                       k, rank_walked)  # fmt: skip
+        name = router.network.source
+        method = walked_method(name) if on_foot is not None else off_network_method(name)
+    if on_foot is not None:
+        candidates, found = on_foot
+    else:
+
+        def rank(candidates: list[Candidate]) -> list[Located]:
+            return locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR,
+                          profile=profile)  # fmt: skip
+
+        candidates, found = await _search(conn, wlon, wlat, kinds, needs, max_km * 1000, k, rank)
     notice = await _notice(conn, wlon, wlat, kinds, needs, max_km, candidates, found, open, moment)
     if coords is CoordSystem.WGS84:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)
@@ -160,7 +171,7 @@ async def locate_nearest(
     }
     results = [render.place(f, s, coords) for f, s in zip(found, statics, strict=True)]
     notice_json = notice.model_dump() if notice else None
-    return Response(render.body(query, METHOD, results, notice_json), media_type="application/json")
+    return Response(render.body(query, method, results, notice_json), media_type="application/json")
 
 
 async def _notice(

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
+
+from geo.locator import Candidate
 
 SHORTLIST = 200  # the most candidates the whole-radius query returns, nearest metres first
 KNN_SHORTLIST = 40  # first query: the 40 nearest by degrees, usually final for k <= 10
@@ -23,6 +26,14 @@ COLUMNS = (
     "last_verified_at", "address", "phone", "host_type", "host_name", "boundary_code",
     "boundary_name",
 )  # fmt: skip
+_FIELDS = len(Candidate._fields)
+
+
+def candidate_of(row: Sequence[Any]) -> Candidate:
+    """A row of these statements: its first columns are the candidate's fields, in order."""
+    return Candidate._make(row[:_FIELDS])
+
+
 # The shortlist is chosen in a subquery and only its rows look their boundary up (by key):
 # the planner cannot estimate the filters and would otherwise join every station in the box
 # first, or hash all boundaries for forty rows.

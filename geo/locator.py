@@ -6,7 +6,7 @@ are open when the worker gets there, ranks them and says how each figure was com
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,11 +24,29 @@ DETOUR_FACTOR = 1.3  # street distance / straight line in a city grid
 CLOSES_SOON_MIN = 30
 STALE_DAYS = 180  # not confirmed for half a year (or never): the map may be wrong about it
 STALE_PENALTY = 1.5  # a stale place ranks as if half as far again: a sure one nearby first
+_STALE_RULE = (
+    f"places not verified for {STALE_DAYS} days (or never) rank as if {STALE_PENALTY:g}× as far"
+)
 METHOD = (
     f"straight-line metres on the WGS-84 ellipsoid (PostGIS geography); walking minutes = "
-    f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min; places not verified "
-    f"for {STALE_DAYS} days (or never) rank as if {STALE_PENALTY:g}× as far"
+    f"metres × {DETOUR_FACTOR} detour ÷ {WALK_SPEED_M_PER_MIN:g} m/min; {_STALE_RULE}"
 )
+
+
+def walked_method(network: str) -> str:
+    """How distances were found when a street network is loaded and the worker is on it."""
+    return (
+        f"metres walked along the street network {network} (shortest path; the hops onto the "
+        f"nearest street walked straight); walking minutes = metres ÷ {WALK_SPEED_M_PER_MIN:g} "
+        f"m/min; {_STALE_RULE}"
+    )
+
+
+def off_network_method(network: str) -> str:
+    return (
+        f"straight line: this point is more than 300 m from every street of the loaded "
+        f"network {network}, so the walk there is unknown. {METHOD}"
+    )
 
 
 class OpenMode(StrEnum):
@@ -65,8 +83,9 @@ PROFILE_AMENITIES: dict[WorkerProfile, tuple[Amenity, ...]] = {
 }  # fmt: skip
 
 
-def walking_minutes(distance_m: float) -> float:
-    return distance_m * DETOUR_FACTOR / WALK_SPEED_M_PER_MIN
+def walking_minutes(distance_m: float, *, walked: bool = False) -> float:
+    """Minutes on foot: metres already walked along streets, or straight metres × detour."""
+    return distance_m * (1.0 if walked else DETOUR_FACTOR) / WALK_SPEED_M_PER_MIN
 
 
 class Candidate(NamedTuple):
@@ -106,6 +125,10 @@ class Located:
     stale: bool
 
 
+# Candidates in, the ranked answer out: a :func:`locate` with its options bound.
+Rank = Callable[[list[Candidate]], list[Located]]
+
+
 def rank_key(found: Located) -> float:
     """The distance a place ranks by: its metres, times the penalty when it is stale."""
     return found.candidate.distance_m * (STALE_PENALTY if found.stale else 1.0)
@@ -119,8 +142,11 @@ def locate(
     k: int,
     calendar: ChinaCalendar,
     profile: WorkerProfile | None = None,
+    walked: bool = False,
 ) -> list[Located]:
     """The ``k`` nearest candidates (by true metres) that satisfy ``mode`` at ``at``.
+
+    ``walked``: the candidates' metres were walked along streets (no detour factor on top).
 
     A place without recorded hours is never promised open: it is left out unless ``mode`` is
     ``any``. A place not verified for :data:`STALE_DAYS` (or never) ranks as if
@@ -142,7 +168,7 @@ def locate(
     soon = timedelta(minutes=CLOSES_SOON_MIN)
     for c in sorted(candidates, key=rank):
         hours = c.opening_hours
-        minutes = walking_minutes(c.distance_m)
+        minutes = walking_minutes(c.distance_m, walked=walked)
         arrival = at + timedelta(minutes=minutes)
         now = on_arrival = None
         if hours is not None and hours.strip():

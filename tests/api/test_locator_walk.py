@@ -1,0 +1,116 @@
+"""``/locate`` on foot: with a street network loaded, places rank by metres walked.
+
+The network (tests/streets.py): two river banks 333 m apart, joined only by a bridge ~5.1 km
+east. A worker on the south bank near its west end has a place across the water 333 m away
+as the crow flies but ~10.3 km on foot, and another along their own bank 1.2 km away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from pyproj import Geod
+
+from api.app import create_app, load_walk_router
+from api.deps import get_connection
+from api.schemas_locator import LocateResponse
+from geo.config import ApiSettings, Settings
+from geo.errors import InvalidInputError
+from geo.locator import WALK_SPEED_M_PER_MIN
+from tests.browser import served
+from tests.streets import BRIDGE_LON, NORTH, SOUTH, write_banks
+
+pytestmark = pytest.mark.anyio
+GEOD = Geod(ellps="WGS84")
+HERE = (116.201, SOUTH + 0.0002)  # on the south bank, 22 m from its street
+ACROSS = (116.201, NORTH)  # straight across the water
+ALONG = (116.215, SOUTH)  # 1.2 km east along the worker's own bank
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return float(GEOD.inv(*a, *b)[2])
+
+
+@pytest.fixture
+async def walking_client(settings: Settings, api_conn: asyncpg.Connection,
+                         tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:  # fmt: skip
+    for name, (lon, lat) in {"across": ACROSS, "along": ALONG}.items():
+        await api_conn.execute(
+            "INSERT INTO stations (source, external_id, kind, name, status, opening_hours, "
+            "last_verified_at, geom) VALUES ('walk', $1, 'rest_point', $1, 'open', '24/7', "
+            "now(), ST_SetSRID(ST_MakePoint($2, $3), 4326))", name, lon, lat,
+        )  # fmt: skip
+    app = create_app(settings)
+    app.state.walk_router = await load_walk_router(write_banks(tmp_path / "banks.geojson"))
+
+    async def same_connection() -> AsyncIterator[asyncpg.Connection]:
+        yield api_conn
+
+    app.dependency_overrides[get_connection] = same_connection
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def _locate(http: httpx.AsyncClient, lon: float, lat: float, **params) -> LocateResponse:
+    query = {"lon": lon, "lat": lat, "open": "any", "kind": "rest_point", "k": 5, **params}
+    response = await http.get("/locate", params=query)
+    assert response.status_code == 200, response.text
+    return LocateResponse.model_validate(response.json())
+
+
+async def test_the_place_across_the_river_is_far_on_foot(walking_client, client):
+    walked = await _locate(walking_client, *HERE, max_km=20)
+    straight = await _locate(client, *HERE, max_km=20)
+
+    assert [r.name for r in straight.results[:2]] == ["across", "along"]  # by crow flight
+    names = [r.name for r in walked.results]
+    assert names.index("along") < names.index("across")
+    across = next(r for r in walked.results if r.name == "across")
+    round_by_bridge = _metres(HERE, (BRIDGE_LON, SOUTH)) + _metres((BRIDGE_LON, NORTH), ACROSS)
+    assert across.distance_m == pytest.approx(round_by_bridge + 333, rel=0.01)
+    along = next(r for r in walked.results if r.name == "along")
+    onto_street = _metres(HERE, (HERE[0], SOUTH))  # 22 m, walked straight, then the bank
+    assert along.distance_m == pytest.approx(
+        onto_street + _metres((HERE[0], SOUTH), ALONG), rel=1e-3
+    )
+    # Minutes are the walked metres at walking pace: no detour factor on top of a real walk.
+    assert along.walk_min == pytest.approx(along.distance_m / WALK_SPEED_M_PER_MIN, abs=0.05)
+    assert "walked along the street network banks.geojson" in walked.method
+    assert "straight-line" in straight.method
+
+
+async def test_a_walk_longer_than_the_radius_is_out_even_if_near_as_the_crow_flies(
+    walking_client,
+):
+    within = await _locate(walking_client, *HERE, max_km=5)
+    assert "along" in [r.name for r in within.results]
+    assert "across" not in [r.name for r in within.results]  # 333 m away, 10 km on foot
+
+
+async def test_off_the_network_the_locator_says_so_and_ranks_straight(walking_client):
+    off = (116.201, 39.8600)  # 770 m north of the north bank: outside the loaded streets
+    answer = await _locate(walking_client, *off, max_km=20)
+    assert answer.method.startswith("straight line: this point is more than 300 m")
+    assert answer.results[0].name == "across"  # the straight-line order
+
+
+async def test_a_network_that_cannot_be_read_stops_start_up(tmp_path):
+    broken = tmp_path / "streets.geojson"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"streets\.geojson"):
+        await load_walk_router(broken)
+
+
+def test_the_setting_loads_the_network_at_start_up(engine, database_url, tmp_path):
+    banks = write_banks(tmp_path / "banks.geojson")
+    settings = Settings(environment="test", database_url=database_url,
+                        api=ApiSettings(walk_network=banks, json_logs=False))  # fmt: skip
+    with served(settings) as base:
+        answer = httpx.get(f"{base}/locate", params={"lon": HERE[0], "lat": HERE[1],
+                                                     "open": "any"}).json()  # fmt: skip
+    assert "walked along the street network banks.geojson" in answer["method"]
