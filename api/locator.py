@@ -50,8 +50,6 @@ from geo.locator import (
 )
 from geo.vocab import Amenity, StationKind
 
-__all__ = ["SHORTLIST", "_CANDIDATES_SQL", "_envelope", "router"]  # bench/api.py uses these
-
 router = APIRouter(tags=["locator"])
 CALENDAR = ChinaCalendar()
 STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
