@@ -5,10 +5,11 @@ commit that finished before the request arrived. Reading it from ``layer_version
 request is correct but costs a pool round trip per tile. This module keeps one dedicated
 connection per worker and offers two cheaper answers, each as fresh as that read:
 
-* **LISTEN/NOTIFY** (when the version trigger calls ``pg_notify``, see ``NOTIFY_FUNCTION_SQL``):
-  the versions are held in memory and trusted while the connection listens. Any notification,
-  any write request of this worker (the *write barrier*) and any loss of the connection drop the
-  trust; the next request re-reads and, if nothing happened meanwhile, trust returns.
+* **LISTEN/NOTIFY**, only when the version trigger calls ``pg_notify`` (not shipped, see
+  docs/api-tiles.md): the versions are held in memory and trusted while the connection
+  listens. Any notification, any write request of this worker (the *write barrier*) and any
+  loss of the connection drop the trust; the next request re-reads and, if nothing happened
+  meanwhile, trust returns.
 * **Coalesced reads** otherwise: a request joins the next read on the dedicated connection
   (never one already under way, which may predate a commit the client has seen), so under load
   one query answers many requests.
@@ -40,23 +41,6 @@ SELECT lv.layer, lv.version, lv.changed_at,
        EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'nuanxin_bump_layer_version'
                   AND prosrc LIKE '%pg_notify%') AS notifies
   FROM layer_versions AS lv
-"""
-# The version trigger with a notification (proposed as migration 0008; see docs/api-tiles.md).
-NOTIFY_FUNCTION_SQL = """
-CREATE OR REPLACE FUNCTION nuanxin_bump_layer_version() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'TRUNCATE' THEN
-        IF NOT EXISTS (SELECT 1 FROM changed_rows) THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    INSERT INTO layer_versions AS lv (layer, version, changed_at)
-    VALUES (TG_ARGV[0], nextval('layer_version_seq'), clock_timestamp())
-    ON CONFLICT (layer) DO UPDATE
-       SET version = excluded.version, changed_at = excluded.changed_at;
-    PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);
-    RETURN NULL;
-END $$
 """
 Versions = dict[str, tuple[int, str]]  # layer -> (version, changed_at as ISO text)
 VERSIONS_KEY = "nuanxin.tile_versions"  # in the ASGI scope: versions read for this request

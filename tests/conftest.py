@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -120,18 +122,24 @@ async def api_conn(settings: Settings, engine: Engine) -> AsyncIterator[asyncpg.
         await connection.close()
 
 
-@pytest.fixture
-async def client(
-    settings: Settings, api_conn: asyncpg.Connection
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)  # lifespan does not run: the override below replaces the pool
+@asynccontextmanager
+async def app_client(app: FastAPI, conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of ``app`` whose every request uses ``conn`` (no lifespan, no pool)."""
 
     async def same_connection() -> AsyncIterator[asyncpg.Connection]:
-        yield api_conn
+        yield conn
 
     app.dependency_overrides[get_connection] = same_connection
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, api_conn: asyncpg.Connection
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(create_app(settings), api_conn) as http:
         yield http
 
 

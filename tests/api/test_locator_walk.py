@@ -16,12 +16,12 @@ import pytest
 from pyproj import Geod
 
 from api.app import create_app, load_walk_router
-from api.deps import get_connection
 from api.schemas_locator import LocateResponse
 from geo.config import ApiSettings, Settings
 from geo.errors import InvalidInputError
 from geo.locator import WALK_SPEED_M_PER_MIN
 from tests.browser import served
+from tests.conftest import app_client
 from tests.streets import BRIDGE_LON, NORTH, SOUTH, write_banks
 
 pytestmark = pytest.mark.anyio
@@ -46,13 +46,7 @@ async def walking_client(settings: Settings, api_conn: asyncpg.Connection,
         )  # fmt: skip
     app = create_app(settings)
     app.state.walk_router = await load_walk_router(write_banks(tmp_path / "banks.geojson"))
-
-    async def same_connection() -> AsyncIterator[asyncpg.Connection]:
-        yield api_conn
-
-    app.dependency_overrides[get_connection] = same_connection
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with app_client(app, api_conn) as http:
         yield http
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from api import tile_versions
 from api.app import create_app
-from api.tile_versions import APPLICATION_NAME, NOTIFY_FUNCTION_SQL, LayerVersions
+from api.tile_versions import APPLICATION_NAME, LayerVersions
 from geo import migrate
 from geo.config import DEV_TOKEN_SECRET, ApiSettings, Settings
 from geo.db import make_engine
@@ -27,6 +27,24 @@ from tests.api.test_tiles import ONLY_S1, by_name
 
 pytestmark = pytest.mark.anyio
 PARTNER = "https://partner.example"
+# Migration 0003's version trigger with a notification: what would enable the in-memory mode
+# (not shipped; see docs/api-tiles.md).
+NOTIFY_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION nuanxin_bump_layer_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'TRUNCATE' THEN
+        IF NOT EXISTS (SELECT 1 FROM changed_rows) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO layer_versions AS lv (layer, version, changed_at)
+    VALUES (TG_ARGV[0], nextval('layer_version_seq'), clock_timestamp())
+    ON CONFLICT (layer) DO UPDATE
+       SET version = excluded.version, changed_at = excluded.changed_at;
+    PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);
+    RETURN NULL;
+END $$
+"""
 PLAIN_FUNCTION_SQL = NOTIFY_FUNCTION_SQL.replace(  # migration 0003's trigger: no notification
     "    PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);\n", ""
 )
