@@ -38,6 +38,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Framing is decided per page (the widget sets its own frame-ancestors).
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"strict-origin-when-cross-origin")]  # fmt: skip
+DEADLINE_KEY = "nuanxin.deadline"  # in the ASGI scope
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("nuanxin.access")
@@ -125,6 +126,9 @@ class OperationsMiddleware:
         token = REQUEST_ID.set(request_id)
         id_header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
+        # When the timeout below will fire (monotonic): work that cannot be cancelled (an
+        # upload's import thread) checks it before committing.
+        scope[DEADLINE_KEY] = time.monotonic() + self.settings.request_timeout_s
         limit = self.settings.max_body_bytes
         status = 500
         response_started = False

@@ -118,8 +118,8 @@ def import_file(
             f"{first.file} {first.location}: {first.column or 'row'}: {first.reason} "
             f"({len(rejected)} rejected in all; nothing was written)"
         )
-    session.execute(text("SELECT set_config('nuanxin.actor', :actor, true)"),
-                    {"actor": f"import:{path.name}"})  # fmt: skip
+    actor = f"import:{path.name}" if editor is None else f"api:{editor.actor} import:{path.name}"
+    session.execute(text("SELECT set_config('nuanxin.actor', :actor, true)"), {"actor": actor})
     counts = write(session, records)
     if editor is not None:
         editor.written(session, kind.value, counts)
