@@ -111,15 +111,16 @@ class StaticPlaces:
         missing = [i for i, place in enumerate(found) if place is None]
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
+        for i, key in enumerate(keys):  # hits become the most recent, before any eviction
+            if found[i] is not None:
+                self._entries.move_to_end(key)
         if missing:
             shifted = shift_many([candidates[i].lon for i in missing],
                                  [candidates[i].lat for i in missing])  # fmt: skip
             for i, (gcj02, bd09) in zip(missing, shifted, strict=True):
                 found[i] = self._entries[keys[i]] = _build(candidates[i], gcj02, bd09)
-            while len(self._entries) > self.max_entries:
+            while len(self._entries) > self.max_entries:  # never this call's: they are newest
                 self._entries.popitem(last=False)
-        for key in keys:
-            self._entries.move_to_end(key)
         return [place for place in found if place is not None]
 
 

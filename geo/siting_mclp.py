@@ -27,9 +27,12 @@ from geo.siting_problem import CoverProblem, Floats, Ints
 SMALL_PART = 120  # sites per part solved by curves; Beijing's bench: one of 3,271, then ≤ 51
 
 
-def _reduce(problem: CoverProblem, p: int) -> tuple[sparse.csr_array, Floats, Ints]:
-    """Merged rows × undominated sites (``sites`` maps columns back to the problem's)."""
+def _reduce(problem: CoverProblem, p: int) -> tuple[sparse.csr_array, Floats, Ints] | None:
+    """Merged rows × undominated sites (``sites`` maps columns back to the problem's);
+    ``None`` when no row is left to cover."""
     merged = merge_rows(problem, 1)
+    if len(merged.weight) == 0:
+        return None
     sites = undominated(merged.reach, p)
     reach = sparse.csr_array(merged.reach[:, sites])
     again = merge_rows(
@@ -69,7 +72,13 @@ def solve_mclp_exact(problem: CoverProblem, p: int, *, time_limit_s: float, mip_
                      warm_start: Ints, log: bool = False) -> MipOutcome:  # fmt: skip
     """MCLP with exactly ``p`` sites, proven optimal or with HiGHS's proven bound."""
     began = time.perf_counter()
-    reach, weight, kept = _reduce(problem, p)
+    reduced_problem = _reduce(problem, p)
+    if reduced_problem is None:  # nothing left to win: existing stations reach all they can
+        sites = _pad(problem, np.asarray(warm_start, dtype=np.int64), p)
+        return MipOutcome(sites=sites, objective=problem.objective(sites), bound=0.0, gap=0.0,
+                          status="Optimal", time_s=time.perf_counter() - began, nodes=0,
+                          rows=0)  # fmt: skip
+    reach, weight, kept = reduced_problem
     every = parts(reach)
     if len(every[0].sites) <= SMALL_PART:
         curves = _curves(reach, weight, every, p)

@@ -11,7 +11,7 @@ import pytest
 from api import locator
 from api.locator_sql import COLUMNS, KNN_SHORTLIST
 from api.schemas_locator import LocateResponse
-from geo.crs import wgs84_to_gcj02
+from geo.crs import CoordSystem, wgs84_to_gcj02
 from geo.hours import SHANGHAI
 from geo.locator import Candidate
 
@@ -110,3 +110,21 @@ async def test_static_parts_are_reused_not_rebuilt(client, api_conn):
     misses = locator.STATIC.misses
     await _body(client, query)
     assert locator.STATIC.misses == misses
+
+
+def test_a_full_static_cache_keeps_this_calls_hits_while_it_evicts():
+    """A hit that was the oldest entry must survive the eviction its call's misses cause."""
+    from api.locator_render import StaticPlaces
+
+    def place(i: int) -> Candidate:
+        return Candidate(i, f"驿站{i}", "rest_point", 116.2 + i / 100, 39.85, 100.0 * i,
+                         ("hot_water",), "24/7")  # fmt: skip
+
+    cache = StaticPlaces(max_entries=2)
+    cache.get_many([place(1)])
+    cache.get_many([place(2)])
+    both = cache.get_many([place(1), place(3)])  # 1 is the oldest; 3 pushes one out
+    assert [b'"id":1,' in p.head[CoordSystem.WGS84] for p in both] == [True, False]
+    assert len(cache) == 2
+    again = cache.get_many([place(1), place(3)])
+    assert cache.hits == 3 and len(again) == 2  # 1 and 3 kept; 2 was the one evicted

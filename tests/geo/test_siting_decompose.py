@@ -103,3 +103,14 @@ def test_swap_search_reaches_a_swap_local_optimum_and_never_loses(seed):
     restarted = iterated_swap(matrix, weight, start, rounds=30, seed=seed)
     assert len(set(restarted.tolist())) == 4
     assert value <= search.value(restarted) <= best + 1e-9
+
+
+@pytest.mark.parametrize("method", ["exact", "heuristic"])
+def test_nothing_left_to_cover_gives_p_sites_adding_nothing(method):
+    """Existing stations already reach every demand point: nothing to win, but no error."""
+    rng = np.random.default_rng(1)
+    demand, sites = rng.uniform(0, 1000, (50, 2)), rng.uniform(0, 1000, (20, 2))
+    problem = build_problem(demand, np.ones(50), sites, 2000.0,
+                            existing_xy_m=np.array([[500.0, 500.0]]))  # fmt: skip
+    result = solve_mclp(problem, 3, method=method)
+    assert result.objective == 0 and len(result.sites) == 3
