@@ -27,12 +27,17 @@ from api.editing_tables import ENTERPRISES, STATIONS, TABLES, EditableTable
 from geo.crs import CoordSystem
 from geo.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from geo.hours import SHANGHAI
+from geo.importers.audited import DISTRICT_SQL
 from geo.tokens import Principal, Role
 
 router = APIRouter(tags=["editing"])
 
 StationId = Annotated[int, Path(ge=1, le=2**62, description="the station's id")]
 EnterpriseId = Annotated[int, Path(ge=1, le=2**62, description="the enterprise's id")]
+_IN_DISTRICT = (
+    "SELECT ST_Covers(d.geom, ST_SetSRID(ST_MakePoint($2, $3), 4326)) "  # noqa: S608
+    f"FROM ({DISTRICT_SQL.format(code='$1')}) AS d"
+)
 _AUDIT = """
 INSERT INTO audit_log (actor, action, table_name, row_id, before, after)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb) RETURNING id
@@ -105,8 +110,10 @@ def _validated(table: EditableTable, image: dict[str, Any]) -> dict[str, Any]:
     return {"lon": record.lon, "lat": record.lat, "row": row}  # type: ignore[attr-defined]
 
 
-async def row_image(conn: ConnectionDep, table: EditableTable, row_id: int) -> dict[str, Any]:
-    text = await conn.fetchval(table.image_sql, row_id)
+async def row_image(
+    conn: ConnectionDep, table: EditableTable, row_id: int, *, lock: bool = False
+) -> dict[str, Any]:
+    text = await conn.fetchval(table.locked_image_sql if lock else table.image_sql, row_id)
     if text is None:
         raise NotFoundError(f"no {table.name[:-1]} {row_id}")
     image: dict[str, Any] = json.loads(text)
@@ -120,13 +127,7 @@ async def station_image(conn: ConnectionDep, station_id: int) -> dict[str, Any]:
 async def check_district(conn: ConnectionDep, who: Principal, lon: float, lat: float) -> None:
     if who.role is Role.ADMIN:
         return
-    covered = await conn.fetchval(
-        "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint($2, $3), 4326)) FROM boundaries "
-        "WHERE code = $1 AND valid_to IS NULL LIMIT 1",
-        who.district_code,
-        lon,
-        lat,
-    )
+    covered = await conn.fetchval(_IN_DISTRICT, who.district_code, lon, lat)
     if covered is None:
         raise ForbiddenError(f"your district {who.district_code} has no current boundary loaded")
     if not covered:
@@ -189,7 +190,7 @@ async def write_row(
 ) -> dict[str, Any]:
     """Apply ``changes`` to one row in a transaction, within the editor's district, audited."""
     async with conn.transaction():
-        before = await row_image(conn, table, row_id)
+        before = await row_image(conn, table, row_id, lock=True)
         if before.get("deleted_at") and action != "revert":
             raise NotFoundError(f"no {table.name[:-1]} {row_id}")
         await check_district(conn, who, before["lon"], before["lat"])
@@ -328,19 +329,19 @@ async def audit_log(
 async def revert(
     conn: ConnectionDep, who: AdminDep, entry_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> dict[str, Any]:
-    entry = await conn.fetchrow(
-        "SELECT action, table_name, row_id, before::text, after::text, reverted_by "
-        "FROM audit_log WHERE id = $1",
-        entry_id,
-    )
-    if entry is None:
-        raise NotFoundError(f"no audit entry {entry_id}")
-    if entry["reverted_by"] is not None:
-        raise ConflictError(f"entry {entry_id} was already reverted by {entry['reverted_by']}")
-    if entry["action"] == "revert":
-        raise ConflictError("a revert cannot itself be reverted; make a new change instead")
-    table = TABLES[entry["table_name"]]
     async with conn.transaction():
+        entry = await conn.fetchrow(  # locked: two admins cannot revert one entry twice
+            "SELECT action, table_name, row_id, before::text, after::text, reverted_by "
+            "FROM audit_log WHERE id = $1 FOR UPDATE",
+            entry_id,
+        )
+        if entry is None:
+            raise NotFoundError(f"no audit entry {entry_id}")
+        if entry["reverted_by"] is not None:
+            raise ConflictError(f"entry {entry_id} was already reverted by {entry['reverted_by']}")
+        if entry["action"] == "revert":
+            raise ConflictError("a revert cannot itself be reverted; make a new change instead")
+        table = TABLES[entry["table_name"]]
         if entry["before"] is None:  # undo a creation (edit or upload): the row goes (softly)
             target: dict[str, Any] = {"deleted_at": _now()}
         else:  # put back only what this entry changed; later changes to other fields stay

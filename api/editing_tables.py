@@ -43,6 +43,12 @@ class EditableTable:
         return f"SELECT {image} FROM {self.name} AS t WHERE t.id = $1"  # noqa: S608
 
     @property
+    def locked_image_sql(self) -> str:
+        """The image, the row locked until commit: a concurrent write waits, so neither undoes
+        the other's fields and each audit entry's ``before`` is what it really replaced."""
+        return self.image_sql + " FOR UPDATE"
+
+    @property
     def update_sql(self) -> str:
         sets = ", ".join(f"{c} = r.{c}" for c in self.editable)
         return f"""
