@@ -11,6 +11,7 @@ is spliced from per-station parts serialised once (:mod:`api.locator_render`).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 import asyncpg
@@ -127,26 +128,17 @@ async def locate_nearest(
     kinds = sorted(k_.value for k_ in (allowed & set(kind) if kind else allowed))
     needs = [n.value for n in need] if need else None
 
+    rank = partial(locate, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
     router = getattr(request.app.state, "walk_router", None)
     method, on_foot = METHOD, None
     if router is not None:
-
-        def rank_walked(candidates: list[Candidate]) -> list[Located]:
-            return locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR,
-                          profile=profile, walked=True)  # fmt: skip
-
         on_foot = await search_on_foot(conn, router, wlon, wlat, kinds, needs, max_km * 1000,
-                                       k, rank_walked)  # fmt: skip
+                                       k, partial(rank, walked=True))  # fmt: skip
         name = router.network.source
         method = walked_method(name) if on_foot is not None else off_network_method(name)
     if on_foot is not None:
         candidates, found = on_foot
     else:
-
-        def rank(candidates: list[Candidate]) -> list[Located]:
-            return locate(candidates, at=moment, mode=open, k=k, calendar=CALENDAR,
-                          profile=profile)  # fmt: skip
-
         candidates, found = await _search(conn, wlon, wlat, kinds, needs, max_km * 1000, k, rank)
     notice = await _notice(conn, wlon, wlat, kinds, needs, max_km, candidates, found, open, moment)
     if coords is CoordSystem.WGS84:

@@ -112,14 +112,17 @@ class LayerVersions:
     async def _read_loop(self) -> None:
         while self._next is not None:
             future, self._next = self._next, None
-            epoch, conn = self._epoch, self._conn
-            versions = await self._read(conn) if conn is not None else None
-            if versions is None:
-                self._trusted = None
-            elif conn is self._conn and epoch == self._epoch:
-                self._trusted = versions if self._notifies and self._writes == 0 else None
-            if not future.done():
-                future.set_result(versions)
+            versions: Versions | None = None
+            try:
+                epoch, conn = self._epoch, self._conn
+                versions = await self._read(conn) if conn is not None else None
+                if versions is None:
+                    self._trusted = None
+                elif conn is self._conn and epoch == self._epoch:
+                    self._trusted = versions if self._notifies and self._writes == 0 else None
+            finally:  # whatever happened (even a cancel at stop), waiters get an answer:
+                if not future.done():  # None sends them to the pool
+                    future.set_result(versions)
 
     async def _read(self, conn: asyncpg.Connection) -> Versions | None:
         self.reads += 1

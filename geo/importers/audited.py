@@ -27,14 +27,20 @@ ROW_IMAGE_SQL = (
     "(to_jsonb({t}) - 'geom') || jsonb_build_object('lon', ST_X({t}.geom), 'lat', ST_Y({t}.geom))"
 )
 AUDITED_TABLES = ("stations", "enterprises")
+# A district editor's area: the current boundary of their code, the newest vintage if two are
+# current. One rule for edits (api/editing.py) and uploads; ``{code}`` is a bound parameter.
+DISTRICT_SQL = (
+    "SELECT geom FROM boundaries WHERE code = {code} AND valid_to IS NULL "
+    "ORDER BY vintage DESC LIMIT 1"
+)
 
-_KEYS = (
+KEYS_SQL = (  # the records' keys as rows k(source, eid, i), i 1-based
     "unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) WITH ORDINALITY AS k(source, eid, i)"
 )
 _SNAPSHOT_SQL = f"""
 CREATE TEMP TABLE _audit_before ON COMMIT DROP AS
 SELECT t.id, {ROW_IMAGE_SQL.format(t="t")} AS image
-  FROM {{table}} AS t JOIN {_KEYS} ON t.source = k.source AND t.external_id = k.eid
+  FROM {{table}} AS t JOIN {KEYS_SQL} ON t.source = k.source AND t.external_id = k.eid
 """  # noqa: S608 - table names come from AUDITED_TABLES only
 _AUDIT_SQL = f"""
 INSERT INTO audit_log (actor, action, table_name, row_id, before, after)
@@ -45,17 +51,14 @@ SELECT :actor, 'import', :table, t.id, b.image, {ROW_IMAGE_SQL.format(t="t")}
 """  # noqa: S608 - table names come from AUDITED_TABLES only
 # 1-based positions of rows placed outside the district, or updating a row outside it.
 _OUTSIDE_SQL = f"""
-WITH district AS (
-  SELECT geom FROM boundaries WHERE code = :district AND valid_to IS NULL
-   ORDER BY vintage DESC LIMIT 1
-)
+WITH district AS ({DISTRICT_SQL.format(code=":district")})
 SELECT p.i, 'lies outside your district ' || :district
   FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS p(lon, lat, i),
        district AS d
  WHERE NOT ST_Covers(d.geom, ST_Point(p.lon, p.lat, 4326))
 UNION ALL
 SELECT k.i, 'would change a row outside your district ' || :district
-  FROM {_KEYS}
+  FROM {KEYS_SQL}
   JOIN {{table}} AS t ON t.source = k.source AND t.external_id = k.eid, district AS d
  WHERE NOT ST_Covers(d.geom, t.geom)
 """  # noqa: S608 - table names come from AUDITED_TABLES only
@@ -85,8 +88,7 @@ class EditorImport:
         if self.district_code is None:
             return {}
         found = session.execute(
-            text("SELECT 1 FROM boundaries WHERE code = :c AND valid_to IS NULL"),
-            {"c": self.district_code},
+            text(DISTRICT_SQL.format(code=":c")), {"c": self.district_code}
         ).first()
         if found is None:
             raise ForbiddenError(f"your district {self.district_code} has no current boundary")

@@ -27,7 +27,7 @@ from geo.importers._validate import (
     in_file_order,
     validate_rows,
 )
-from geo.importers.audited import EditorImport
+from geo.importers.audited import KEYS_SQL, EditorImport
 from geo.importers.boundaries import read_boundaries, read_vector_points
 from geo.importers.coords import SourceCrs, prepare_points
 from geo.importers.geojson import read_features
@@ -168,13 +168,12 @@ def _with_identity(row: SourceRow, defaults: Mapping[str, Any]) -> SourceRow:
     return SourceRow(row.location, values)
 
 
-_DELETED_SQL = """
+_DELETED_SQL = f"""
 SELECT k.i - 1
-  FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) WITH ORDINALITY AS k(source, eid, i)
-  JOIN {table} AS t ON t.source = k.source AND t.external_id = k.eid
+  FROM {KEYS_SQL} JOIN {{table}} AS t ON t.source = k.source AND t.external_id = k.eid
  WHERE t.deleted_at IS NOT NULL
  ORDER BY k.i
-"""
+"""  # noqa: S608 - table names come from ImportKind only
 
 
 def _deleted(session: Session, table: str, records: Sequence[BaseModel]) -> list[int]:
