@@ -1,9 +1,9 @@
 """``/coverage``: per-boundary coverage figures and the underserved ranking, as GeoJSON or JSON.
 
 The analysis is :func:`geo.coverage.analyse` (CPU-bound: run in a worker thread). Results are
-cached by their parameters and the data versions (stations and boundaries bump theirs on every
-change, migration 0003; enterprises by count and last update), so a repeated request is free and
-an edit is seen at once. Requests are bounded: boundaries, grid resolution and demand cells.
+cached by their parameters and the data versions (stations, boundaries and enterprises bump
+theirs on every change, migrations 0003 and 0007), so a repeated request is free and an edit is
+seen at once. Requests are bounded: boundaries, grid resolution and demand cells.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ _ENTERPRISES_SQL = (
     "WHERE deleted_at IS NULL"
 )
 _VERSIONS_SQL = """
-SELECT (SELECT coalesce(json_object_agg(layer, version), '{}'::json)::text FROM layer_versions),
-       (SELECT count(*)::text || '/' || coalesce(max(updated_at)::text, '') FROM enterprises)
+SELECT coalesce(json_object_agg(layer, version ORDER BY layer), '{}'::json)::text
+  FROM layer_versions
 """
 
 
@@ -119,7 +119,7 @@ async def coverage(
             raise InvalidInputError(f"boundary {code!r} is not a 12-digit code", field="boundary")
     params = CoverageParams(radius_m=radius_m, walk_min=walk_min, h3_resolution=resolution)
     moment = beijing_time(at) if at else None
-    versions = await conn.fetchrow(_VERSIONS_SQL)
+    versions = await conn.fetchval(_VERSIONS_SQL)
     key = (
         tuple(sorted(codes)),
         level,
@@ -129,7 +129,7 @@ async def coverage(
         moment,
         params,
         workers,
-        tuple(versions),
+        versions,
     )
     cache = _cache(request)
     result = cache.get(key)

@@ -69,6 +69,16 @@ async def test_cached_until_a_station_moves(client, api_conn):
     assert moved["stations"] == 0  # it left the subdistrict
 
 
+async def test_cached_until_an_enterprise_changes(client, api_conn):
+    url = f"/coverage?boundary={WEST}&f=json"
+    first = (await client.get(url)).json()["boundaries"][0]
+    assert first["workers"] == 80
+    await api_conn.execute("UPDATE enterprises SET outdoor_workers = 100 WHERE external_id = 'e1'")
+    assert (await client.get(url)).json()["boundaries"][0]["workers"] == 100
+    await api_conn.execute("UPDATE enterprises SET deleted_at = now() WHERE external_id = 'e1'")
+    assert (await client.get(url)).json()["boundaries"][0]["workers"] == 0
+
+
 async def test_gcj02_output_and_workers(client):
     body = (await client.get(f"/coverage?boundary={WEST}&coords=gcj02")).json()
     ring = body["features"][0]["geometry"]["coordinates"]

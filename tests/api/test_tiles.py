@@ -476,10 +476,10 @@ def test_migration_0003_goes_down_and_up(scratch_database_url):
 
     try:
         migrate.upgrade(engine)
-        assert state() == (True, 8, True, True)  # 4 events x 2 tables
+        assert state() == (True, 12, True, True)  # 4 events x 3 tables (enterprises: 0007)
         with engine.connect() as conn:
             layers = conn.exec_driver_sql("SELECT layer FROM layer_versions ORDER BY 1").all()
-        assert [row[0] for row in layers] == ["boundaries", "stations"]
+        assert [row[0] for row in layers] == ["boundaries", "enterprises", "stations"]
 
         migrate.downgrade(engine, "0002")
         assert state() == (False, 0, False, False)
@@ -491,7 +491,7 @@ def test_migration_0003_goes_down_and_up(scratch_database_url):
             conn.exec_driver_sql("DELETE FROM stations")
 
         migrate.upgrade(engine)
-        assert state() == (True, 8, True, True)
+        assert state() == (True, 12, True, True)
         assert migrate.current_revision(engine) == migrate.head_revision()
     finally:
         migrate.downgrade(engine, "base")
