@@ -86,6 +86,8 @@ def grouped_weighted_quantile(values: Floats, weights: Floats, groups: NDArray[n
     NaN for groups with no weight. One lexsort and one searchsorted: linear in the cells, not
     cells × groups.
     """
+    if len(values) == 0:  # e.g. no workers anywhere in the boundaries asked about
+        return np.full(count, np.nan)
     order = np.lexsort((values, groups))
     sorted_groups, sorted_values = groups[order], values[order]
     cumulative = np.cumsum(weights[order])

@@ -14,6 +14,7 @@ from geo.coverage import (
     CoverageParams,
     analyse,
     boundary_metrics,
+    grouped_weighted_quantile,
     nearest_two,
     worker_points,
 )
@@ -197,3 +198,10 @@ def test_bundled_workers_shift_the_ranking_towards_unreached_workplaces():
         enterprises[enterprises.registration_code.str.startswith("110106")].outdoor_workers.sum()
     )
     assert table.set_index("code").loc[LUGOUQIAO, "rank"] <= 3
+
+
+def test_a_quantile_over_no_cells_is_nan_not_a_crash():
+    """No worker anywhere in the boundaries asked about: every group's quantile is unknown."""
+    empty = np.empty(0)
+    result = grouped_weighted_quantile(empty, empty, np.empty(0, np.int64), 3, 0.9)
+    assert result.shape == (3,) and np.isnan(result).all()
