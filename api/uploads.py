@@ -37,6 +37,7 @@ from geo.importers.audited import EditorImport
 from geo.importers.boundaries import BOUNDARY_FORMATS
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import POINT_FORMATS, ImportKind, import_file
+from geo.importers.tables import parse_mapping
 from geo.models import explain_integrity_error
 from geo.tokens import Principal, Role
 
@@ -115,6 +116,24 @@ async def upload_import(
     source: Annotated[
         str | None, Query(min_length=1, max_length=100, description="source of rows without one")
     ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        Query(
+            alias="map",
+            max_length=50,
+            examples=[["驿站名=name"]],
+            description="as the CLI's --map: 'header=field' ('header=' drops it); repeatable",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None, Query(max_length=40, description="boundaries: level of rows without one")
+    ] = None,
+    vintage: Annotated[
+        str | None, Query(max_length=100, description="boundaries: vintage of rows without one")
+    ] = None,
+    ignore_unknown: Annotated[
+        bool, Query(description="boundaries: drop unmapped columns instead of refusing")
+    ] = False,
     strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
 ) -> dict[str, Any]:
@@ -125,9 +144,13 @@ async def upload_import(
     deadline = arrived_deadline - 0.2 * timeout
     editor = _editor(who, kind)
     name = safe_file_name(file.filename, kind)
-    options: dict[str, Any] = {"strict": strict, "crs": parse_source_crs(crs)}
-    if source:
-        options["defaults"] = {"source": source}
+    if mapping and any(len(pair) > 200 for pair in mapping):
+        raise InvalidInputError("each map pair may be at most 200 characters", field="map")
+    defaults = {k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items()
+                if v}  # fmt: skip
+    options: dict[str, Any] = {"strict": strict, "crs": parse_source_crs(crs),
+                               "mapping": parse_mapping(mapping or []), "defaults": defaults,
+                               "ignore_unknown": ignore_unknown}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
         path = Path(folder) / name
         with path.open("wb") as out:

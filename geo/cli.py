@@ -35,6 +35,7 @@ from geo.hsds import write_hsds
 from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
+from geo.importers.tables import parse_mapping
 from geo.models import explain_integrity_error
 
 app = typer.Typer(help="Nuanxin: map service for union stations and outdoor-worker rest points.",
@@ -211,18 +212,6 @@ def load(
         _print_report(report)
 
 
-def _parse_mapping(pairs: list[str]) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        header, sep, field = pair.partition("=")
-        if not sep or not header.strip():
-            raise InvalidInputError(
-                f"--map takes 'header=field' (or 'header=' to ignore), got {pair!r}"
-            )
-        mapping[header.strip()] = field.strip()
-    return mapping
-
-
 @app.command("import")
 @friendly_errors
 def import_(
@@ -255,7 +244,7 @@ def import_(
         task = bar.add_task(f"validating {path.name}", total=None)
         report = import_file(
             session, path, kind, strict=strict, crs=parse_source_crs(crs),
-            mapping=_parse_mapping(map_ or []), defaults=defaults, ignore_unknown=ignore_unknown,
+            mapping=parse_mapping(map_ or []), defaults=defaults, ignore_unknown=ignore_unknown,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )  # fmt: skip
         bar.update(task, description=f"writing {path.name}")

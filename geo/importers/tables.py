@@ -57,6 +57,20 @@ _ALIAS_INDEX = {_norm(alias): field for field, aliases in HEADER_ALIASES.items()
                 for alias in aliases}  # fmt: skip
 
 
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """``header=field`` pairs (``header=`` drops the column): the CLI's ``--map`` and the
+    upload API's ``map``."""
+    mapping = {}
+    for pair in pairs:
+        header, sep, field = pair.partition("=")
+        if not sep or not header.strip():
+            raise InvalidInputError(
+                f"map takes 'header=field' (or 'header=' to ignore), got {pair!r}", field="map"
+            )
+        mapping[header.strip()] = field.strip()
+    return mapping
+
+
 def map_headers(headers: Iterable[str], extra: Mapping[str, str] | None = None) -> list[str]:
     """Field name for each header (``IGNORE`` to skip); raise naming every unknown header."""
     explicit = {_norm(k): v for k, v in (extra or {}).items()}

@@ -24,7 +24,7 @@ from geo.importers._validate import report_as_dict
 from geo.importers.files import ImportKind, import_file
 from geo.tokens import secret_hash
 from tests.browser import served
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, SHARED_BEIJING
 
 BODY_CAP = 200_000
 HEADER = "external_id,kind,name,lon,lat,opening_hours\n"
@@ -285,3 +285,34 @@ def test_an_admin_uploads_boundaries_and_history_names_them(server, upload_db, t
     history = _rows(upload_db, "SELECT changed_by FROM row_history WHERE table_name = "
                     "'boundaries' ORDER BY id DESC LIMIT 1")  # fmt: skip
     assert history == [("api:boundary-admin import:areas.geojson",)]
+
+
+def test_headers_are_mapped_as_with_the_cli(server, upload_db, tmp_path):
+    admin = _token(upload_db, "mapping-admin")
+    sheet = tmp_path / "台账.csv"
+    sheet.write_text("编号,驿站名,类型,经度,纬度,开放时间,备注\n"
+                     f"m1,台账驿站,rest_point,{WEST[0]},{WEST[1]},24/7,内部备注\n",
+                     encoding="utf-8")  # fmt: skip
+    params = {"map": ["编号=external_id", "驿站名=name", "类型=kind", "备注="]}
+    report = _upload(server, "stations", sheet, admin, **params).json()
+    assert (report["inserted"], report["rejected"]) == (1, [])
+    assert _rows(upload_db, "SELECT name FROM stations WHERE external_id = 'm1'") == [("台账驿站",)]
+    bad = _upload(server, "stations", sheet, admin, map=["no-equals-sign"])
+    assert bad.status_code == 400 and bad.json()["field"] == "map"
+
+
+@pytest.mark.skipif(not SHARED_BEIJING.exists(), reason="../shared data not present")
+def test_the_real_343_subdistricts_upload_like_the_cli_imports_them(upload_db):
+    """Real data (../shared, read in place; 3 MB, under the default 20 MB cap), as a dry run:
+    checked and reported, not kept."""
+    admin = _token(upload_db, "real-admin")
+    real = SHARED_BEIJING / "subdistricts.geojson"
+    options = {"level": "subdistrict", "vintage": "bj-subdistricts-2023", "dry_run": "true"}
+    with served(Settings(environment="test", database_url=upload_db)) as base:
+        refused = _upload(base, "boundaries", real, admin, **options)
+        report = _upload(base, "boundaries", real, admin, ignore_unknown="true", **options)
+    assert refused.status_code == 400 and "labelPoint" in refused.json()["detail"]
+    assert report.status_code == 200, report.text
+    assert (report.json()["inserted"], report.json()["rejected"]) == (343, [])
+    kept = "SELECT count(*) FROM boundaries WHERE vintage = 'bj-subdistricts-2023'"
+    assert _rows(upload_db, kept) == [(0,)]
