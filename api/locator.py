@@ -39,11 +39,13 @@ from geo.hours import SHANGHAI, ChinaCalendar, beijing_time, open_state_memo
 from geo.locator import (
     METHOD,
     PROFILE_KINDS,
+    WALK_MAX_KM,
     Candidate,
     Located,
     OpenMode,
     Rank,
     WorkerProfile,
+    beyond_walk_method,
     locate,
     off_network_method,
     rank_key,
@@ -131,7 +133,9 @@ async def locate_nearest(
     rank = partial(locate, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
     router = getattr(request.app.state, "walk_router", None)
     method, on_foot = METHOD, None
-    if router is not None:
+    if router is not None and max_km > WALK_MAX_KM:
+        method = beyond_walk_method(max_km)
+    elif router is not None:
         on_foot = await search_on_foot(conn, router, wlon, wlat, kinds, needs, max_km * 1000,
                                        k, partial(rank, walked=True))  # fmt: skip
         name = router.network.source

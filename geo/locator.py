@@ -49,6 +49,18 @@ def off_network_method(network: str) -> str:
     )
 
 
+# Walks are searched up to this far: beyond, nobody walks (an hour on foot), and a public
+# request must not cost a Dijkstra over half the city (7.5 ms at 20 km on a 40 km grid).
+WALK_MAX_KM = 5.0
+
+
+def beyond_walk_method(max_km: float) -> str:
+    return (
+        f"straight line: a {max_km:g} km search is beyond the {WALK_MAX_KM:g} km walked "
+        f"along the streets. {METHOD}"
+    )
+
+
 class OpenMode(StrEnum):
     ARRIVAL = "arrival"  # open when the worker gets there on foot
     NOW = "now"  # open at the moment asked

@@ -57,7 +57,8 @@ async def _locate(http: httpx.AsyncClient, lon: float, lat: float, **params) -> 
     return LocateResponse.model_validate(response.json())
 
 
-async def test_the_place_across_the_river_is_far_on_foot(walking_client, client):
+async def test_the_place_across_the_river_is_far_on_foot(walking_client, client, monkeypatch):
+    monkeypatch.setattr("api.locator.WALK_MAX_KM", 20.0)  # walk far enough to cross the bridge
     walked = await _locate(walking_client, *HERE, max_km=20)
     straight = await _locate(client, *HERE, max_km=20)
 
@@ -88,9 +89,15 @@ async def test_a_walk_longer_than_the_radius_is_out_even_if_near_as_the_crow_fli
 
 async def test_off_the_network_the_locator_says_so_and_ranks_straight(walking_client):
     off = (116.201, 39.8600)  # 770 m north of the north bank: outside the loaded streets
-    answer = await _locate(walking_client, *off, max_km=20)
+    answer = await _locate(walking_client, *off, max_km=5)
     assert answer.method.startswith("straight line: this point is more than 300 m")
     assert answer.results[0].name == "across"  # the straight-line order
+
+
+async def test_a_search_wider_than_a_walk_ranks_straight_and_says_so(walking_client):
+    wide = await _locate(walking_client, *HERE, max_km=20)
+    assert wide.method.startswith("straight line: a 20 km search is beyond the 5 km walked")
+    assert wide.results[0].name == "across"  # the crow's order: nobody walks 10 km for water
 
 
 async def test_a_network_that_cannot_be_read_stops_start_up(tmp_path):
