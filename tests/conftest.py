@@ -26,11 +26,12 @@ from api.app import create_app
 from api.deps import get_connection
 from geo import migrate
 from geo.bundled import load_bundled
-from geo.config import PROJECT_ROOT, LocalDbSettings, Settings
+from geo.config import DEV_TOKEN_SECRET, PROJECT_ROOT, LocalDbSettings, Settings
 from geo.db import make_engine, session_scope
 from geo.errors import GeoError
 from geo.importers.files import ImportKind, import_file
 from geo.localdb import ensure_local_database
+from geo.tokens import secret_hash
 from tests.browser import served
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -165,6 +166,35 @@ def scratch_database_url(database_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def tiny_database_url(scratch_database_url: str) -> str:
+    """The module's scratch database, migrated and holding the tiny fixtures (committed): for
+    tests whose writes go through other connections than the rolled-back test one."""
+    engine = make_engine(scratch_database_url)
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        for kind, file in [(ImportKind.BOUNDARIES, "boundaries_tiny.geojson"),
+                           (ImportKind.STATIONS, "stations_tiny.geojson"),
+                           (ImportKind.ENTERPRISES, "enterprises_tiny.geojson")]:  # fmt: skip
+            import_file(session, FIXTURES / file, kind, strict=True)
+    engine.dispose()
+    return scratch_database_url
+
+
+def token_headers(url: str, name: str, role: str = "admin",
+                  district: str | None = None) -> dict[str, str]:  # fmt: skip
+    """A committed API token in database ``url``, as request headers."""
+    secret = f"{name}-secret-0123456789abcdef"
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO api_tokens (name, role, district_code, secret_hash) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            (name, role, district, secret_hash(secret, DEV_TOKEN_SECRET)),
+        ).fetchone()
+    assert row is not None
+    return {"Authorization": f"Bearer nx_{row[0]}_{secret}"}
 
 
 @pytest.fixture(scope="module")

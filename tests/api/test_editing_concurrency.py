@@ -16,42 +16,22 @@ import httpx
 import psycopg
 import pytest
 
-from geo import migrate
-from geo.config import DEV_TOKEN_SECRET, ApiSettings, Settings
-from geo.db import make_engine, session_scope
-from geo.importers.files import ImportKind, import_file
-from geo.tokens import secret_hash
+from geo.config import ApiSettings, Settings
 from tests.browser import served
-from tests.conftest import FIXTURES
+from tests.conftest import token_headers
 
 
 @pytest.fixture(scope="module")
-def server_and_db(scratch_database_url: str) -> Iterator[tuple[str, str]]:
-    engine = make_engine(scratch_database_url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
-        import_file(session, FIXTURES / "boundaries_tiny.geojson", ImportKind.BOUNDARIES)
-        import_file(session, FIXTURES / "stations_tiny.geojson", ImportKind.STATIONS)
-    engine.dispose()
-    settings = Settings(environment="test", database_url=scratch_database_url,
+def server_and_db(tiny_database_url: str) -> Iterator[tuple[str, str]]:
+    settings = Settings(environment="test", database_url=tiny_database_url,
                         api=ApiSettings(json_logs=False))  # fmt: skip
     with served(settings) as base:
-        yield base, scratch_database_url
-
-
-def _admin(db: str) -> dict[str, str]:
-    secret = "race-admin-secret-0123456789abcdef"
-    with psycopg.connect(db, autocommit=True) as conn:
-        token_id = conn.execute(
-            "INSERT INTO api_tokens (name, role, secret_hash) VALUES ('race', 'admin', %s) "
-            "RETURNING id", (secret_hash(secret, DEV_TOKEN_SECRET),),
-        ).fetchone()[0]  # fmt: skip
-    return {"Authorization": f"Bearer nx_{token_id}_{secret}"}
+        yield base, tiny_database_url
 
 
 def test_two_overlapping_edits_both_stick_and_the_audit_chains(server_and_db):
     base, db = server_and_db
-    admin = _admin(db)
+    admin = token_headers(db, "race")
     with psycopg.connect(db) as conn:
         station = conn.execute("SELECT id FROM stations WHERE external_id = 's1'").fetchone()[0]
     url = f"{base}/stations/{station}"

@@ -17,14 +17,12 @@ import psycopg
 import pytest
 from sqlalchemy.orm import Session
 
-from geo import migrate
-from geo.config import DEV_TOKEN_SECRET, ApiSettings, Settings
-from geo.db import make_engine, session_scope
+from geo.config import ApiSettings, Settings
+from geo.db import make_engine
 from geo.importers._validate import report_as_dict
 from geo.importers.files import ImportKind, import_file
-from geo.tokens import secret_hash
 from tests.browser import served
-from tests.conftest import FIXTURES, SHARED_BEIJING
+from tests.conftest import FIXTURES, SHARED_BEIJING, token_headers
 
 BODY_CAP = 200_000
 HEADER = "external_id,kind,name,lon,lat,opening_hours\n"
@@ -33,14 +31,8 @@ WEST, EAST = (116.22, 39.86), (116.28, 39.86)
 
 
 @pytest.fixture(scope="module")
-def upload_db(scratch_database_url: str) -> str:
-    engine = make_engine(scratch_database_url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
-        import_file(session, FIXTURES / "boundaries_tiny.geojson", ImportKind.BOUNDARIES)
-        import_file(session, FIXTURES / "enterprises_tiny.geojson", ImportKind.ENTERPRISES)
-    engine.dispose()
-    return scratch_database_url
+def upload_db(tiny_database_url: str) -> str:
+    return tiny_database_url
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +44,7 @@ def server(upload_db: str) -> Iterator[str]:
 
 
 def _token(db: str, name: str, role: str = "admin", district: str | None = None) -> dict:
-    secret = f"{name}-secret-0123456789abcdef"
-    with psycopg.connect(db, autocommit=True) as conn:
-        token_id = conn.execute(
-            "INSERT INTO api_tokens (name, role, district_code, secret_hash) "
-            "VALUES (%s, %s, %s, %s) RETURNING id",
-            (name, role, district, secret_hash(secret, DEV_TOKEN_SECRET)),
-        ).fetchone()[0]
-    return {"Authorization": f"Bearer nx_{token_id}_{secret}"}
+    return token_headers(db, name, role, district)
 
 
 def _rows(db: str, sql: str, *args: object) -> list[tuple]:
