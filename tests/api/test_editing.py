@@ -227,3 +227,20 @@ def test_production_refuses_the_default_token_secret():
         Settings(_env_file=None, environment="production", token_secret="short")
     fine = Settings(_env_file=None, environment="production", token_secret="x" * 40)
     assert json.dumps(fine.environment) == '"production"'
+
+
+async def test_with_two_current_vintages_of_a_district_the_newest_decides(client, api_conn):
+    """The same rule as uploads (geo.importers.audited.DISTRICT_SQL): the newest vintage."""
+    await api_conn.execute(
+        "INSERT INTO boundaries (code, name, level, vintage, geom) VALUES ('110106017000', "
+        "'西街道（新界）', 'subdistrict', 'zz-newer', ST_Multi(ST_MakeEnvelope(116.25, 39.8, "
+        "116.3, 39.9, 4326)))"
+    )  # the newer 西街道 lies where 东街道 was
+    west = await _token(api_conn, "west-editor", district="110106017000")
+    s1, s2 = await _station_id(api_conn, "s1"), await _station_id(api_conn, "s2")  # west, east
+    assert (
+        await client.patch(f"/stations/{s1}", json={"seats": 3}, headers=west)
+    ).status_code == 403
+    assert (
+        await client.patch(f"/stations/{s2}", json={"seats": 3}, headers=west)
+    ).status_code == 200

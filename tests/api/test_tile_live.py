@@ -278,3 +278,24 @@ async def test_a_miss_that_fails_is_explained_by_the_route(live):
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "database_unavailable"
+
+
+async def test_stopping_during_a_read_answers_its_waiters():
+    """A request waiting on a version read that is cancelled (at shutdown) gets None, which
+    sends it to the pool, instead of waiting until its own timeout."""
+
+    class Hanging:
+        def terminate(self) -> None:
+            pass
+
+    versions = LayerVersions("postgresql://unused@127.0.0.1:1/none")
+
+    async def never(_conn: object) -> None:
+        await asyncio.sleep(3600)
+
+    versions._read = never  # type: ignore[method-assign]
+    versions._conn = Hanging()  # type: ignore[assignment]
+    waiter = asyncio.create_task(versions.current())
+    await asyncio.sleep(0.05)  # the read is under way
+    await versions.stop()
+    assert await asyncio.wait_for(waiter, timeout=1) is None

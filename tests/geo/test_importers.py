@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from geo.errors import InvalidInputError
 from geo.importers._validate import write_rejections
+from geo.importers.audited import EditorImport
 from geo.importers.files import ImportKind, import_file
 from tests.conftest import FIXTURES
 
@@ -113,3 +114,20 @@ def test_unsupported_format_is_refused(session, tmp_path):
     shutil.copy(BAD, path)
     with pytest.raises(InvalidInputError, match=r"unsupported format '\.txt'"):
         import_file(session, path, ImportKind.STATIONS)
+
+
+def test_an_editors_import_keeps_to_the_newest_vintage_of_their_district(session, tmp_path):
+    """The same rule as edits (api/editing.py): with two current vintages, the newest."""
+    session.execute(text(
+        "INSERT INTO boundaries (code, name, level, vintage, geom) VALUES ('110106017000', "
+        "'西街道（新界）', 'subdistrict', 'zz-newer', ST_Multi(ST_MakeEnvelope(116.25, 39.8, "
+        "116.3, 39.9, 4326)))"
+    ))  # fmt: skip
+    sheet = tmp_path / "two.csv"
+    sheet.write_text("external_id,kind,name,lon,lat\nw,rest_point,西,116.22,39.86\n"
+                     "e,rest_point,东,116.28,39.86\n", encoding="utf-8")  # fmt: skip
+    editor = EditorImport(actor="west", district_code="110106017000")
+    report = import_file(session, sheet, ImportKind.STATIONS, editor=editor)
+    assert report.inserted == 1
+    assert [(r.location, r.reason) for r in report.rejected] == [
+        ("line 2", "lies outside your district 110106017000")]  # fmt: skip
