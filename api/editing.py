@@ -107,7 +107,7 @@ def _validated(table: EditableTable, image: dict[str, Any]) -> dict[str, Any]:
     row = record.model_dump(mode="json", include=set(table.public))
     row |= {k: image.get(k) for k in table.private}
     row["deleted_at"] = image.get("deleted_at")
-    return {"lon": record.lon, "lat": record.lat, "row": row}  # type: ignore[attr-defined]
+    return {"lon": record.lon, "lat": record.lat, "row": row}
 
 
 async def row_image(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from geo.importers.audited import ROW_IMAGE_SQL
 from geo.importers.upsert import FINEST_BOUNDARY_SQL
 from geo.records import EnterpriseRecord, StationRecord
@@ -24,7 +22,7 @@ class EditableTable:
     """A table editors may write. ``private`` columns are never in public output."""
 
     name: str
-    record: type[BaseModel]
+    record: type[StationRecord] | type[EnterpriseRecord]
     public: tuple[str, ...]
     private: tuple[str, ...] = ()
 
