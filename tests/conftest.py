@@ -74,9 +74,8 @@ def database_url() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+def migrate_with_tiny_data(engine: Engine) -> None:
+    """Schema to head, then the tiny fixtures (boundaries, stations, enterprises), committed."""
     migrate.upgrade(engine)
     with session_scope(engine) as session:
         for kind, file in [
@@ -85,6 +84,12 @@ def engine(database_url: str) -> Iterator[Engine]:
             (ImportKind.ENTERPRISES, "enterprises_tiny.geojson"),
         ]:
             import_file(session, FIXTURES / file, kind, strict=True)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate_with_tiny_data(engine)
     yield engine
     engine.dispose()
 
@@ -173,13 +178,10 @@ def tiny_database_url(scratch_database_url: str) -> str:
     """The module's scratch database, migrated and holding the tiny fixtures (committed): for
     tests whose writes go through other connections than the rolled-back test one."""
     engine = make_engine(scratch_database_url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
-        for kind, file in [(ImportKind.BOUNDARIES, "boundaries_tiny.geojson"),
-                           (ImportKind.STATIONS, "stations_tiny.geojson"),
-                           (ImportKind.ENTERPRISES, "enterprises_tiny.geojson")]:  # fmt: skip
-            import_file(session, FIXTURES / file, kind, strict=True)
-    engine.dispose()
+    try:
+        migrate_with_tiny_data(engine)
+    finally:
+        engine.dispose()
     return scratch_database_url
 
 

@@ -14,14 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from geo import migrate
 from geo.config import ApiSettings, Settings
 from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
-from geo.db import make_engine, session_scope
-from geo.importers.files import ImportKind, import_file
 from geo.vocab import StationKind
 from tests.browser import served
-from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.anyio
 
@@ -484,22 +480,6 @@ async def test_every_ogc_route_is_documented_with_examples(client):
 # ---- a real client: GDAL's OAPIF driver over HTTP -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def committed_url(scratch_database_url: str) -> str:
-    """The scratch database, migrated and loaded with the tiny fixtures, committed."""
-    engine = make_engine(scratch_database_url)
-    try:
-        migrate.upgrade(engine)
-        with session_scope(engine) as session:
-            for kind, file in [(ImportKind.BOUNDARIES, "boundaries_tiny.geojson"),
-                               (ImportKind.STATIONS, "stations_tiny.geojson"),
-                               (ImportKind.ENTERPRISES, "enterprises_tiny.geojson")]:  # fmt: skip
-                import_file(session, FIXTURES / file, kind, strict=True)
-    finally:
-        engine.dispose()
-    return scratch_database_url
-
-
 def ogrinfo(*args: str) -> str:
     assert OGRINFO.exists(), "ogrinfo is required (Debian package gdal-bin)"
     env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*", "GDAL_HTTP_TIMEOUT": "30"}
@@ -510,8 +490,8 @@ def ogrinfo(*args: str) -> str:
     return result.stdout
 
 
-def test_gdal_reads_every_collection(committed_url):
-    settings = Settings(environment="test", database_url=committed_url,
+def test_gdal_reads_every_collection(tiny_database_url):
+    settings = Settings(environment="test", database_url=tiny_database_url,
                         api=ApiSettings(default_features=2, max_features=2))  # fmt: skip
     with served(settings) as base:
         source = f"OAPIF:{base}/ogc"
