@@ -36,6 +36,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -429,6 +431,57 @@ def check_tiles(ours: str, tipg: str, tiles: list[tuple[int, int, int]]) -> list
             f"{tipg_b:,.0f} B tipg, uncompressed); ours miss then hit (X-Tile-Cache)"]  # fmt: skip
 
 
+# --- one benchmark's workspace: data, database, folder, servers --------------------------------
+
+
+def add_common_args(parser: argparse.ArgumentParser, duration: float) -> None:
+    """The options every HTTP benchmark takes (bench.api, bench.load)."""
+    parser.add_argument("--duration", type=float, default=duration, help="seconds per timed run")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
+    parser.add_argument("--stations", type=int, default=20_000)
+    parser.add_argument("--install-wrk", action="store_true",
+                        help="apt-get install wrk if missing (root only)")  # fmt: skip
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without the settings that would point a started server elsewhere."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("NUANXIN_", "TIPG_")) and k != "DATABASE_URL"}  # fmt: skip
+
+
+@dataclass
+class Workspace:
+    url: str  # the benchmark's own database
+    reqs: api_data.Requests
+    workdir: Path
+    servers: list[Server]  # started by the benchmark, stopped with the workspace
+    summary: str  # what was loaded, and how long it took
+
+
+@contextmanager
+def workspace(db_name: str, stations: int, prefix: str) -> Iterator[Workspace]:
+    """Seeded stations and requests in a fresh database ``db_name`` beside the project's
+    (the 343 real subdistricts included); servers, database and folder go at the end."""
+    server_url = resolve_database_url(get_settings())
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    servers: list[Server] = []
+    try:
+        rows = api_data.stations(stations, SEED)
+        reqs = api_data.requests(rows, SEED)
+        started = time.perf_counter()
+        url, boundaries = api_data.fresh_database(server_url, db_name, rows)
+        summary = (f"{len(rows):,} stations over lon {api_data.AREA[0]}–{api_data.AREA[2]}, "
+                   f"lat {api_data.AREA[1]}–{api_data.AREA[3]}, {boundaries} real "
+                   f"subdistricts; loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        yield Workspace(url, reqs, workdir, servers, summary)
+    finally:
+        for server in servers:
+            server.stop()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 # --- SQL alone: where the time goes ----------------------------------------------------------
 
 
@@ -486,32 +539,18 @@ def fmt_ratio(value: float, target: float, higher: bool) -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per timed run")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
+    add_common_args(parser, duration=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--stations", type=int, default=20_000)
-    parser.add_argument("--install-wrk", action="store_true",
-                        help="apt-get install wrk if missing (root only)")  # fmt: skip
     args = parser.parse_args()
     wrk, pgbench = ensure_wrk(args.install_wrk), find_pgbench()
     started = time.perf_counter()
 
-    server_url = resolve_database_url(get_settings())
-    servers: list[Server] = []
-    workdir = Path(tempfile.mkdtemp(prefix="nuanxin-bench-api-"))
-    url = server_url.rpartition("/")[0] + f"/{DB_NAME}"
-    try:
-        rows = api_data.stations(args.stations, SEED)
-        reqs = api_data.requests(rows, SEED)
-        t0 = time.perf_counter()
-        url, boundaries = api_data.fresh_database(server_url, DB_NAME, rows)
-        print(f"data: {len(rows):,} stations over lon {api_data.AREA[0]}–{api_data.AREA[2]}, "
-              f"lat {api_data.AREA[1]}–{api_data.AREA[3]}, {boundaries} real subdistricts; "
-              f"loaded in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    with workspace(DB_NAME, args.stations, "nuanxin-bench-api-") as space:
+        url, reqs, workdir, servers = space.url, space.reqs, space.workdir, space.servers
+        print(f"data: {space.summary}")
 
-        base_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("NUANXIN_", "TIPG_")) and k != "DATABASE_URL"}  # fmt: skip
+        base_env = clean_env()
         ours = Server("nuanxin", "api.app:create_app", {**base_env, "NUANXIN_DATABASE_URL": url},
                       workdir, "/healthz", factory=True)  # fmt: skip
         servers.append(ours)
@@ -621,12 +660,6 @@ def main() -> None:
               f"{m.rps / results['pgbench'].rps:.0%} of it; {os.cpu_count()} CPUs shared by "
               f"PostgreSQL, the server and wrk; {dt.date.today()}; "
               f"total {time.perf_counter() - started:.0f} s")  # fmt: skip
-    finally:
-        for server in servers:
-            server.stop()
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -31,27 +31,23 @@ import argparse
 import datetime as dt
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from bench import api_data
 from bench.api import (
-    SEED,
     Server,
+    add_common_args,
+    clean_env,
     ensure_wrk,
     find_pgbench,
     run_pgbench,
+    workspace,
     wrk_summary,
 )
-from geo.config import get_settings
-from geo.db import resolve_database_url
 
 DB_NAME = "nuanxin_bench_load"
 LEVELS = (8, 32, 128)
@@ -238,26 +234,14 @@ def mix_line(run: Run) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=8, help="seconds per timed run")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
-    parser.add_argument("--stations", type=int, default=20_000)
-    parser.add_argument("--install-wrk", action="store_true",
-                        help="apt-get install wrk if missing (root only)")  # fmt: skip
+    add_common_args(parser, duration=8)
     args = parser.parse_args()
     wrk, pgbench = ensure_wrk(args.install_wrk), find_pgbench()
     started = time.perf_counter()
 
-    server_url = resolve_database_url(get_settings())
-    servers: list[Server] = []
-    workdir = Path(tempfile.mkdtemp(prefix="nuanxin-bench-load-"))
-    url = server_url.rpartition("/")[0] + f"/{DB_NAME}"
-    try:
-        rows = api_data.stations(args.stations, SEED)
-        reqs = api_data.requests(rows, SEED)
-        t0 = time.perf_counter()
-        url, boundaries = api_data.fresh_database(server_url, DB_NAME, rows)
-        print(f"data: {len(rows):,} stations, {boundaries} real subdistricts; loaded in "
-              f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    with workspace(DB_NAME, args.stations, "nuanxin-bench-load-") as space:
+        url, reqs, workdir, servers = space.url, space.reqs, space.workdir, space.servers
+        print(f"data: {space.summary}")
         path_file = workdir / "mix.txt"
         paths = mixed_paths(reqs)
         path_file.write_text("\n".join(paths) + "\n")
@@ -265,8 +249,7 @@ def main() -> None:
         print(f"mix: {len(paths):,} paths; the first 20 by kind: {first} "
               f"(L=locate, O=ogc items, T=tiles)")  # fmt: skip
 
-        base_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("NUANXIN_", "TIPG_")) and k != "DATABASE_URL"}  # fmt: skip
+        base_env = clean_env()
         env = {**base_env, "NUANXIN_DATABASE_URL": url}
         ours = Server("nuanxin", "api.app:create_app", env, workdir, "/healthz", factory=True)
         servers.append(ours)
@@ -352,12 +335,6 @@ def main() -> None:
               f"{'PASS' if all(verdicts) else 'FAIL'}")  # fmt: skip
         print(f"\n{os.cpu_count()} CPUs shared by PostgreSQL, the server and wrk; "
               f"{dt.date.today()}; total {time.perf_counter() - started:.0f} s")  # fmt: skip
-    finally:
-        for server in servers:
-            server.stop()
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
