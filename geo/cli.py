@@ -46,6 +46,10 @@ users_app = typer.Typer(help="API tokens for editors: add, list, revoke.", no_ar
 app.add_typer(users_app, name="users")
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Options the analysis commands (coverage, site, map) share.
+_BOUNDARY_HELP = "code of a subdistrict or of a district (its subdistricts); repeatable"
+BoundaryCodes = Annotated[list[str] | None, typer.Option("--boundary", help=_BOUNDARY_HELP)]
+Vintage = Annotated[str | None, typer.Option("--vintage", help="boundary edition, if several")]
 
 
 def friendly_errors(func: F) -> F:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geo.cli import _engine, app, friendly_errors
+from geo.cli import BoundaryCodes, Vintage, _engine, app, friendly_errors
 from geo.config import get_settings
 from geo.crs import parse_coord_system
 from geo.errors import InvalidInputError
@@ -38,12 +38,9 @@ def _parse_time(value: str | None) -> datetime | None:
 @app.command("coverage")
 @friendly_errors
 def coverage(
-    boundary: Annotated[
-        list[str] | None,
-        typer.Option(help="code of a boundary or of its parent (e.g. a district); repeatable"),
-    ] = None,
+    boundary: BoundaryCodes = None,
     level: Annotated[str, typer.Option(help="boundary level analysed")] = "subdistrict",
-    vintage: Annotated[str | None, typer.Option(help="boundary edition, if several")] = None,
+    vintage: Vintage = None,
     kind: Annotated[list[str] | None, typer.Option(help="station kind; repeatable")] = None,
     status: Annotated[list[str] | None, typer.Option(help="station status; default open")] = None,
     at: Annotated[

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geo.cli import _engine, app, friendly_errors
+from geo.cli import BoundaryCodes, Vintage, _engine, app, friendly_errors
 from geo.cli_coverage import _console
 from geo.config import get_settings
 from geo.errors import InvalidInputError
@@ -29,10 +29,7 @@ class SitingMethod(StrEnum):
 @app.command("site")
 @friendly_errors
 def site_command(
-    boundary: Annotated[
-        list[str] | None,
-        typer.Option(help="code of a subdistrict or of a district; repeatable (default: all)"),
-    ] = None,
+    boundary: BoundaryCodes = None,
     p: Annotated[int, typer.Option("--p", help="new sites to propose (mclp, backup)")] = 3,
     model: Annotated[SitingModel, typer.Option(help="mclp | lscp | backup")] = SitingModel.MCLP,
     target: Annotated[float, typer.Option(help="lscp: share of people to reach")] = 0.95,
@@ -48,7 +45,7 @@ def site_command(
         Path | None,
         typer.Option(exists=True, help="candidate sites (points; optional cost, capacity, name)"),
     ] = None,
-    vintage: Annotated[str | None, typer.Option(help="boundary edition, if several")] = None,
+    vintage: Vintage = None,
     planned: Annotated[
         bool, typer.Option(help="also rate the planned stations against the best site nearby")
     ] = True,

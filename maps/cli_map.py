@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from geo.cli import _engine, app, friendly_errors
+from geo.cli import BoundaryCodes, Vintage, _engine, app, friendly_errors
 from geo.cli_coverage import _parse_time
 from geo.config import get_settings
 from geo.errors import InvalidInputError
@@ -20,11 +20,8 @@ from geo.errors import InvalidInputError
 @app.command("map")
 @friendly_errors
 def map_command(
-    boundary: Annotated[
-        list[str] | None,
-        typer.Option(help="code of a subdistrict or of a district; repeatable (default: all)"),
-    ] = None,
-    vintage: Annotated[str | None, typer.Option(help="boundary edition, if several")] = None,
+    boundary: BoundaryCodes = None,
+    vintage: Vintage = None,
     at: Annotated[
         str | None, typer.Option(help="count only stations open then, e.g. 2026-11-29T05:00")
     ] = None,
