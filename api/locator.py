@@ -22,14 +22,14 @@ from api import locator_render as render
 from api.coords import CoordsQuery, shift_point, to_wgs84
 from api.deps import ConnectionDep
 from api.locator_sql import (
-    _CANDIDATES_SQL,
+    CANDIDATES_SQL,
     FALLBACK_SQL,
     KNN_SHORTLIST,
     KNN_SQL,
     SHORTLIST,
-    _envelope,
     candidate_of,
     complete_within,
+    envelope,
 )
 from api.locator_walk import search_on_foot
 from api.schemas_locator import LocateResponse, Notice
@@ -68,7 +68,7 @@ async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[
     complete (a place further out ranks at least by its metres). Otherwise, rarely: every
     match within ``metres``, nearest first, up to :data:`SHORTLIST`.
     """
-    box = _envelope(lon, lat, metres)
+    box = envelope(lon, lat, metres)
     rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST)
     complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
     candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
@@ -77,7 +77,7 @@ async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[
         len(found) == k and max(rank_key(f) for f in found) < complete
     ):
         return candidates, found
-    rows = await conn.fetch(_CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
+    rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
     candidates = [candidate_of(r) for r in rows]
     return candidates, rank(candidates)
 

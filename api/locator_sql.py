@@ -61,7 +61,7 @@ SELECT c.id, c.name, c.kind, c.lon, c.lat, c.distance_m, c.amenities, c.opening_
 """
 
 # Every match within $9 metres, nearest metres first, at most $10 of them.
-_CANDIDATES_SQL = _SHORTLIST.format(
+CANDIDATES_SQL = _SHORTLIST.format(
     extra="",
     where="\n       AND ST_DWithin(s.geom::geography, here.pt::geography, $9)",
     order="distance_m, s.id",
@@ -94,7 +94,7 @@ SELECT (SELECT min(ST_Distance(near.geom::geography, here.pt::geography)) FROM n
 """
 
 
-def _envelope(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+def envelope(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
     """A lon/lat box certainly containing the circle (1 % margin over the ellipsoid's radii)."""
     dlat = metres / 110_574 * 1.01
     dlon = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01

@@ -16,7 +16,7 @@ import math
 import asyncpg
 import numpy as np
 
-from api.locator_sql import _CANDIDATES_SQL, _envelope, candidate_of
+from api.locator_sql import CANDIDATES_SQL, candidate_of, envelope
 from geo.locator import Candidate, Located, Rank, rank_key
 from geo.walk_router import WalkRouter
 
@@ -51,9 +51,9 @@ async def search_on_foot(
     rank: Rank,
 ) -> tuple[list[Candidate], list[Located]] | None:
     """Candidates by walked metres and the ranked answer; ``None`` when off the network."""
-    box = _envelope(lon, lat, metres)
+    box = envelope(lon, lat, metres)
     for limit in (WALK_SHORTLIST, WALK_SHORTLIST_MAX):
-        rows = await conn.fetch(_CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
+        rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
         straight = [candidate_of(r) for r in rows]
         on_foot = await asyncio.to_thread(walked, router, lon, lat, straight, metres)
         if on_foot is None:

@@ -46,7 +46,7 @@ import asyncpg
 import psycopg
 
 from api.features_collections import COLLECTIONS, Selection, items_query
-from api.locator_sql import _CANDIDATES_SQL, KNN_SHORTLIST, KNN_SQL, SHORTLIST, _envelope
+from api.locator_sql import CANDIDATES_SQL, KNN_SHORTLIST, KNN_SQL, SHORTLIST, envelope
 from api.tiles import EXTENT, LAYERS, WORLD_M
 from bench import api_data
 from bench.api_minimal import NEAREST_SQL
@@ -498,10 +498,10 @@ async def sql_profile(url: str, reqs: api_data.Requests) -> list[str]:
     cases = {
         "minimal nearest-10 SQL": [(NEAREST_SQL, [lon, lat]) for lon, lat in reqs.points[:200]],
         f"locator KNN shortlist SQL ({KNN_SHORTLIST} rows; usual)": [
-            (KNN_SQL, [lon, lat, *_envelope(lon, lat, 5000), kinds, None, KNN_SHORTLIST])
+            (KNN_SQL, [lon, lat, *envelope(lon, lat, 5000), kinds, None, KNN_SHORTLIST])
             for lon, lat in reqs.points[:200]],
         f"locator whole-radius SQL (≤ {SHORTLIST}, 5 km; rare)": [
-            (_CANDIDATES_SQL, [lon, lat, *_envelope(lon, lat, 5000), kinds, None, 5000.0,
+            (CANDIDATES_SQL, [lon, lat, *envelope(lon, lat, 5000), kinds, None, 5000.0,
                                SHORTLIST]) for lon, lat in reqs.points[:200]],
         "items SQL (bbox, limit 100)": [items_args(b) for b in reqs.bboxes[:200]],
         "z14 tile SQL (ST_AsMVT)": [(tile_sql, [z, x, y, WORLD_M / 2**z / EXTENT])
