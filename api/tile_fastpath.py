@@ -18,9 +18,9 @@ from typing import Any
 
 import asyncpg
 from starlette._utils import get_route_path
-from starlette.middleware.cors import CORSMiddleware
 
-from api.middleware import ASGIApp, Message, Receive, Scope, Send
+from api.fastpath import Answer, FastPath
+from api.middleware import Receive, Scope, Send
 from api.tile_versions import VERSIONS_KEY, LayerVersions
 from api.tiles import (
     CACHE_CONTROL,
@@ -39,15 +39,10 @@ _QUERY = re.compile(rb"(?:v=\d{1,18})?")  # what the route accepts without a 422
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CACHE_CONTROL = CACHE_CONTROL.encode()
 _MVT = MVT.encode()
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
-class TileFastPath:
-    def __init__(self, app: ASGIApp, cors: dict[str, Any] | None = None) -> None:
-        self.app = app
-        # The same CORS decisions as the app's CORSMiddleware, applied to our own answers.
-        self._cors = CORSMiddleware(self._send_answer, **cors) if cors else None
-        self._route: Any = None
+class TileFastPath(FastPath):
+    _route: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         versions: LayerVersions | None = None
@@ -68,12 +63,7 @@ class TileFastPath:
         if answer is None:
             await self.app(scope, receive, send)
             return
-        scope["route"] = self._tile_route()  # metrics by route template, as routed ones
-        if self._cors is not None and any(name == b"origin" for name, _ in scope["headers"]):
-            scope["nuanxin.tile_answer"] = answer
-            await self._cors(scope, receive, send)
-        else:
-            await _send(send, answer)
+        await self.respond(scope, receive, send, answer, self._tile_route())
 
     async def _answer(self, scope: Scope, versions: LayerVersions) -> Answer | None:
         """A 304 or the tile (cached, else drawn), or ``None`` when the route must answer."""
@@ -126,17 +116,7 @@ class TileFastPath:
                     (b"content-type", _MVT)]  # fmt: skip
         return 200, headers, body
 
-    async def _send_answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _send(send, scope["nuanxin.tile_answer"])
-
     def _tile_route(self) -> Any:
         if self._route is None:
             self._route = next(r for r in router.routes if getattr(r, "name", "") == "get_tile")
         return self._route
-
-
-async def _send(send: Send, answer: Answer) -> None:
-    status, headers, body = answer
-    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
-    await send(start)
-    await send({"type": "http.response.body", "body": body})
