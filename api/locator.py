@@ -10,6 +10,9 @@ is spliced from per-station parts serialised once (:mod:`api.locator_render`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -17,10 +20,12 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.datastructures import State
 
 from api import locator_render as render
 from api.coords import CoordsQuery, shift_point, to_wgs84
 from api.deps import ConnectionDep
+from api.locator_places import LivePlaces
 from api.locator_sql import (
     CANDIDATES_SQL,
     FALLBACK_SQL,
@@ -33,6 +38,7 @@ from api.locator_sql import (
 )
 from api.locator_walk import search_on_foot
 from api.schemas_locator import LocateResponse, Notice
+from api.tile_versions import LayerVersions
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.hours import SHANGHAI, ChinaCalendar, beijing_time, open_state_memo
@@ -49,37 +55,91 @@ from geo.locator import (
     locate,
     off_network_method,
     rank_key,
+    stale_from,
     walked_method,
 )
+from geo.locator_index import Found, PlaceIndex, amenity_mask, box_reach, kind_mask
 from geo.vocab import Amenity, StationKind
 
 router = APIRouter(tags=["locator"])
 CALENDAR = ChinaCalendar()
 STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
+MAX_K = 20  # places per answer
+MAX_KM = 20.0  # search radius
+Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+
+
+@dataclass(frozen=True, slots=True)
+class LocateQuery:
+    """``/locate``'s parameters, validated (by FastAPI on the route, by the fast path's parser)."""
+
+    lon: float
+    lat: float
+    coords: CoordSystem = CoordSystem.WGS84
+    k: int = 5
+    need: Sequence[Amenity] | None = None
+    kind: Sequence[StationKind] | None = None
+    profile: WorkerProfile | None = None
+    open: OpenMode = OpenMode.ARRIVAL
+    at: datetime | None = None
+    max_km: float = 5.0
+
+
+def _final(shortlist: int, found: list[Located], k: int, complete: float) -> bool:
+    """The KNN shortlist holds the answer: it held every match within the radius (fewer rows
+    than asked), or ``k`` places were found, all ranking nearer than the distance within which
+    it is complete (a place further out ranks at least by its metres)."""
+    return shortlist < KNN_SHORTLIST or (
+        len(found) == k and max(rank_key(f) for f in found) < complete
+    )
 
 
 async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[str],
                   needs: list[str] | None, metres: float, k: int, rank: Rank,
-                  ) -> tuple[list[Candidate], list[Located]]:  # fmt: skip
-    """Candidates and answer, from the KNN shortlist when it provably holds the answer.
-
-    The answer is final when the shortlist holds every match within ``metres`` or when ``k``
-    places were found, all ranking nearer than the distance within which the shortlist is
-    complete (a place further out ranks at least by its metres). Otherwise, rarely: every
-    match within ``metres``, nearest first, up to :data:`SHORTLIST`.
-    """
+                  ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
+    """Candidates (on demand) and answer from PostGIS: the KNN shortlist when it provably holds the
+    answer, else (rarely) every match within ``metres``, nearest first, up to
+    :data:`SHORTLIST`."""
     box = envelope(lon, lat, metres)
     rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST)
     complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
     candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
     found = rank(candidates)
-    if len(rows) < KNN_SHORTLIST or (
-        len(found) == k and max(rank_key(f) for f in found) < complete
-    ):
-        return candidates, found
-    rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
-    candidates = [candidate_of(r) for r in rows]
-    return candidates, rank(candidates)
+    if not _final(len(rows), found, k, complete):
+        rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
+        candidates = [candidate_of(r) for r in rows]
+        found = rank(candidates)
+    return partial(list, candidates), found
+
+
+def _search_index(index: PlaceIndex, lon: float, lat: float, kinds: list[str],
+                  needs: list[str] | None, metres: float, k: int, rank: Rank, stale_at: datetime,
+                  ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
+    """:func:`_search`'s two questions asked of the in-memory stations: the same answer. Only
+    the places the ranking reaches become candidates; the others only if a notice counts them.
+    """
+    box = envelope(lon, lat, metres)
+    reach = box_reach(lon, lat, box)
+    kind_bits, need_bits = kind_mask(kinds), amenity_mask(needs or ())
+    short, degrees = index.shortlist(lon, lat, kind_bits, need_bits, reach, KNN_SHORTLIST)
+    complete = complete_within(lat, degrees, KNN_SHORTLIST, metres)
+    near = short.metres <= metres
+    found_near = Found(short.at[near], short.metres[near])
+    found = rank(index.ranked(found_near, stale_at), ranked=True)
+    if not _final(len(degrees), found, k, complete):
+        found_near = index.within(lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST)
+        found = rank(index.ranked(found_near, stale_at), ranked=True)
+    return partial(index.candidates, found_near), found
+
+
+async def current_index(state: State) -> PlaceIndex | None:
+    """The in-memory stations when they reflect every commit before this call, else ``None``."""
+    places: LivePlaces | None = getattr(state, "locator_places", None)
+    versions: LayerVersions | None = getattr(state, "tile_versions", None)
+    if places is None or versions is None:
+        return None
+    known = await versions.current()
+    return None if known is None else places.index_for(known)
 
 
 @router.get(
@@ -94,7 +154,7 @@ async def locate_nearest(
     lon: Annotated[float, Query(ge=-180, le=180, examples=[116.2135], description="longitude")],
     lat: Annotated[float, Query(ge=-90, le=90, examples=[39.8496], description="latitude")],
     coords: CoordsQuery = CoordSystem.WGS84,
-    k: Annotated[int, Query(ge=1, le=20, description="how many places (at most 20)")] = 5,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="how many places (at most 20)")] = 5,
     need: Annotated[
         list[Amenity] | None, Query(description="amenities the place must have (all of them)")
     ] = None,
@@ -114,77 +174,93 @@ async def locate_nearest(
             examples=["2026-11-29T05:00"],
         ),
     ] = None,
-    max_km: Annotated[float, Query(gt=0, le=20, description="search radius in km")] = 5.0,
+    max_km: Annotated[float, Query(gt=0, le=MAX_KM, description="search radius in km")] = 5.0,
 ) -> Response:
-    # The body is built as dicts and serialised once (see api.locator_render); the response
-    # model above documents it and the tests validate against it.
-    if coords is CoordSystem.WGS84:
-        wlon, wlat = lon, lat  # FastAPI checked the ranges; no shift to undo
+    # The body is built as bytes (see api.locator_render); the response model above documents
+    # it and the tests validate against it. api.locate_fastpath answers most requests before
+    # they get here, through the same answer().
+    query = LocateQuery(lon, lat, coords, k, need, kind, profile, open, at, max_km)
+    body = await answer(request.app.state, partial(nullcontext, conn), query)
+    return Response(body, media_type="application/json")
+
+
+async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
+    """The ``/locate`` body; a database connection is taken only when the answer needs one."""
+    if q.coords is CoordSystem.WGS84:
+        wlon, wlat = q.lon, q.lat  # ranges checked by the caller; no shift to undo
     else:
         try:
-            wlon, wlat = to_wgs84(lon, lat, coords)
+            wlon, wlat = to_wgs84(q.lon, q.lat, q.coords)
         except ValueError as exc:
             raise InvalidInputError(str(exc), field="lon") from exc
-    moment = beijing_time(at) if at else datetime.now(SHANGHAI)
-    allowed = PROFILE_KINDS[profile] if profile else frozenset(StationKind)
-    kinds = sorted(k_.value for k_ in (allowed & set(kind) if kind else allowed))
-    needs = [n.value for n in need] if need else None
+    moment = beijing_time(q.at) if q.at else datetime.now(SHANGHAI)
+    allowed = PROFILE_KINDS[q.profile] if q.profile else frozenset(StationKind)
+    kinds = sorted(k_.value for k_ in (allowed & set(q.kind) if q.kind else allowed))
+    needs = [n.value for n in q.need] if q.need else None
+    metres, k = q.max_km * 1000, q.k
 
-    rank = partial(locate, at=moment, mode=open, k=k, calendar=CALENDAR, profile=profile)
-    router = getattr(request.app.state, "walk_router", None)
+    rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
+    router = getattr(state, "walk_router", None)
     method, on_foot = METHOD, None
-    if router is not None and max_km > WALK_MAX_KM:
-        method = beyond_walk_method(max_km)
+    if router is not None and q.max_km > WALK_MAX_KM:
+        method = beyond_walk_method(q.max_km)
     elif router is not None:
-        on_foot = await search_on_foot(conn, router, wlon, wlat, kinds, needs, max_km * 1000,
-                                       k, partial(rank, walked=True))  # fmt: skip
+        async with acquire() as conn:
+            on_foot = await search_on_foot(conn, router, wlon, wlat, kinds, needs, metres, k,
+                                           partial(rank, walked=True))  # fmt: skip
         name = router.network.source
         method = walked_method(name) if on_foot is not None else off_network_method(name)
+    candidates: Callable[[], list[Candidate]]  # only needed (and made) for a notice
     if on_foot is not None:
-        candidates, found = on_foot
+        candidates, found = partial(list, on_foot[0]), on_foot[1]
+    elif (index := await current_index(state)) is not None:
+        candidates, found = _search_index(index, wlon, wlat, kinds, needs, metres, k, rank,
+                                          stale_from(moment))  # fmt: skip
     else:
-        candidates, found = await _search(conn, wlon, wlat, kinds, needs, max_km * 1000, k, rank)
-    notice = await _notice(conn, wlon, wlat, kinds, needs, max_km, candidates, found, open, moment)
-    if coords is CoordSystem.WGS84:
+        async with acquire() as conn:
+            candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank)
+    notice = None
+    if not found:
+        notice = await _notice(acquire, wlon, wlat, kinds, needs, q.max_km, candidates(), q.open,
+                               moment)  # fmt: skip
+    if q.coords is CoordSystem.WGS84:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)
     else:
-        out_lon, out_lat = shift_point(wlon, wlat, coords)
+        out_lon, out_lat = shift_point(wlon, wlat, q.coords)
     statics = STATIC.get_many([f.candidate for f in found])
-    query = {
+    echo = {
         "lon": out_lon,
         "lat": out_lat,
-        "coords": coords.value,
+        "coords": q.coords.value,
         "wgs84": [wlon, wlat],
         "at": moment.isoformat(),
-        "open": open.value,
+        "open": q.open.value,
         "k": k,
-        "max_km": max_km,
+        "max_km": q.max_km,
         "needs": needs or [],
         "kinds": kinds,
-        "profile": profile.value if profile else None,
+        "profile": q.profile.value if q.profile else None,
     }
-    results = [render.place(f, s, coords) for f, s in zip(found, statics, strict=True)]
+    results = [render.place(f, s, q.coords) for f, s in zip(found, statics, strict=True)]
     notice_json = notice.model_dump() if notice else None
-    return Response(render.body(query, method, results, notice_json), media_type="application/json")
+    return render.body(echo, method, results, notice_json)
 
 
 async def _notice(
-    conn: ConnectionDep,
+    acquire: Acquire,
     lon: float,
     lat: float,
     kinds: list[str],
     needs: list[str] | None,
     max_km: float,
     candidates: list[Candidate],
-    found: list[Located],
     mode: OpenMode,
     moment: datetime,
-) -> Notice | None:
-    """Say plainly why the list is empty (or short): outside our area, none near, none open."""
-    if found:
-        return None
+) -> Notice:
+    """Say plainly why the list is empty: outside our area, none near, none open."""
     if not candidates:
-        row = await conn.fetchrow(FALLBACK_SQL, lon, lat, kinds, needs)
+        async with acquire() as conn:
+            row = await conn.fetchrow(FALLBACK_SQL, lon, lat, kinds, needs)
         nearest = row["nearest_m"]
         further = (
             f" The nearest is {nearest / 1000:.1f} km away."

@@ -6,11 +6,10 @@ are open when the worker gets there, ranks them and says how each figure was com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from urllib.parse import quote, urlencode
 
 import numpy as np
@@ -124,8 +123,9 @@ class Candidate(NamedTuple):
     boundary_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):
+    """A place in the answer. A named tuple: made for each result of every request."""
+
     candidate: Candidate
     walk_min: float
     arrival: datetime
@@ -137,8 +137,18 @@ class Located:
     stale: bool
 
 
-# Candidates in, the ranked answer out: a :func:`locate` with its options bound.
-Rank = Callable[[list[Candidate]], list[Located]]
+class Rank(Protocol):
+    """Candidates in, the ranked answer out: a :func:`locate` with its options bound."""
+
+    def __call__(self, candidates: Iterable[Candidate], *, ranked: bool = False,
+                 ) -> list[Located]: ...  # fmt: skip
+
+
+def stale_from(at: datetime) -> datetime:
+    """A place verified at or before this instant (UTC) is stale at ``at``: more than
+    :data:`STALE_DAYS` whole days since the check (comparing under one tzinfo is the fast path,
+    and the database gives UTC)."""
+    return (at - timedelta(days=STALE_DAYS + 1)).astimezone(UTC)
 
 
 def rank_key(found: Located) -> float:
@@ -155,10 +165,12 @@ def locate(
     calendar: ChinaCalendar,
     profile: WorkerProfile | None = None,
     walked: bool = False,
+    ranked: bool = False,
 ) -> list[Located]:
     """The ``k`` nearest candidates (by true metres) that satisfy ``mode`` at ``at``.
 
     ``walked``: the candidates' metres were walked along streets (no detour factor on top).
+    ``ranked``: they come in rank order already (and may be made as they are asked for).
 
     A place without recorded hours is never promised open: it is left out unless ``mode`` is
     ``any``. A place not verified for :data:`STALE_DAYS` (or never) ranks as if
@@ -166,19 +178,17 @@ def locate(
     evaluated only down to the ``k``-th answer, through :func:`open_state_memo`.
     """
     wanted = PROFILE_AMENITIES.get(profile, ()) if profile else ()
-    # Stale: more than STALE_DAYS whole days since the check, i.e. checked at or before this
-    # (in UTC, as the database gives it: comparing under one tzinfo is the fast path).
-    stale_from = (at - timedelta(days=STALE_DAYS + 1)).astimezone(UTC)
+    stale_at = stale_from(at)
 
     def rank(c: Candidate) -> tuple[float, int]:
         verified = c.last_verified_at
-        stale = verified is None or verified <= stale_from
+        stale = verified is None or verified <= stale_at
         return (c.distance_m * STALE_PENALTY if stale else c.distance_m), c.id
 
     out: list[Located] = []
     now_states: dict[str, OpenState] = {}  # every candidate shares ``at``
     soon = timedelta(minutes=CLOSES_SOON_MIN)
-    for c in sorted(candidates, key=rank):
+    for c in candidates if ranked else sorted(candidates, key=rank):
         hours = c.opening_hours
         minutes = walking_minutes(c.distance_m, walked=walked)
         arrival = at + timedelta(minutes=minutes)

@@ -1,0 +1,151 @@
+"""Open stations held in memory for the locator: its two searches without a database round trip.
+
+The locator asks the same two questions of PostGIS (:mod:`api.locator_sql`) or of this index,
+and both give the same answers:
+
+* :meth:`PlaceIndex.shortlist`: the ``count`` nearest matching places by degrees (as the GiST
+  index walks ``<->``), each with its true metres and its degree distance, from which
+  :func:`api.locator_sql.complete_within` proves how far the list is complete;
+* :meth:`PlaceIndex.within`: every matching place within ``metres``, nearest metres first (ties
+  by id), at most ``limit`` of them.
+
+Metres are geodesics on the WGS-84 ellipsoid from pyproj's geographiclib, the algorithm PostGIS
+geography uses (they agree to 1e-8 m on 20,000 Beijing points). Degrees come from a k-d tree
+over (lon, lat) (scipy's ``cKDTree``). Filters are bit masks: a kind is one bit, a place's
+amenities a set of bits. Pure: places in, candidates out; the API keeps it current.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from pyproj import Geod
+from scipy.spatial import cKDTree
+
+from geo.locator import STALE_PENALTY, Candidate
+from geo.vocab import Amenity, StationKind
+
+WGS84 = Geod(ellps="WGS84")
+_KIND_BIT = {kind.value: 1 << i for i, kind in enumerate(StationKind)}
+_AMENITY_BIT = {amenity.value: 1 << i for i, amenity in enumerate(Amenity)}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NEVER = np.iinfo(np.int64).min
+_FIRST_QUERY = 64  # tree neighbours asked first; grows fourfold while filters reject too many
+
+
+def kind_mask(kinds: Iterable[str]) -> int:
+    return sum(_KIND_BIT[k] for k in set(kinds))
+
+
+def amenity_mask(amenities: Iterable[str]) -> int:
+    """The bits of the known amenities (a stored value outside the vocabulary has none)."""
+    return sum(_AMENITY_BIT.get(a, 0) for a in set(amenities))
+
+
+def box_reach(lon: float, lat: float, box: tuple[float, float, float, float]) -> float:
+    """Degrees from (lon, lat) to the farthest corner of ``box``: every place in it is nearer."""
+    return math.hypot(max(lon - box[0], box[2] - lon), max(lat - box[1], box[3] - lat))
+
+
+class Found(NamedTuple):
+    """Places found near a point: their positions in the index and their true metres."""
+
+    at: NDArray[np.intp]
+    metres: NDArray[np.float64]
+
+
+def _micros(moment: datetime | None) -> int:
+    """Microseconds since 1970 (UTC), exact; never verified: before any moment."""
+    return _NEVER if moment is None else (moment - _EPOCH) // _MICROSECOND
+
+
+class PlaceIndex:
+    """Places (their ``distance_m`` unused) with a k-d tree and filter masks; read-only."""
+
+    def __init__(self, places: Sequence[Candidate]) -> None:
+        self.places = list(places)
+        n = len(self.places)
+        self.lon = np.fromiter((p.lon for p in self.places), np.float64, n)
+        self.lat = np.fromiter((p.lat for p in self.places), np.float64, n)
+        self.ids = np.fromiter((p.id for p in self.places), np.int64, n)
+        self.kind_bits = np.fromiter((_KIND_BIT.get(p.kind, 0) for p in self.places), np.int64, n)
+        self.amenity_bits = np.fromiter((amenity_mask(p.amenities) for p in self.places),
+                                        np.int64, n)  # fmt: skip
+        self.verified = np.fromiter((_micros(p.last_verified_at) for p in self.places),
+                                    np.int64, n)  # fmt: skip
+        # Each place split around its distance_m, to put a request's metres in at little cost.
+        at = Candidate._fields.index("distance_m")
+        self._heads = [tuple(p[:at]) for p in self.places]
+        self._tails = [tuple(p[at + 1 :]) for p in self.places]
+        self._tree = cKDTree(np.column_stack([self.lon, self.lat])) if n else None
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def _matches(self, found: NDArray[np.intp], kinds: int, needs: int) -> NDArray[np.bool_]:
+        """Which of ``found`` are of one of ``kinds`` and have every amenity of ``needs``."""
+        ok: NDArray[np.bool_] = (self.kind_bits[found] & kinds) != 0
+        if needs:
+            ok &= (self.amenity_bits[found] & needs) == needs
+        return ok
+
+    def _found(self, lon: float, lat: float, at: NDArray[np.intp]) -> Found:
+        here_lon, here_lat = np.full(len(at), lon), np.full(len(at), lat)
+        _, _, metres = WGS84.inv(here_lon, here_lat, self.lon[at], self.lat[at])
+        return Found(at, np.asarray(metres, dtype=np.float64))
+
+    def candidate(self, i: int, metres: float) -> Candidate:
+        return Candidate._make(self._heads[i] + (metres,) + self._tails[i])
+
+    def candidates(self, found: Found) -> list[Candidate]:
+        """The places of ``found`` with their metres, in its order."""
+        pairs = zip(found.at.tolist(), found.metres.tolist(), strict=True)
+        return [self.candidate(i, m) for i, m in pairs]
+
+    def ranked(self, found: Found, stale_at: datetime) -> Iterator[Candidate]:
+        """``found`` in :func:`geo.locator.locate`'s rank order (metres, times the penalty when
+        verified at or before ``stale_at`` or never; then id), made only as they are asked for."""
+        stale = self.verified[found.at] <= _micros(stale_at)
+        key = found.metres * np.where(stale, STALE_PENALTY, 1.0)
+        order = np.lexsort((self.ids[found.at], key))
+        pairs = zip(found.at[order].tolist(), found.metres[order].tolist(), strict=True)
+        return (self.candidate(i, m) for i, m in pairs)
+
+    def shortlist(self, lon: float, lat: float, kinds: int, needs: int, reach: float,
+                  count: int) -> tuple[Found, list[float]]:  # fmt: skip
+        """The ``count`` nearest matches by degrees within ``reach`` degrees, nearest first,
+        and each one's degree distance. Fewer than ``count``: every match within ``reach``."""
+        n = len(self.places)
+        if self._tree is None:
+            return Found(np.empty(0, np.intp), np.empty(0)), []
+        asked = min(n, max(_FIRST_QUERY, 2 * count))
+        while True:
+            degrees, at = self._tree.query((lon, lat), k=asked, distance_upper_bound=reach)
+            inside = at < n  # missing neighbours come back as index n, distance inf
+            exhausted = asked == n or not inside[-1]
+            degrees, at = degrees[inside], at[inside]
+            ok = self._matches(at, kinds, needs)
+            if int(ok.sum()) >= count or exhausted:
+                break
+            asked = min(n, asked * 4)
+        at, degrees = at[ok][:count], degrees[ok][:count]
+        return self._found(lon, lat, at), degrees.tolist()
+
+    def within(self, lon: float, lat: float, kinds: int, needs: int, reach: float,
+               metres: float, limit: int) -> Found:  # fmt: skip
+        """Every match within ``metres`` (``reach`` degrees covers them), nearest metres first
+        with ties by id, at most ``limit``."""
+        if self._tree is None:
+            return Found(np.empty(0, np.intp), np.empty(0))
+        at = np.asarray(self._tree.query_ball_point((lon, lat), reach), dtype=np.intp)
+        found = self._found(lon, lat, at[self._matches(at, kinds, needs)])
+        near = found.metres <= metres
+        at, distance = found.at[near], found.metres[near]
+        order = np.lexsort((self.ids[at], distance))[:limit]
+        return Found(at[order], distance[order])
