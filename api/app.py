@@ -32,6 +32,7 @@ from api import (
 from api.database import open_pool
 from api.errors import install_error_handlers
 from api.fastpath import GZIP_LEVEL, GZIP_MIN
+from api.locate_fastpath import LocateFastPath
 from api.locator_places import LivePlaces
 from api.middleware import Metrics, OperationsMiddleware
 from api.schemas import PROBLEM_RESPONSES, Problem
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "expose_headers": ["X-Request-ID", "Location"]}  # fmt: skip
         app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(TileFastPath, cors=cors)  # cached tiles, before routing and GZip
+    app.add_middleware(LocateFastPath, cors=cors)  # the locator, likewise
     # Outermost: ids, limits, shedding and metrics apply to everything, errors included.
     app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=app.state.metrics)
     install_error_handlers(app)
