@@ -4,7 +4,9 @@ FastAPI's routing, dependency solving and validation of ten query parameters, th
 middleware's wrapping, cost more than the answer itself (see BENCHMARKS.md). This middleware
 parses the query string strictly and hands the values to the route's own
 :func:`api.locator.answer`, so the body is the route's, byte for byte; headers are the ones the
-route and GZip would send (gzip from GZip's minimum size, ``Vary``), gzip at a faster level.
+route and GZip would send: gzip at the app's level from its minimum size, with ``Vary``, by
+zlib-ng's deflate (a 17 KB answer of ten places in 53 µs instead of stdlib zlib's 149 µs, to
+3.1 KB either way).
 
 It only answers what it understands completely: a GET with plain ``name=value`` pairs, each
 known parameter at most once (lists repeat), every value in the exact form FastAPI would accept
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from datetime import datetime
 from typing import Any
 
 from starlette._utils import get_route_path
+from zlib_ng import zlib_ng
 
-from api.fastpath import GZIP_MIN, Answer, FastPath
+from api.fastpath import GZIP_LEVEL, GZIP_MIN, Answer, FastPath
 from api.locator import MAX_K, MAX_KM, LocateQuery, answer, router
 from api.middleware import Receive, Scope, Send
 from geo.crs import CoordSystem
@@ -44,9 +46,7 @@ _LISTS: dict[str, Any] = {
     "kind": {k.value: k for k in StationKind},
 }
 _JSON = b"application/json"
-# Level 1, not the app's 6, for the API's most frequent answer: a 17 KB answer (ten places)
-# compresses to 3.2 KB instead of 2.9 KB in half the time (39 µs instead of 79 µs).
-LOCATE_GZIP_LEVEL = 1
+
 log = logging.getLogger("nuanxin.locator")
 
 
@@ -142,7 +142,7 @@ class LocateFastPath(FastPath):
         headers = [(b"content-type", _JSON)]
         accept = next((v for n, v in scope["headers"] if n == b"accept-encoding"), b"")
         if b"gzip" in accept and len(body) >= GZIP_MIN:  # as GZipMiddleware decides
-            body = zlib.compress(body, LOCATE_GZIP_LEVEL, wbits=31)  # 31: a gzip stream
+            body = zlib_ng.compress(body, GZIP_LEVEL, wbits=31)  # 31: a gzip stream
             headers += [(b"vary", b"Accept-Encoding"), (b"content-encoding", b"gzip")]
         return 200, [(b"content-length", str(len(body)).encode()), *headers], body
 
