@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Annotated
 
 import asyncpg
@@ -25,7 +25,7 @@ from starlette.datastructures import State
 from api import locator_render as render
 from api.coords import CoordsQuery, shift_point, to_wgs84
 from api.deps import ConnectionDep
-from api.locator_places import LivePlaces
+from api.locator_places import LivePlaces, Snapshot
 from api.locator_sql import (
     CANDIDATES_SQL,
     FALLBACK_SQL,
@@ -132,14 +132,26 @@ def _search_index(index: PlaceIndex, lon: float, lat: float, kinds: list[str],
     return partial(index.candidates, found_near), found
 
 
-async def current_index(state: State) -> PlaceIndex | None:
+async def current_snapshot(state: State) -> Snapshot | None:
     """The in-memory stations when they reflect every commit before this call, else ``None``."""
     places: LivePlaces | None = getattr(state, "locator_places", None)
     versions: LayerVersions | None = getattr(state, "tile_versions", None)
     if places is None or versions is None:
         return None
     known = await versions.current()
-    return None if known is None else places.index_for(known)
+    return None if known is None else places.snapshot_for(known)
+
+
+def _statics(candidates: list[Candidate],
+             memo: dict[int, render.StaticPlace] | None) -> list[render.StaticPlace]:  # fmt: skip
+    """Each place's fixed JSON parts; a current snapshot keeps them by id (its places cannot
+    change), which spares building their cache keys."""
+    if memo is None:
+        return STATIC.get_many(candidates)
+    missing = [c for c in candidates if c.id not in memo]
+    for c, static in zip(missing, STATIC.get_many(missing), strict=True):
+        memo[c.id] = static
+    return [memo[c.id] for c in candidates]
 
 
 @router.get(
@@ -184,6 +196,15 @@ async def locate_nearest(
     return Response(body, media_type="application/json")
 
 
+@lru_cache(maxsize=256)
+def _kinds(profile: WorkerProfile | None, asked: frozenset[StationKind] | None,
+           ) -> tuple[str, ...]:  # fmt: skip
+    """The kinds searched, sorted: those meant for ``profile`` (all without one), of those
+    ``asked`` for if any. Few combinations, asked for on every request."""
+    allowed = PROFILE_KINDS[profile] if profile else frozenset(StationKind)
+    return tuple(sorted(k.value for k in (allowed & asked if asked else allowed)))
+
+
 async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
     """The ``/locate`` body; a database connection is taken only when the answer needs one."""
     if q.coords is CoordSystem.WGS84:
@@ -194,14 +215,13 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
         except ValueError as exc:
             raise InvalidInputError(str(exc), field="lon") from exc
     moment = beijing_time(q.at) if q.at else datetime.now(SHANGHAI)
-    allowed = PROFILE_KINDS[q.profile] if q.profile else frozenset(StationKind)
-    kinds = sorted(k_.value for k_ in (allowed & set(q.kind) if q.kind else allowed))
+    kinds = list(_kinds(q.profile, frozenset(q.kind) if q.kind else None))
     needs = [n.value for n in q.need] if q.need else None
     metres, k = q.max_km * 1000, q.k
 
     rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
     router = getattr(state, "walk_router", None)
-    method, on_foot = METHOD, None
+    method, on_foot, snapshot = METHOD, None, None
     if router is not None and q.max_km > WALK_MAX_KM:
         method = beyond_walk_method(q.max_km)
     elif router is not None:
@@ -213,9 +233,9 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
     candidates: Callable[[], list[Candidate]]  # only needed (and made) for a notice
     if on_foot is not None:
         candidates, found = partial(list, on_foot[0]), on_foot[1]
-    elif (index := await current_index(state)) is not None:
-        candidates, found = _search_index(index, wlon, wlat, kinds, needs, metres, k, rank,
-                                          stale_from(moment))  # fmt: skip
+    elif (snapshot := await current_snapshot(state)) is not None:
+        candidates, found = _search_index(snapshot.index, wlon, wlat, kinds, needs, metres, k,
+                                          rank, stale_from(moment))  # fmt: skip
     else:
         async with acquire() as conn:
             candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank)
@@ -227,7 +247,7 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)
     else:
         out_lon, out_lat = shift_point(wlon, wlat, q.coords)
-    statics = STATIC.get_many([f.candidate for f in found])
+    statics = _statics([f.candidate for f in found], snapshot.statics if snapshot else None)
     echo = {
         "lon": out_lon,
         "lat": out_lat,

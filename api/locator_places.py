@@ -18,6 +18,8 @@ import contextlib
 import logging
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -45,6 +47,15 @@ _COUNT_SQL = "SELECT count(*) FROM stations WHERE status = 'open' AND deleted_at
 Key = tuple[int, ...]  # the layers' versions, in LAYERS order
 
 
+@dataclass(slots=True)
+class Snapshot:
+    """An index, and what the API derives per place while it is current (a snapshot never
+    changes: an edit makes a new one)."""
+
+    index: PlaceIndex
+    statics: dict[int, Any] = field(default_factory=dict)  # station id -> its fixed JSON parts
+
+
 def key_of(versions: Versions) -> Key:
     return tuple(versions.get(layer, (0, ""))[0] for layer in LAYERS)
 
@@ -70,17 +81,17 @@ class LivePlaces:
         self._pool = pool
         self._max_places = max_places
         self._key: Key | None = None
-        self._index: PlaceIndex | None = None  # None with a key: too many places for memory
+        self._snapshot: Snapshot | None = None  # None with a key: too many places for memory
         self._task: asyncio.Task[None] | None = None
         self._wanted: Key | None = None  # the newest versions a request has seen
         self._built_at = -REBUILD_GAP_S
         self.builds = 0  # snapshots read, for tests and curiosity
 
-    def index_for(self, versions: Versions) -> PlaceIndex | None:
-        """The index when it reflects exactly ``versions``; else ``None`` (and catch up)."""
+    def snapshot_for(self, versions: Versions) -> Snapshot | None:
+        """The snapshot when it reflects exactly ``versions``; else ``None`` (and catch up)."""
         key = key_of(versions)
         if key == self._key:
-            return self._index
+            return self._snapshot
         self._wanted = key
         self.refresh()
         return None
@@ -103,11 +114,11 @@ class LivePlaces:
                 return  # the next request with other versions tries again
             finally:
                 self._built_at = time.monotonic()
-            if places is None and (self._key is None or self._index is not None):
+            if places is None and (self._key is None or self._snapshot is not None):
                 log.info("more than %d open stations: the locator uses SQL alone",
                          self._max_places)  # fmt: skip
             self.builds += 1
-            self._key, self._index = key, index
+            self._key, self._snapshot = key, None if index is None else Snapshot(index)
             if self._wanted is None or self._wanted == key or _older(self._wanted, key):
                 return
 

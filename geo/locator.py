@@ -188,6 +188,7 @@ def locate(
     out: list[Located] = []
     now_states: dict[str, OpenState] = {}  # every candidate shares ``at``
     soon = timedelta(minutes=CLOSES_SOON_MIN)
+    at_utc = at.astimezone(UTC)  # the same instant; subtracting within one tzinfo is faster
     for c in candidates if ranked else sorted(candidates, key=rank):
         hours = c.opening_hours
         minutes = walking_minutes(c.distance_m, walked=walked)
@@ -206,9 +207,9 @@ def locate(
             on_arrival and on_arrival.is_open and on_arrival.closes_at is not None
             and on_arrival.closes_at - arrival <= soon
         )  # fmt: skip
-        matches = tuple(a.value for a in wanted if a.value in c.amenities)
+        matches = tuple(a.value for a in wanted if a.value in c.amenities) if wanted else ()
         verified = c.last_verified_at
-        days = None if verified is None else max((at - verified).days, 0)
+        days = None if verified is None else max((at_utc - verified).days, 0)
         out.append(Located(c, minutes, arrival, now, on_arrival, closes_soon, matches, days,
                            days is None or days > STALE_DAYS))  # fmt: skip
         if len(out) == k:

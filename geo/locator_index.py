@@ -1,13 +1,18 @@
 """Open stations held in memory for the locator: its two searches without a database round trip.
 
 The locator asks the same two questions of PostGIS (:mod:`api.locator_sql`) or of this index,
-and both give the same answers:
+and the final answers are the same:
 
 * :meth:`PlaceIndex.shortlist`: the ``count`` nearest matching places by degrees (as the GiST
   index walks ``<->``), each with its true metres and its degree distance, from which
   :func:`api.locator_sql.complete_within` proves how far the list is complete;
 * :meth:`PlaceIndex.within`: every matching place within ``metres``, nearest metres first (ties
   by id), at most ``limit`` of them.
+
+The SQL looks inside a lon/lat box around the radius; the index within the circle through that
+box's corners, so its shortlist may also hold places just outside the box. Those are beyond the
+radius, where the caller drops them; the proof of completeness holds all the same, and may
+simply reach a little less far.
 
 Metres are geodesics on the WGS-84 ellipsoid from pyproj's geographiclib, the algorithm PostGIS
 geography uses (they agree to 1e-8 m on 20,000 Beijing points). Degrees come from a k-d tree
@@ -36,7 +41,6 @@ _AMENITY_BIT = {amenity.value: 1 << i for i, amenity in enumerate(Amenity)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NEVER = np.iinfo(np.int64).min
-_FIRST_QUERY = 64  # tree neighbours asked first; grows fourfold while filters reject too many
 
 
 def kind_mask(kinds: Iterable[str]) -> int:
@@ -124,16 +128,17 @@ class PlaceIndex:
         n = len(self.places)
         if self._tree is None:
             return Found(np.empty(0, np.intp), np.empty(0)), []
-        asked = min(n, max(_FIRST_QUERY, 2 * count))
+        asked = min(n, count + count // 4 + 1)
         while True:
             degrees, at = self._tree.query((lon, lat), k=asked, distance_upper_bound=reach)
+            degrees, at = np.atleast_1d(degrees), np.atleast_1d(at)  # k=1 gives scalars
             inside = at < n  # missing neighbours come back as index n, distance inf
             exhausted = asked == n or not inside[-1]
             degrees, at = degrees[inside], at[inside]
             ok = self._matches(at, kinds, needs)
             if int(ok.sum()) >= count or exhausted:
                 break
-            asked = min(n, asked * 4)
+            asked = min(n, asked * 4)  # filters rejected too many: look further
         at, degrees = at[ok][:count], degrees[ok][:count]
         return self._found(lon, lat, at), degrees.tolist()
 

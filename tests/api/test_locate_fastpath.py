@@ -179,7 +179,7 @@ async def test_once_current_the_index_answers_without_the_pool(live):
     _, first = await live.locate(query)
     await until(lambda: live.places.builds >= 1)
     versions = await live.app.state.tile_versions.current()
-    await until(lambda: live.places.index_for(versions) is not None)
+    await until(lambda: live.places.snapshot_for(versions) is not None)
 
     class NoPool:
         def acquire(self) -> Any:

@@ -1,7 +1,7 @@
 """``/locate`` from the in-memory stations gives PostGIS's answer: the same places in the same
 order with the same figures, for random points, filters, profiles, modes, radii and times.
 
-The two paths are told apart by replacing :func:`api.locator.current_index`: ``None`` sends a
+The two paths are told apart by replacing :func:`api.locator.current_snapshot`: ``None`` sends a
 request to PostGIS, an index built from the test's own connection answers it in memory.
 Metres come from two implementations of the same geodesic (PostGIS and pyproj, 1e-8 m apart),
 so distances, walking minutes and arrivals are compared to their last printed digit.
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from api import locator
-from api.locator_places import read_snapshot
+from api.locator_places import Snapshot, read_snapshot
 from geo.locator_index import PlaceIndex
 from geo.vocab import Amenity, StationKind
 
@@ -98,18 +98,18 @@ async def test_the_index_answers_as_postgis_does(client, api_conn, monkeypatch):
     await _seed(api_conn, rng, 1500)
     _, places = await read_snapshot(api_conn)
     assert places is not None
-    index = PlaceIndex(places)
+    snapshot = Snapshot(PlaceIndex(places))
     queries = _queries(rng, 120)
 
     async def no_index(state: Any) -> None:
         return None
 
-    async def this_index(state: Any) -> PlaceIndex:
-        return index
+    async def this_index(state: Any) -> Snapshot:
+        return snapshot
 
     answers: dict[str, list[Any]] = {}
     for current in (no_index, this_index):
-        monkeypatch.setattr(locator, "current_index", current)
+        monkeypatch.setattr(locator, "current_snapshot", current)
         answers[current.__name__] = []
         for query in queries:
             response = await client.get(f"/locate?{query}")
