@@ -192,3 +192,34 @@ async def test_once_current_the_index_answers_without_the_pool(live):
     finally:
         live.app.state.pool = pool
     assert len(live.fast_calls) == 1 and again == first
+
+
+async def test_too_many_places_for_memory_leaves_the_locator_on_sql(live):
+    query = f"{NEAR_DUCK}&k=2&open=any&at=2026-11-25T10:30"
+    _, from_memory = await live.locate(query)
+    places = LivePlaces(live.app.state.pool, max_places=1)  # the tiny fixture has more
+    await places.rebuild()
+    live.app.state.locator_places = places
+    versions = await live.app.state.tile_versions.current()
+    assert places.snapshot_for(versions) is None
+    for _ in range(3):
+        _, from_sql = await live.locate(query)
+        assert from_sql == from_memory
+    await asyncio.sleep(0.05)
+    assert places.builds == 1  # the versions were read: no rebuild per request
+
+
+async def test_a_failed_snapshot_leaves_the_locator_on_sql(live, caplog):
+    class DownPool:
+        def acquire(self) -> Any:
+            raise OSError("connection refused")
+
+    query = f"{NEAR_DUCK}&k=2&open=any&at=2026-11-25T10:30"
+    _, before = await live.locate(query)
+    places = LivePlaces(DownPool())  # type: ignore[arg-type]
+    live.app.state.locator_places = places
+    _, after = await live.locate(query)  # asks for a snapshot, answered by SQL meanwhile
+    await until(lambda: "locator snapshot failed" in caplog.text)
+    assert after == before and places.builds == 0
+    versions = await live.app.state.tile_versions.current()
+    assert places.snapshot_for(versions) is None
