@@ -135,6 +135,22 @@ def _search_index(index: PlaceIndex, lon: float, lat: float, kinds: list[str],
     return partial(index.candidates, found_near), found
 
 
+async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: float,
+                  kinds: list[str], needs: list[str] | None, metres: float, limit: int,
+                  ) -> list[Candidate]:  # fmt: skip
+    """Every match within ``metres``, nearest first, at most ``limit``: from memory when the
+    snapshot is current, else from PostGIS (what a walk is searched among)."""
+    box = envelope(lon, lat, metres)
+    if snapshot is not None:
+        index = snapshot.index
+        found = index.within(lon, lat, kind_mask(kinds), amenity_mask(needs or ()),
+                             box_reach(lon, lat, box), metres, limit)  # fmt: skip
+        return index.candidates(found)
+    async with acquire() as conn:
+        rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
+    return [candidate_of(r) for r in rows]
+
+
 async def current_snapshot(state: State) -> Snapshot | None:
     """The in-memory stations when they reflect every commit before this call, else ``None``."""
     places: LivePlaces | None = getattr(state, "locator_places", None)
@@ -224,19 +240,20 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
 
     rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
     router = getattr(state, "walk_router", None)
-    method, on_foot, snapshot = METHOD, None, None
+    method, on_foot = METHOD, None
+    snapshot = await current_snapshot(state)
     if router is not None and q.max_km > WALK_MAX_KM:
         method = beyond_walk_method(q.max_km)
     elif router is not None:
-        async with acquire() as conn:
-            on_foot = await search_on_foot(conn, router, wlon, wlat, kinds, needs, metres, k,
-                                           partial(rank, walked=True))  # fmt: skip
+        fetch = partial(_within, snapshot, acquire, wlon, wlat, kinds, needs, metres)
+        on_foot = await search_on_foot(fetch, router, wlon, wlat, metres, k,
+                                       partial(rank, walked=True))  # fmt: skip
         name = router.network.source
         method = walked_method(name) if on_foot is not None else off_network_method(name)
     candidates: Callable[[], list[Candidate]]  # only needed (and made) for a notice
     if on_foot is not None:
         candidates, found = partial(list, on_foot[0]), on_foot[1]
-    elif (snapshot := await current_snapshot(state)) is not None:
+    elif snapshot is not None:
         candidates, found = _search_index(snapshot.index, wlon, wlat, kinds, needs, metres, k,
                                           rank, stale_from(moment))  # fmt: skip
     else:

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 
-import asyncpg
 import numpy as np
 
-from api.locator_sql import CANDIDATES_SQL, candidate_of, envelope
 from geo.locator import Candidate, Located, Rank, rank_key
 from geo.walk_router import WalkRouter
 
 WALK_SHORTLIST = 2_000  # places fetched by straight line before walking to them
 WALK_SHORTLIST_MAX = 50_000  # the refetch when the first cut could hide a nearer walk
+# Every matching place within the radius as the crow flies, nearest first, at most this many
+# (from the in-memory stations or PostGIS: see api.locator).
+Within = Callable[[int], Awaitable[list[Candidate]]]
 
 
 def walked(router: WalkRouter, lon: float, lat: float, candidates: list[Candidate],
@@ -40,28 +42,24 @@ def walked(router: WalkRouter, lon: float, lat: float, candidates: list[Candidat
 
 
 async def search_on_foot(
-    conn: asyncpg.Connection,
+    fetch: Within,
     router: WalkRouter,
     lon: float,
     lat: float,
-    kinds: list[str],
-    needs: list[str] | None,
     metres: float,
     k: int,
     rank: Rank,
 ) -> tuple[list[Candidate], list[Located]] | None:
     """Candidates by walked metres and the ranked answer; ``None`` when off the network."""
-    box = envelope(lon, lat, metres)
     for limit in (WALK_SHORTLIST, WALK_SHORTLIST_MAX):
-        rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
-        straight = [candidate_of(r) for r in rows]
+        straight = await fetch(limit)
         on_foot = await asyncio.to_thread(walked, router, lon, lat, straight, metres)
         if on_foot is None:
             return None
         found = rank(on_foot)
         if (
             limit == WALK_SHORTLIST_MAX
-            or len(rows) < limit
+            or len(straight) < limit
             or (len(found) == k and max(rank_key(f) for f in found) <= straight[-1].distance_m)
         ):
             return on_foot, found

@@ -115,3 +115,57 @@ def test_the_setting_loads_the_network_at_start_up(engine, database_url, tmp_pat
         answer = httpx.get(f"{base}/locate", params={"lon": HERE[0], "lat": HERE[1],
                                                      "open": "any"}).json()  # fmt: skip
     assert "walked along the street network banks.geojson" in answer["method"]
+
+
+async def test_walks_are_searched_among_the_same_places_in_memory(walking_client, api_conn,
+                                                                  monkeypatch):  # fmt: skip
+    """With the in-memory stations current, the walk starts from their whole-radius list:
+    the same answers as from PostGIS, and no connection taken."""
+    from api import locator
+    from api.locator_places import Snapshot, read_snapshot
+    from geo.locator_index import PlaceIndex
+
+    for i in range(40):  # more places along both banks, some beyond the first cut
+        lon = 116.195 + i * 0.0009
+        await api_conn.execute(
+            "INSERT INTO stations (source, external_id, kind, name, status, opening_hours, "
+            "geom) VALUES ('walk', $1, 'rest_point', $1, 'open', 'Mo-Fr 09:00-17:00', "
+            "ST_SetSRID(ST_MakePoint($2, $3), 4326))",
+            f"p{i}", lon, SOUTH if i % 2 else NORTH,
+        )  # fmt: skip
+    monkeypatch.setattr("api.locator.WALK_MAX_KM", 20.0)
+    monkeypatch.setattr("api.locator_walk.WALK_SHORTLIST", 10)  # exercise the refetch too
+    queries = [{"max_km": km, "open": mode, "k": k, "at": "2026-11-25T10:30"}
+               for km in (1, 5, 12) for mode in ("any", "arrival") for k in (3, 20)]  # fmt: skip
+    by_sql = [await _locate(walking_client, *HERE, **q) for q in queries]
+    _, places = await read_snapshot(api_conn)
+    assert places is not None
+    snapshot = Snapshot(PlaceIndex(places))
+
+    async def current(state: object) -> Snapshot:
+        return snapshot
+
+    monkeypatch.setattr(locator, "current_snapshot", current)
+    acquired = []
+    monkeypatch.setattr(locator, "_within", _counting(locator._within, acquired))
+    by_memory = [await _locate(walking_client, *HERE, **q) for q in queries]
+    assert len(acquired) > len(queries) and not any(acquired)  # refetches too, no connection
+    for sql, memory in zip(by_sql, by_memory, strict=True):
+        assert [r.id for r in memory.results] == [r.id for r in sql.results]
+        for a, b in zip(memory.results, sql.results, strict=True):
+            assert a.distance_m == pytest.approx(b.distance_m, abs=0.1)
+        assert memory.method == sql.method and "walked along" in memory.method
+    assert max(len(a.results) for a in by_sql) > 10  # past the first cut of 10: refetched
+
+
+def _counting(within, acquired):
+    """``_within`` that records whether each call would have needed a connection."""
+
+    async def counted(snapshot, acquire, *args):
+        def refuse():
+            raise AssertionError("a connection was taken")
+
+        acquired.append(snapshot is None)
+        return await within(snapshot, refuse, *args)
+
+    return counted
