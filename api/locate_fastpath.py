@@ -22,6 +22,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from starlette._utils import get_route_path
 from zlib_ng import zlib_ng
 
@@ -134,8 +135,9 @@ class LocateFastPath(FastPath):
             return None
         try:
             body = await answer(state, pool.acquire, query)
-        except InvalidInputError:  # e.g. a GCJ-02 point outside China: the route explains
-            return None
+        except (InvalidInputError, OSError, TimeoutError, asyncpg.PostgresError,
+                asyncpg.InterfaceError):  # fmt: skip
+            return None  # e.g. a GCJ-02 point outside China, the database down: the route explains
         except Exception:  # the route answers again, and explains (problem+json) if it fails
             log.warning("/locate fast path gave way to the route", exc_info=True)
             return None

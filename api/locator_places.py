@@ -119,7 +119,7 @@ class LivePlaces:
                          self._max_places)  # fmt: skip
             self.builds += 1
             self._key, self._snapshot = key, None if index is None else Snapshot(index)
-            if self._wanted is None or self._wanted == key or _older(self._wanted, key):
+            if self._wanted is None or _older(self._wanted, key):
                 return
 
     async def stop(self) -> None:
@@ -130,5 +130,6 @@ class LivePlaces:
 
 
 def _older(wanted: Key, built: Key) -> bool:
-    """Versions only grow: a request that saw older versions is answered by SQL anyway."""
+    """Not newer than what was built (versions only grow): no need to read again; a request
+    that saw older versions than the snapshot's is answered by SQL anyway."""
     return all(w <= b for w, b in zip(wanted, built, strict=True))

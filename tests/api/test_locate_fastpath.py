@@ -223,3 +223,21 @@ async def test_a_failed_snapshot_leaves_the_locator_on_sql(live, caplog):
     assert after == before and places.builds == 0
     versions = await live.app.state.tile_versions.current()
     assert places.snapshot_for(versions) is None
+
+
+async def test_with_the_database_down_the_route_explains(live):
+    class DownPool:
+        def acquire(self) -> Any:
+            raise OSError("connection refused")
+
+    pool = live.app.state.pool
+    live.app.state.pool = DownPool()
+    live.app.state.locator_places = LivePlaces(DownPool())  # type: ignore[arg-type]
+    try:
+        response = await live.http.get(f"/locate?{NEAR_DUCK}")
+    finally:
+        live.app.state.pool = pool
+    assert len(live.fast_calls) == 1  # tried, gave way
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in response.text and "connection refused" not in response.text
