@@ -36,6 +36,8 @@ from geo.locator import STALE_PENALTY, Candidate
 from geo.vocab import Amenity, StationKind
 
 WGS84 = Geod(ellps="WGS84")
+# One bit each in an int64 mask; a vocabulary past 63 values needs a wider mask.
+assert len(StationKind) < 64 and len(Amenity) < 64
 _KIND_BIT = {kind.value: 1 << i for i, kind in enumerate(StationKind)}
 _AMENITY_BIT = {amenity.value: 1 << i for i, amenity in enumerate(Amenity)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
