@@ -69,6 +69,9 @@ CALENDAR = ChinaCalendar()
 STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
 MAX_K = 20  # places per answer
 MAX_KM = 20.0  # search radius
+DEFAULT_K = 5  # the route's and the fast path's defaults: one source, or they would differ
+DEFAULT_MAX_KM = 5.0
+DEFAULT_OPEN = OpenMode.ARRIVAL
 Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
@@ -79,13 +82,13 @@ class LocateQuery:
     lon: float
     lat: float
     coords: CoordSystem = CoordSystem.WGS84
-    k: int = 5
+    k: int = DEFAULT_K
     need: Sequence[Amenity] | None = None
     kind: Sequence[StationKind] | None = None
     profile: WorkerProfile | None = None
-    open: OpenMode = OpenMode.ARRIVAL
+    open: OpenMode = DEFAULT_OPEN
     at: datetime | None = None
-    max_km: float = 5.0
+    max_km: float = DEFAULT_MAX_KM
 
 
 def _final(shortlist: int, found: list[Located], k: int, complete: float) -> bool:
@@ -109,8 +112,7 @@ async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[
     candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
     found = rank(candidates)
     if not _final(len(rows), found, k, complete):
-        rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, SHORTLIST)
-        candidates = [candidate_of(r) for r in rows]
+        candidates = await _within_sql(conn, lon, lat, box, kinds, needs, metres, SHORTLIST)
         found = rank(candidates)
     return partial(list, candidates), found
 
@@ -147,7 +149,15 @@ async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: 
                              box_reach(lon, lat, box), metres, limit)  # fmt: skip
         return index.candidates(found)
     async with acquire() as conn:
-        rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
+        return await _within_sql(conn, lon, lat, box, kinds, needs, metres, limit)
+
+
+async def _within_sql(conn: asyncpg.Connection, lon: float, lat: float,
+                      box: tuple[float, float, float, float], kinds: list[str],
+                      needs: list[str] | None, metres: float, limit: int,
+                      ) -> list[Candidate]:  # fmt: skip
+    """Every match within ``metres``, nearest first, at most ``limit``, from PostGIS."""
+    rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
     return [candidate_of(r) for r in rows]
 
 
@@ -185,7 +195,9 @@ async def locate_nearest(
     lon: Annotated[float, Query(ge=-180, le=180, examples=[116.2135], description="longitude")],
     lat: Annotated[float, Query(ge=-90, le=90, examples=[39.8496], description="latitude")],
     coords: CoordsQuery = CoordSystem.WGS84,
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="how many places (at most 20)")] = 5,
+    k: Annotated[
+        int, Query(ge=1, le=MAX_K, description="how many places (at most 20)")
+    ] = DEFAULT_K,
     need: Annotated[
         list[Amenity] | None, Query(description="amenities the place must have (all of them)")
     ] = None,
@@ -197,7 +209,7 @@ async def locate_nearest(
     open: Annotated[
         OpenMode,
         Query(description="arrival: open when you get there on foot; now: open now; any"),
-    ] = OpenMode.ARRIVAL,
+    ] = DEFAULT_OPEN,
     at: Annotated[
         datetime | None,
         Query(
@@ -205,7 +217,9 @@ async def locate_nearest(
             examples=["2026-11-29T05:00"],
         ),
     ] = None,
-    max_km: Annotated[float, Query(gt=0, le=MAX_KM, description="search radius in km")] = 5.0,
+    max_km: Annotated[
+        float, Query(gt=0, le=MAX_KM, description="search radius in km")
+    ] = DEFAULT_MAX_KM,
 ) -> Response:
     # The body is built as bytes (see api.locator_render); the response model above documents
     # it and the tests validate against it. api.locate_fastpath answers most requests before
