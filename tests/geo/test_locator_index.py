@@ -196,6 +196,22 @@ def test_shortlist_is_the_nearest_matches_by_degrees(index, brute, lon, lat, fil
     assert_true_metres(index, found, lon, lat)
 
 
+@pytest.mark.parametrize("kinds", [ALL_KINDS, (StationKind.REST_POINT.value,)])
+def test_shortlist_never_matches_a_kind_outside_the_vocabulary(places, kinds):
+    """Nearest of all, on an index of rest points with and without a place whose stored kind
+    is unknown: that place matches no kind asked for, as ``kind = ANY(kinds)`` says, even when
+    every kind is."""
+    rest = [p for p in places if p.kind == StationKind.REST_POINT.value]
+    odd = rest[0]._replace(id=1, kind="tea_house", lon=116.4, lat=39.9)
+    for held in (rest, [odd, *rest]):
+        index, brute = PlaceIndex(held), Brute(held)
+        reach = box_reach(116.4, 39.9, envelope(116.4, 39.9, 6000.0))
+        found, _ = index.shortlist(116.4, 39.9, kind_mask(kinds), 0, reach, KNN_SHORTLIST)
+        want, _ = brute.shortlist(116.4, 39.9, kinds, (), reach, KNN_SHORTLIST)
+        assert ids_of(index, found) == want and len(want) == KNN_SHORTLIST
+        assert 1 not in want
+
+
 def test_shortlist_cases_include_empty_short_and_full_lists(brute):
     """Preconditions: the parametrised shortlist cases above are not all alike."""
     sizes = []
