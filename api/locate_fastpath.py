@@ -6,9 +6,8 @@ parses the query string strictly and hands the values to the route's own
 :func:`api.locator.answer`, so the body is the route's, byte for byte; headers are the ones the
 route and GZip would send: gzip from the app's minimum size, with ``Vary``. The deflate is
 ISA-L's (``isal``) at its default level: a 17 KB answer of ten places becomes 3.3 KB instead of
-level 6's 3.1 KB, in a quarter of zlib-ng's time and a sixth of stdlib zlib's, when measured
-between answers as a server runs (BENCHMARKS.md). Compression was the largest single cost of
-a request.
+level 6's 3.0 KB, in a fifth of stdlib zlib's time (37 µs, bench.api) and about a quarter of
+zlib-ng's between answers in one process. Compression had been a request's largest single cost.
 
 It only answers what it understands completely: a GET with plain ``name=value`` pairs, each
 known parameter at most once (lists repeat), every value in the exact form FastAPI would accept
