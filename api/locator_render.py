@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from pydantic_core import to_json
@@ -124,16 +123,27 @@ class StaticPlaces:
         return [place for place in found if place is not None]
 
 
-@lru_cache(maxsize=4096)
-def _open_info(state: OpenState) -> bytes:
-    """An :class:`api.schemas_locator.OpenInfo` object; states repeat across places and calls."""
-    return to_json({"is_open": state.is_open, "closes_at": state.closes_at,
-                    "next_open": state.next_open, "day_type": state.day_type,
-                    "calendar_known": state.calendar_known})  # fmt: skip
+_OPEN_INFOS_MAX = 4096
+# Kept by identity, not by value: hashing an OpenState (a dataclass of five fields) cost more
+# than the lookup saved, and the locator's states are shared objects (open_state_memo gives one
+# per hours and minute). Each entry holds its state, so no other object can take its id.
+_open_infos: dict[int, tuple[OpenState, bytes]] = {}
 
 
 def open_info(state: OpenState | None) -> bytes:
-    return _NO_HOURS if state is None else _open_info(state)
+    """An :class:`api.schemas_locator.OpenInfo` object; states repeat across places and calls."""
+    if state is None:
+        return _NO_HOURS
+    entry = _open_infos.get(id(state))
+    if entry is not None:
+        return entry[1]
+    if len(_open_infos) >= _OPEN_INFOS_MAX:
+        _open_infos.clear()
+    json = to_json({"is_open": state.is_open, "closes_at": state.closes_at,
+                    "next_open": state.next_open, "day_type": state.day_type,
+                    "calendar_known": state.calendar_known})  # fmt: skip
+    _open_infos[id(state)] = (state, json)
+    return json
 
 
 def place(found: Located, static: StaticPlace, coords: CoordSystem) -> bytes:

@@ -256,9 +256,12 @@ def open_state_memo(hours_text: str, at: datetime, calendar: ChinaCalendar) -> O
     change. OSM hours change state on whole minutes, so that is always the case in Beijing;
     an answer that could change within its minute is computed for ``at`` itself instead.
     """
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"datetime {at.isoformat()} is naive; pass an aware one (Asia/Shanghai)")
-    state = _state_in_minute(hours_text, (at - _EPOCH) // _MINUTE, calendar)
+    try:
+        minute = (at - _EPOCH) // _MINUTE  # naive ``at``: a TypeError, and no check per call
+    except TypeError:
+        raise ValueError(f"datetime {at.isoformat()} is naive; pass an aware one "
+                         "(Asia/Shanghai)") from None  # fmt: skip
+    state = _state_in_minute(hours_text, minute, calendar)
     return state if state is not None else open_state(hours_text, at, calendar)
 
 

@@ -89,6 +89,9 @@ class PlaceIndex:
         at = Candidate._fields.index("distance_m")
         self._heads = [tuple(p[:at]) for p in self.places]
         self._tails = [tuple(p[at + 1 :]) for p in self.places]
+        # Asking for every kind held, and no amenity, is no filter (unless a kind is unknown).
+        self._all_kinds = int(np.bitwise_or.reduce(self.kind_bits)) if n else 0
+        self._kinds_known = bool(np.all(self.kind_bits != 0))
         self._tree = cKDTree(np.column_stack([self.lon, self.lat])) if n else None
 
     def __len__(self) -> int:
@@ -131,17 +134,23 @@ class PlaceIndex:
         if self._tree is None:
             return Found(np.empty(0, np.intp), np.empty(0)), []
         asked = min(n, count + count // 4 + 1)
+        unfiltered = not needs and self._all_kinds & kinds == self._all_kinds and self._kinds_known
         while True:
             degrees, at = self._tree.query((lon, lat), k=asked, distance_upper_bound=reach)
             degrees, at = np.atleast_1d(degrees), np.atleast_1d(at)  # k=1 gives scalars
-            inside = at < n  # missing neighbours come back as index n, distance inf
-            exhausted = asked == n or not inside[-1]
-            degrees, at = degrees[inside], at[inside]
+            missing = at[-1] >= n  # missing neighbours come last, as index n (distance inf)
+            if missing:
+                inside = at < n
+                degrees, at = degrees[inside], at[inside]
+            exhausted = missing or asked == n
+            if unfiltered:
+                break
             ok = self._matches(at, kinds, needs)
-            if int(ok.sum()) >= count or exhausted:
+            at, degrees = at[ok], degrees[ok]
+            if len(at) >= count or exhausted:
                 break
             asked = min(n, asked * 4)  # filters rejected too many: look further
-        at, degrees = at[ok][:count], degrees[ok][:count]
+        at, degrees = at[:count], degrees[:count]
         return self._found(lon, lat, at), degrees.tolist()
 
     def within(self, lon: float, lat: float, kinds: int, needs: int, reach: float,

@@ -128,3 +128,23 @@ def test_a_full_static_cache_keeps_this_calls_hits_while_it_evicts():
     assert len(cache) == 2
     again = cache.get_many([place(1), place(3)])
     assert cache.hits == 3 and len(again) == 2  # 1 and 3 kept; 2 was the one evicted
+
+
+def test_open_states_render_their_own_values_past_the_memo_size():
+    """The JSON of an opening state is kept by the state's identity: distinct states, equal or
+    not, each give their own values (as the schema serialises them), also after the memo has
+    filled and started again."""
+    from dataclasses import asdict
+
+    from api.locator_render import _OPEN_INFOS_MAX, open_info
+    from api.schemas_locator import OpenInfo
+    from geo.hours import OpenState
+
+    opens = datetime(2026, 11, 25, 8, 30, tzinfo=SHANGHAI)
+    states = [OpenState(i % 2 == 0, None, opens.replace(minute=i % 60), "workday", True)
+              for i in range(_OPEN_INFOS_MAX + 10)]  # fmt: skip
+    for _ in range(2):
+        for state in states:
+            assert open_info(state) == OpenInfo(**asdict(state)).model_dump_json().encode()
+    twin = OpenState(**asdict(states[0]))
+    assert twin is not states[0] and open_info(twin) == open_info(states[0])
