@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from threadpoolctl import ThreadpoolController
 
 from api import (
     boundaries,
@@ -57,6 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tile_versions.start()
         if settings.api.walk_network is not None:  # a bad file stops start-up, saying why
             app.state.walk_router = await load_walk_router(settings.api.walk_network)
+        # pykdtree (the locator's shortlist) runs each query on an OpenMP team: for one point
+        # the team only costs, and its idle threads spin on another core (4x the CPU per
+        # /locate, measured). One thread for every OpenMP library loaded in this process.
+        ThreadpoolController().limit(limits=1, user_api="openmp")
         app.state.locator_places = LivePlaces(app.state.pool)
         await app.state.locator_places.rebuild()  # before the freeze below; SQL if it fails
         # What exists after start-up lives as long as the app: keep it out of the collector's

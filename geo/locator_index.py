@@ -15,9 +15,12 @@ radius, where the caller drops them; the proof of completeness holds all the sam
 simply reach a little less far.
 
 Metres are geodesics on the WGS-84 ellipsoid from pyproj's geographiclib, the algorithm PostGIS
-geography uses (they agree to 1e-8 m on 20,000 Beijing points). Degrees come from a k-d tree
-over (lon, lat) (scipy's ``cKDTree``). Filters are bit masks: a kind is one bit, a place's
-amenities a set of bits. Pure: places in, candidates out; the API keeps it current.
+geography uses (they agree to 1e-8 m on 20,000 Beijing points). Degrees come from k-d trees over
+(lon, lat): pykdtree's for the shortlist, asked on every request (half of scipy's per-call
+cost, most of which is argument handling), scipy's ``cKDTree`` for the whole radius, which
+pykdtree cannot ask. pykdtree parallelises queries with OpenMP; for one point that only costs,
+so the API limits it to one thread (:mod:`api.app`). Filters are bit masks: a kind is one bit, a
+place's amenities a set of bits. Pure: places in, candidates out; the API keeps it current.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+from pykdtree.kdtree import KDTree
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
@@ -92,7 +96,9 @@ class PlaceIndex:
         # Asking for every kind held, and no amenity, is no filter (unless a kind is unknown).
         self._all_kinds = int(np.bitwise_or.reduce(self.kind_bits)) if n else 0
         self._kinds_known = bool(np.all(self.kind_bits != 0))
-        self._tree = cKDTree(np.column_stack([self.lon, self.lat])) if n else None
+        xy = np.column_stack([self.lon, self.lat])
+        self._tree = cKDTree(xy) if n else None
+        self._nearest = KDTree(xy) if n else None
 
     def __len__(self) -> int:
         return len(self.places)
@@ -131,13 +137,14 @@ class PlaceIndex:
         """The ``count`` nearest matches by degrees within ``reach`` degrees, nearest first,
         and each one's degree distance. Fewer than ``count``: every match within ``reach``."""
         n = len(self.places)
-        if self._tree is None:
+        if self._nearest is None:
             return Found(np.empty(0, np.intp), np.empty(0)), []
         asked = min(n, count + count // 4 + 1)
         unfiltered = not needs and self._all_kinds & kinds == self._all_kinds and self._kinds_known
+        here = np.array([[lon, lat]])
         while True:
-            degrees, at = self._tree.query((lon, lat), k=asked, distance_upper_bound=reach)
-            degrees, at = np.atleast_1d(degrees), np.atleast_1d(at)  # k=1 gives scalars
+            degrees, at = self._nearest.query(here, k=asked, distance_upper_bound=reach)
+            degrees, at = degrees.reshape(-1), at.reshape(-1).astype(np.intp)
             missing = at[-1] >= n  # missing neighbours come last, as index n (distance inf)
             if missing:
                 inside = at < n

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from threadpoolctl import ThreadpoolController, threadpool_info
 
 from api import locate_fastpath
 from api.app import create_app
@@ -241,3 +242,19 @@ async def test_with_the_database_down_the_route_explains(live):
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in response.text and "connection refused" not in response.text
+
+
+def openmp_threads() -> dict[str, int]:
+    return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+            if i["user_api"] == "openmp"}  # fmt: skip
+
+
+async def test_the_app_runs_openmp_on_one_thread(tiny_database_url):
+    """pykdtree (the shortlist) runs each query on an OpenMP team; for one point the team only
+    costs, its idle threads spinning on another core. Started with two, the app keeps one."""
+    with ThreadpoolController().limit(limits=2, user_api="openmp"):
+        assert any("pykdtree" in path for path in openmp_threads())
+        assert set(openmp_threads().values()) == {2}
+        app = create_app(Settings(environment="test", database_url=tiny_database_url))
+        async with app.router.lifespan_context(app):
+            assert set(openmp_threads().values()) == {1}
