@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.api.walk_network is not None:  # a bad file stops start-up, saying why
             app.state.walk_router = await load_walk_router(settings.api.walk_network)
         # pykdtree (the locator's shortlist) runs each query on an OpenMP team: for one point
-        # the team only costs, and its idle threads spin on another core (4x the CPU per
+        # the team only costs, and its idle threads spin on another core (3-4.5x the CPU per
         # /locate, measured). One thread for every OpenMP library loaded in this process.
         ThreadpoolController().limit(limits=1, user_api="openmp")
         app.state.locator_places = LivePlaces(app.state.pool)
