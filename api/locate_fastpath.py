@@ -114,9 +114,11 @@ def parse_query(query_string: bytes) -> LocateQuery | None:
     return LocateQuery(**values)
 
 
-class LocateFastPath(FastPath):
-    _route: Any = None
+# The route whose metrics label and answers the fast path shares (routers exist at import).
+_LOCATE_ROUTE = next(r for r in router.routes if getattr(r, "path", "") == "/locate")
 
+
+class LocateFastPath(FastPath):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         reply = None
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -124,7 +126,7 @@ class LocateFastPath(FastPath):
         if reply is None:
             await self.app(scope, receive, send)
         else:
-            await self.respond(scope, receive, send, reply, self._locate_route())
+            await self.respond(scope, receive, send, reply, _LOCATE_ROUTE)
 
     async def _answer(self, scope: Scope) -> Answer | None:
         state = scope["app"].state
@@ -148,8 +150,3 @@ class LocateFastPath(FastPath):
             body = isal_zlib.compress(body, wbits=31)  # 31: a gzip stream
             headers += [(b"vary", b"Accept-Encoding"), (b"content-encoding", b"gzip")]
         return 200, [(b"content-length", str(len(body)).encode()), *headers], body
-
-    def _locate_route(self) -> Any:
-        if self._route is None:
-            self._route = next(r for r in router.routes if getattr(r, "path", "") == "/locate")
-        return self._route

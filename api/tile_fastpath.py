@@ -14,7 +14,6 @@ is kept: every unsafe request of this worker drops the trusted versions while it
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import asyncpg
 from starlette._utils import get_route_path
@@ -41,9 +40,11 @@ _CACHE_CONTROL = CACHE_CONTROL.encode()
 _MVT = MVT.encode()
 
 
-class TileFastPath(FastPath):
-    _route: Any = None
+# The route whose metrics label and answers the fast path shares (routers exist at import).
+_TILE_ROUTE = next(r for r in router.routes if getattr(r, "name", "") == "get_tile")
 
+
+class TileFastPath(FastPath):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         versions: LayerVersions | None = None
         if scope["type"] == "http":
@@ -63,7 +64,7 @@ class TileFastPath(FastPath):
         if answer is None:
             await self.app(scope, receive, send)
             return
-        await self.respond(scope, receive, send, answer, self._tile_route())
+        await self.respond(scope, receive, send, answer, _TILE_ROUTE)
 
     async def _answer(self, scope: Scope, versions: LayerVersions) -> Answer | None:
         """A 304 or the tile (cached, else drawn), or ``None`` when the route must answer."""
@@ -115,8 +116,3 @@ class TileFastPath(FastPath):
         headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode()),
                     (b"content-type", _MVT)]  # fmt: skip
         return 200, headers, body
-
-    def _tile_route(self) -> Any:
-        if self._route is None:
-            self._route = next(r for r in router.routes if getattr(r, "name", "") == "get_tile")
-        return self._route

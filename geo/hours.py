@@ -200,10 +200,14 @@ def beijing_time(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=SHANGHAI)
 
 
+def _naive(at: datetime) -> ValueError:
+    return ValueError(f"datetime {at.isoformat()} is naive; pass an aware one (Asia/Shanghai)")
+
+
 def _local(at: datetime) -> datetime:
     """``at`` as naive Beijing wall time (China has one zone and no DST since 1991)."""
     if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"datetime {at.isoformat()} is naive; pass an aware one (Asia/Shanghai)")
+        raise _naive(at)
     return at.astimezone(SHANGHAI).replace(tzinfo=None)
 
 
@@ -259,8 +263,7 @@ def open_state_memo(hours_text: str, at: datetime, calendar: ChinaCalendar) -> O
     try:
         minute = (at - _EPOCH) // _MINUTE  # naive ``at``: a TypeError, and no check per call
     except TypeError:
-        raise ValueError(f"datetime {at.isoformat()} is naive; pass an aware one "
-                         "(Asia/Shanghai)") from None  # fmt: skip
+        raise _naive(at) from None
     state = _state_in_minute(hours_text, minute, calendar)
     return state if state is not None else open_state(hours_text, at, calendar)
 

@@ -210,8 +210,9 @@ def locate(
         matches = tuple(a.value for a in wanted if a.value in c.amenities) if wanted else ()
         verified = c.last_verified_at
         days = None if verified is None else max((at_utc - verified).days, 0)
+        stale = verified is None or verified <= stale_at  # the rule the ranking used
         out.append(Located(c, minutes, arrival, now, on_arrival, closes_soon, matches, days,
-                           days is None or days > STALE_DAYS))  # fmt: skip
+                           stale))  # fmt: skip
         if len(out) == k:
             break
     return out
