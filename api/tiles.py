@@ -149,10 +149,6 @@ class TileCache:
             self.size_bytes -= len(old) + ENTRY_OVERHEAD_BYTES
 
 
-def tile_cache(request: Request) -> TileCache:
-    return cache_of(request.app.state)
-
-
 def cache_of(state: Any) -> TileCache:
     """The app's tile cache, created on first use."""
     cache: TileCache | None = getattr(state, "tile_cache", None)
@@ -282,7 +278,7 @@ async def get_tile(
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
-    cache = tile_cache(request)
+    cache = cache_of(request.app.state)
     body = cache.get((spec.name, version, stamp, z, x, y))
     headers["X-Tile-Cache"] = "hit" if body is not None else "miss"
     if body is None:

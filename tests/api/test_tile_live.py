@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
+import psycopg
 import pytest
 
 from api import tile_versions
@@ -27,28 +28,12 @@ from tests.api.test_tiles import ONLY_S1, by_name
 
 pytestmark = pytest.mark.anyio
 PARTNER = "https://partner.example"
-# Migration 0003's version trigger with a notification: what would enable the in-memory mode
-# (not shipped; see docs/api-tiles.md).
-NOTIFY_FUNCTION_SQL = """
-CREATE OR REPLACE FUNCTION nuanxin_bump_layer_version() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'TRUNCATE' THEN
-        IF NOT EXISTS (SELECT 1 FROM changed_rows) THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    INSERT INTO layer_versions AS lv (layer, version, changed_at)
-    VALUES (TG_ARGV[0], nextval('layer_version_seq'), clock_timestamp())
-    ON CONFLICT (layer) DO UPDATE
-       SET version = excluded.version, changed_at = excluded.changed_at;
-    PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);
-    RETURN NULL;
-END $$
-"""
-PLAIN_FUNCTION_SQL = NOTIFY_FUNCTION_SQL.replace(  # migration 0003's trigger: no notification
-    "    PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);\n", ""
-)
-ELSEWHERE_FUNCTION_SQL = NOTIFY_FUNCTION_SQL.replace("'nuanxin_layer_versions'", "'elsewhere'")
+
+
+class VersionFunctions(NamedTuple):
+    plain: str  # migration 0003's, as the database holds it: no notification
+    notify: str  # the same with a notification: what would enable the in-memory mode
+    elsewhere: str  # notifying a channel nobody here listens to
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +42,22 @@ def migrated_url(scratch_database_url: str) -> str:
     migrate.upgrade(engine)
     engine.dispose()
     return scratch_database_url
+
+
+@pytest.fixture(scope="module")
+def functions(migrated_url: str) -> VersionFunctions:
+    """The version trigger's function read back from the migrated database (so it follows any
+    migration that redefines it), and the proposed notifying variant (not shipped; see
+    docs/api-tiles.md) made from it."""
+    with psycopg.connect(migrated_url) as conn:
+        row = conn.execute("SELECT pg_get_functiondef("
+                           "'nuanxin_bump_layer_version()'::regprocedure)").fetchone()  # fmt: skip
+    assert row is not None
+    plain: str = row[0]
+    head, tail = plain.rsplit("RETURN NULL;", 1)
+    notify = f"{head}PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);\nRETURN NULL;{tail}"
+    elsewhere = notify.replace("'nuanxin_layer_versions'", "'elsewhere'")
+    return VersionFunctions(plain, notify, elsewhere)
 
 
 class Live:
@@ -95,21 +96,20 @@ async def _live(url: str, function_sql: str) -> AsyncIterator[Live]:
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
                 yield Live(http, versions, writer, app)
     finally:
-        await writer.execute(NOTIFY_FUNCTION_SQL)
         await writer.close()
 
 
 @pytest.fixture
-async def live(migrated_url: str) -> AsyncIterator[Live]:
-    """The app with the proposed notifying trigger (migration 0008)."""
-    async for value in _live(migrated_url, NOTIFY_FUNCTION_SQL):
+async def live(migrated_url: str, functions: VersionFunctions) -> AsyncIterator[Live]:
+    """The app with the proposed notifying trigger (not shipped)."""
+    async for value in _live(migrated_url, functions.notify):
         yield value
 
 
 @pytest.fixture
-async def coalesced(migrated_url: str) -> AsyncIterator[Live]:
+async def coalesced(migrated_url: str, functions: VersionFunctions) -> AsyncIterator[Live]:
     """The app on migration 0003's trigger, which does not notify."""
-    async for value in _live(migrated_url, PLAIN_FUNCTION_SQL):
+    async for value in _live(migrated_url, functions.plain):
         yield value
 
 
@@ -153,9 +153,9 @@ async def test_a_commit_elsewhere_is_seen_once_notified(live):
     assert (await live.names())[1].headers["x-tile-cache"] == "hit"
 
 
-async def test_an_edit_through_this_worker_shows_at_once_even_unnotified(live, migrated_url):
+async def test_an_edit_through_this_worker_shows_at_once_even_unnotified(live, functions):
     """The write barrier: notifications go elsewhere, yet an API edit is seen by the next GET."""
-    await live.writer.execute(ELSEWHERE_FUNCTION_SQL)  # still "notifies", never to us
+    await live.writer.execute(functions.elsewhere)  # still "notifies", never to us
     await until(lambda: live.versions.cached() is not None)
     station = await live.writer.fetchval("SELECT id FROM stations WHERE external_id = 'p1'")
     secret = "barrier-secret-0123456789abcdef"
