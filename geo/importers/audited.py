@@ -87,10 +87,8 @@ class EditorImport:
         session.execute(text(_SNAPSHOT_SQL.format(table=table)), keys)
         if self.district_code is None:
             return {}
-        found = session.execute(
-            text(DISTRICT_SQL.format(code=":c")), {"c": self.district_code}
-        ).first()
-        if found is None:
+        exists = text(f"SELECT EXISTS ({DISTRICT_SQL.format(code=':c')})")  # no geometry sent
+        if not session.execute(exists, {"c": self.district_code}).scalar():
             raise ForbiddenError(f"your district {self.district_code} has no current boundary")
         points = {
             "lons": [getattr(r, "lon") for r in records],  # noqa: B009

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from api.app import create_app
+from api.editing_tables import STATIONS
 from geo.config import Settings
 
 pytestmark = pytest.mark.anyio
@@ -77,10 +78,8 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
 
 
 async def test_no_get_route_answers_with_a_private_field(client, api_conn, settings):
-    await api_conn.execute(
-        "UPDATE stations SET contact_name = $1, contact_phone = $1, internal_notes = $1",
-        SECRET,
-    )
+    private = ", ".join(f"{column} = $1" for column in STATIONS.private)  # every private one
+    await api_conn.execute(f"UPDATE stations SET {private}", SECRET)
     s1 = await api_conn.fetchval("SELECT id FROM stations WHERE external_id = 's1'")
     e1 = await api_conn.fetchval("SELECT id FROM enterprises WHERE external_id = 'e1'")
     samples = _samples(s1, e1)
