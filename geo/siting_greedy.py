@@ -1,4 +1,4 @@
-"""Heuristics: lazy greedy, then 1-opt swaps; instant answers and the MIP's warm start.
+"""Heuristics: lazy greedy, then 1-opt swaps (MCLP's deeper search is geo.siting_search).
 
 Plain greedy is 1–3 % off the optimum on city instances: the first picks grab dense spots and
 later ones overlap them. A swap pass (drop one chosen site, add the best outsider, keep the

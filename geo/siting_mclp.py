@@ -41,13 +41,6 @@ def _reduce(problem: CoverProblem, p: int) -> tuple[sparse.csr_array, Floats, In
     return sparse.csr_array(again.reach), again.weight, sites
 
 
-def _pad_local(reach: sparse.csr_array, weight: Floats, chosen: Ints, p: int) -> Ints:
-    """The warm start in reduced columns: a dropped dominated site is replaced greedily."""
-    reduced = CoverProblem(reach, weight, np.zeros(len(weight), np.int64),
-                           np.ones(reach.shape[1]))  # fmt: skip
-    return _pad(reduced, chosen, p)
-
-
 def _pad(problem: CoverProblem, chosen: Ints, p: int) -> Ints:
     """Up to ``p`` sites: the best additions by marginal gain (the objective never falls)."""
     chosen = np.unique(np.asarray(chosen, dtype=np.int64))
@@ -94,8 +87,8 @@ def solve_mclp_exact(problem: CoverProblem, p: int, *, time_limit_s: float, mip_
     position = np.full(problem.n_sites, -1, dtype=np.int64)
     position[kept] = np.arange(len(kept))
     start = position[np.asarray(warm_start, dtype=np.int64)]
-    start = _pad_local(reach, weight, start[start >= 0], p)
     reduced = CoverProblem(reach, weight, np.zeros(len(weight), np.int64), np.ones(len(kept)))
+    start = _pad(reduced, start[start >= 0], p)  # a dropped dominated site replaced greedily
     left = max(time_limit_s - (time.perf_counter() - began), 1.0)
     outcome = solve_coverage(reduced, p, 1, time_limit_s=left, mip_rel_gap=mip_rel_gap,
                              warm_start=start, log=log)  # fmt: skip

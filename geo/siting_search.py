@@ -66,8 +66,7 @@ class CoverSearch:
             inn = self._col[pick]
             extra = sparse.coo_array(
                 (self.weight[self._row[pick]], (out, inn)), shape=(self.n_sites, self.n_sites)
-            ).tocsr()
-            extra.sum_duplicates()
+            ).tocsr()  # sums the duplicate (out, in) pairs
             rows = np.repeat(np.arange(self.n_sites), np.diff(extra.indptr))
             score = extra.data + gain[extra.indices]
             order = np.lexsort((-score, rows))  # per out-site, its best partner first

@@ -8,8 +8,9 @@
 
 ``method="exact"`` runs the heuristic first and hands it to HiGHS as a warm start, so even a
 solve stopped by the time limit returns a solution at least that good, with HiGHS's bound and
-gap. ``method="heuristic"`` stops after the heuristic (lazy greedy + 1-opt swaps); for MCLP it
-still reports a valid bound from submodularity.
+gap. ``method="heuristic"`` stops after the heuristic (lazy greedy, then for MCLP a swap search
+with restarts, :mod:`geo.siting_search`, and for backup 1-opt swaps); for MCLP it still reports
+a valid bound from submodularity.
 """
 
 from __future__ import annotations
