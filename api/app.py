@@ -38,7 +38,7 @@ from api.locator_places import LivePlaces
 from api.middleware import Metrics, OperationsMiddleware
 from api.schemas import PROBLEM_RESPONSES, Problem
 from api.tile_fastpath import TileFastPath
-from api.tile_versions import LayerVersions
+from api.tile_versions import LayerVersions, WriteBarrier
 from geo.config import Settings, get_settings
 from geo.db import resolve_database_url
 from geo.walk_router import WalkRouter
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "expose_headers": ["X-Request-ID", "Location"]}  # fmt: skip
         app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(TileFastPath, cors=cors)  # cached tiles, before routing and GZip
+    app.add_middleware(WriteBarrier)  # this worker's writes: versions read, not trusted
     app.add_middleware(LocateFastPath, cors=cors)  # the locator, likewise
     # Outermost: ids, limits, shedding and metrics apply to everything, errors included.
     app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=app.state.metrics)

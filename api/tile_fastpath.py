@@ -7,8 +7,8 @@ security headers still apply) and answers a valid GET that accepts gzip — a 30
 tile, or a miss drawn through the pool — with exactly the headers the route would send (ETag,
 Cache-Control, Vary, X-Tile-Cache, CORS through the app's own CORS settings). Anything else —
 identity encoding, an invalid tile, a query it does not know, a database error — goes on to
-the route, which stays the reference. It is also where the write barrier of ``LayerVersions``
-is kept: every unsafe request of this worker drops the trusted versions while it runs and after.
+the route, which stays the reference. (The write barrier of ``LayerVersions``, which every
+reader of versions relies on, is its own middleware: :class:`api.tile_versions.WriteBarrier`.)
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from api.tiles import (
 
 _TILE = re.compile(r"/tiles/([a-z]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt")
 _QUERY = re.compile(rb"(?:v=\d{1,18})?")  # what the route accepts without a 422
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CACHE_CONTROL = CACHE_CONTROL.encode()
 _MVT = MVT.encode()
 
@@ -52,15 +51,7 @@ class TileFastPath(FastPath):
         if versions is None:  # no lifespan (tests) or not HTTP: the app as it is
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
-        if method not in SAFE_METHODS:
-            versions.write_started()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                versions.write_finished()
-            return
-        answer = await self._answer(scope, versions) if method == "GET" else None
+        answer = await self._answer(scope, versions) if scope["method"] == "GET" else None
         if answer is None:
             await self.app(scope, receive, send)
             return

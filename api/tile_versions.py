@@ -28,11 +28,14 @@ from typing import Any
 
 import asyncpg
 
+from api.middleware import ASGIApp, Receive, Scope, Send
+
 CHANNEL = "nuanxin_layer_versions"
 APPLICATION_NAME = "nuanxin-tile-versions"
 PING_S = 2.0  # a silent connection is noticed within PING_S + TIMEOUT_S
 TIMEOUT_S = 1.0
 RETRY_S = (0.05, 0.2, 0.5, 1.0, 2.0)  # reconnect back-off
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ = "SELECT layer, version, changed_at FROM layer_versions"
 # Whether commits notify (trust is only possible then); checked on connecting and at every ping,
 # so a downgrade that removes the notification ends the trust within PING_S.
@@ -220,3 +223,25 @@ async def _connect(url: str) -> asyncpg.Connection:
     return await asyncpg.connect(
         url, timeout=5, server_settings={"application_name": APPLICATION_NAME}
     )
+
+
+class WriteBarrier:
+    """The write barrier as middleware: every unsafe request of this worker is marked on the
+    app's :class:`LayerVersions` while it runs, so no reader (tiles, the locator) trusts
+    versions held from before it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        versions: LayerVersions | None = None
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            versions = getattr(scope["app"].state, "tile_versions", None)
+        if versions is None:  # a safe method, not HTTP, or no lifespan (tests)
+            await self.app(scope, receive, send)
+            return
+        versions.write_started()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            versions.write_finished()
