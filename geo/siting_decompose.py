@@ -17,12 +17,12 @@ import itertools
 import math
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from geo.siting_problem import Floats, Ints
+from geo.siting_mip import solve_coverage
+from geo.siting_problem import CoverProblem, Floats, Ints
 
 BRUTE_FORCE_SUBSETS = 5_000  # enumerate a part's k-subsets up to this many, else a small MIP
 
@@ -101,34 +101,14 @@ def _best_subset(cover: np.ndarray, weight: Floats, k: int) -> tuple[float, Ints
 
 
 def _mip_subset(cover: np.ndarray, weight: Floats, k: int, start: Ints) -> tuple[float, Ints]:
-    """Exact best ``k`` columns of a small dense 0/1 matrix (HiGHS, proven optimal)."""
-    m, n = cover.shape
-    solver = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no stubs
-    solver.setOptionValue("output_flag", False)
-    solver.setOptionValue("threads", 1)
-    solver.setOptionValue("mip_rel_gap", 0.0)
-    solver.setOptionValue("mip_abs_gap", 1e-9)
-    solver.setOptionValue("random_seed", 0)
-    inf = highspy.kHighsInf
-    solver.addVars(n + m, np.zeros(n + m), np.ones(n + m))
-    solver.changeColsCost(n + m, np.arange(n + m, dtype=np.int32), np.r_[np.zeros(n), -weight])
-    solver.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                 np.full(n, highspy.HighsVarType.kInteger))  # fmt: skip
-    links = sparse.csr_array(sparse.hstack([-sparse.csr_array(cover.astype(float)),
-                                            sparse.eye_array(m)], format="csr"))  # fmt: skip
-    solver.addRows(m, np.full(m, -inf), np.zeros(m), links.nnz, links.indptr.astype(np.int32),
-                   links.indices.astype(np.int32), links.data)  # fmt: skip
-    solver.addRow(k, k, n, np.arange(n, dtype=np.int32), np.ones(n))
-    values = np.zeros(n + m)
-    values[start] = 1.0
-    values[n:] = cover[:, start].any(axis=1)
-    solver.setSolution(n + m, np.arange(n + m, dtype=np.int32), values)
-    solver.run()
-    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    """Exact best ``k`` columns of a small dense 0/1 matrix (the MCLP model, proven optimal)."""
+    problem = CoverProblem(sparse.csr_array(cover.astype(float)), weight,
+                           np.zeros(len(weight), np.int64), np.ones(cover.shape[1]))  # fmt: skip
+    outcome = solve_coverage(problem, k, 1, time_limit_s=math.inf, mip_rel_gap=0.0,
+                             mip_abs_gap=1e-9, warm_start=start)  # fmt: skip
+    if outcome.status != "Optimal":
         raise RuntimeError("a small part's MIP was not solved to optimality")
-    x = np.asarray(solver.getSolution().col_value[:n])
-    chosen = np.flatnonzero(x > 0.5).astype(np.int64)
-    return float(weight @ cover[:, chosen].any(axis=1)), chosen
+    return float(weight @ cover[:, outcome.sites].any(axis=1)), outcome.sites
 
 
 def value_curve(cover: np.ndarray, weight: Floats, k_max: int) -> Curve:

@@ -71,11 +71,14 @@ class MipOutcome:
     rows: int  # merged demand rows in the model
 
 
-def _highs(time_limit_s: float, mip_rel_gap: float, log: bool) -> highspy.Highs:
+def _highs(time_limit_s: float, mip_rel_gap: float, log: bool,
+           mip_abs_gap: float | None = None) -> highspy.Highs:  # fmt: skip
     solver = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no stubs
     solver.setOptionValue("output_flag", log)
     solver.setOptionValue("time_limit", float(time_limit_s))
     solver.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    if mip_abs_gap is not None:
+        solver.setOptionValue("mip_abs_gap", float(mip_abs_gap))
     solver.setOptionValue("random_seed", 0)
     solver.setOptionValue("threads", 1)  # shared machines; HiGHS's MIP search is serial anyway
     return solver
@@ -130,9 +133,10 @@ def _start(rows: MergedRows, n_sites: int, sites: Ints | None) -> Floats | None:
 
 
 def solve_coverage(problem: CoverProblem, p: int, need: int, *, time_limit_s: float,
-                   mip_rel_gap: float, warm_start: Ints | None = None,
-                   log: bool = False) -> MipOutcome:  # fmt: skip
-    """MCLP (``need=1``) or backup coverage (``need=2``) with exactly ``p`` new sites."""
+                   mip_rel_gap: float, warm_start: Ints | None = None, log: bool = False,
+                   mip_abs_gap: float | None = None) -> MipOutcome:  # fmt: skip
+    """MCLP (``need=1``) or backup coverage (``need=2``) with exactly ``p`` new sites;
+    ``mip_abs_gap`` below HiGHS's default when a proof must be exact to the last person."""
     rows = merge_rows(problem, need)
     k, m = problem.n_sites, len(rows.weight)
     links = sparse.hstack([-rows.reach, sparse.diags_array(rows.residual.astype(np.float64))])
@@ -141,7 +145,7 @@ def solve_coverage(problem: CoverProblem, p: int, need: int, *, time_limit_s: fl
     matrix.sort_indices()
     integer = np.concatenate([np.ones(k, dtype=bool), rows.residual > 1])
     bounds = np.concatenate([np.full(m, -highspy.kHighsInf), [float(p)]])
-    return _solve(_highs(time_limit_s, mip_rel_gap, log), matrix,
+    return _solve(_highs(time_limit_s, mip_rel_gap, log, mip_abs_gap), matrix,
                   cost=np.concatenate([np.zeros(k), rows.weight]), upper=np.ones(k + m),
                   integer=integer, row_lower=bounds, row_upper=np.append(np.zeros(m), p),
                   maximise=True, n_sites=k, start=_start(rows, k, warm_start))  # fmt: skip
