@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import NamedTuple, Protocol
 from urllib.parse import quote, urlencode
 
@@ -94,11 +95,6 @@ PROFILE_AMENITIES: dict[WorkerProfile, tuple[Amenity, ...]] = {
 }  # fmt: skip
 
 
-def walking_minutes(distance_m: float, *, walked: bool = False) -> float:
-    """Minutes on foot: metres already walked along streets, or straight metres × detour."""
-    return distance_m * (1.0 if walked else DETOUR_FACTOR) / WALK_SPEED_M_PER_MIN
-
-
 class Candidate(NamedTuple):
     """A station near the worker, as the database returns it (WGS-84, true metres).
 
@@ -135,6 +131,9 @@ class Located(NamedTuple):
     profile_matches: tuple[str, ...]
     verified_days_ago: int | None  # None: never verified
     stale: bool
+
+
+_located = partial(tuple.__new__, Located)  # Located(*fields) without the keyword machinery
 
 
 class Rank(Protocol):
@@ -185,23 +184,27 @@ def locate(
         stale = verified is None or verified <= stale_at
         return (c.distance_m * STALE_PENALTY if stale else c.distance_m), c.id
 
+    # Run for every candidate of every request: the loop avoids calls and objects it can.
     out: list[Located] = []
     now_states: dict[str, OpenState] = {}  # every candidate shares ``at``
     soon = timedelta(minutes=CLOSES_SOON_MIN)
     at_utc = at.astimezone(UTC)  # the same instant; subtracting within one tzinfo is faster
+    detour = 1.0 if walked else DETOUR_FACTOR  # metres walked, or straight metres x detour
+    only_now, only_arrival = mode is OpenMode.NOW, mode is OpenMode.ARRIVAL
     for c in candidates if ranked else sorted(candidates, key=rank):
         hours = c.opening_hours
-        minutes = walking_minutes(c.distance_m, walked=walked)
+        minutes = c.distance_m * detour / WALK_SPEED_M_PER_MIN
         arrival = at + timedelta(minutes=minutes)
-        now = on_arrival = None
-        if hours is not None and hours.strip():
+        if hours and not hours.isspace():
             on_arrival = open_state_memo(hours, arrival, calendar)
             now = now_states.get(hours)
             if now is None:
                 now = now_states[hours] = open_state_memo(hours, at, calendar)
-        if mode is OpenMode.NOW and not (now and now.is_open):
+        else:
+            now = on_arrival = None
+        if only_now and not (now and now.is_open):
             continue
-        if mode is OpenMode.ARRIVAL and not (on_arrival and on_arrival.is_open):
+        if only_arrival and not (on_arrival and on_arrival.is_open):
             continue
         closes_soon = bool(
             on_arrival and on_arrival.is_open and on_arrival.closes_at is not None
@@ -209,10 +212,12 @@ def locate(
         )  # fmt: skip
         matches = tuple(a.value for a in wanted if a.value in c.amenities) if wanted else ()
         verified = c.last_verified_at
-        days = None if verified is None else max((at_utc - verified).days, 0)
-        stale = verified is None or verified <= stale_at  # the rule the ranking used
-        out.append(Located(c, minutes, arrival, now, on_arrival, closes_soon, matches, days,
-                           stale))  # fmt: skip
+        if verified is None:
+            days, stale = None, True
+        else:
+            days, stale = max((at_utc - verified).days, 0), verified <= stale_at  # rank's rule
+        out.append(_located((c, minutes, arrival, now, on_arrival, closes_soon, matches, days,
+                             stale)))  # fmt: skip
         if len(out) == k:
             break
     return out
