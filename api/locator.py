@@ -16,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Annotated
 
 import asyncpg
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from numpy.typing import NDArray
 from starlette.datastructures import State
 
 from api import locator_render as render
@@ -56,8 +58,10 @@ from geo.locator import (
     WorkerProfile,
     beyond_walk_method,
     locate,
+    may_be_open,
     off_network_method,
     rank_key,
+    reach_minutes,
     stale_from,
     walked_method,
 )
@@ -102,39 +106,98 @@ def _final(shortlist: int, found: list[Located], k: int, complete: float) -> boo
 
 async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[str],
                   needs: list[str] | None, metres: float, k: int, rank: Rank,
+                  out: HoursOut | None = None,
                   ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
     """Candidates (on demand) and answer from PostGIS: the KNN shortlist when it provably holds the
     answer, else (rarely) every match within ``metres``, nearest first, up to
-    :data:`SHORTLIST`."""
+    :data:`SHORTLIST`. Places whose hours ``out`` names are left out, but not from a notice's
+    candidates (it counts closed places)."""
     box = envelope(lon, lat, metres)
-    rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST)
+    hours = (out.texts, out.none) if out else ([], False)
+    rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST, *hours)
     complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
     candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
     found = rank(candidates)
     if not _final(len(rows), found, k, complete):
-        candidates = await _within_sql(conn, lon, lat, box, kinds, needs, metres, SHORTLIST)
+        candidates = await _within_sql(conn, lon, lat, box, kinds, needs, metres, SHORTLIST,
+                                       hours)  # fmt: skip
         found = rank(candidates)
+    if out is not None and not found:  # a notice follows: count every place, closed or not
+        candidates = await _within_sql(conn, lon, lat, box, kinds, needs, metres, SHORTLIST)
     return partial(list, candidates), found
 
 
 def _search_index(index: PlaceIndex, lon: float, lat: float, kinds: list[str],
                   needs: list[str] | None, metres: float, k: int, rank: Rank, stale_at: datetime,
+                  out: HoursOut | None = None,
                   ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
     """:func:`_search`'s two questions asked of the in-memory stations: the same answer. Only
-    the places the ranking reaches become candidates; the others only if a notice counts them.
+    the places the ranking reaches become candidates; the others only if a notice counts them
+    (and then closed ones too, where ``out`` left them out).
     """
+    hours_ok = out.keep if out else None
     box = envelope(lon, lat, metres)
     reach = box_reach(lon, lat, box)
     kind_bits, need_bits = kind_mask(kinds), amenity_mask(needs or ())
-    short, degrees = index.shortlist(lon, lat, kind_bits, need_bits, reach, KNN_SHORTLIST)
+    short, degrees = index.shortlist(lon, lat, kind_bits, need_bits, reach, KNN_SHORTLIST,
+                                     hours_ok)  # fmt: skip
     complete = complete_within(lat, degrees, KNN_SHORTLIST, metres)
     near = short.metres <= metres
     found_near = Found(short.at[near], short.metres[near])
     found = rank(index.ranked(found_near, stale_at), ranked=True)
     if not _final(len(degrees), found, k, complete):
-        found_near = index.within(lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST)
+        found_near = index.within(lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST,
+                                  hours_ok)  # fmt: skip
         found = rank(index.ranked(found_near, stale_at), ranked=True)
+    if out is not None:
+        every = partial(index.within, lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST)
+        return lambda: index.candidates(every()), found
     return partial(index.candidates, found_near), found
+
+
+@dataclass(frozen=True, slots=True)
+class HoursOut:
+    """Opening hours that cannot be open while a request's places are reached: the search leaves
+    their places out before measuring them (at night that is most places, and measuring them
+    was most of a request). They could never be in the answer, which stays the same."""
+
+    keep: NDArray[np.bool_]  # by the index's hours number (PlaceIndex.hours_filter)
+    texts: list[str]  # the hours left out, as stored (for SQL)
+    none: bool  # places without hours are left out too
+
+
+_HOURS_OUT_MAX = 64  # per snapshot: a few modes and radii per minute
+
+
+def _hours_out(snapshot: Snapshot, mode: OpenMode, moment: datetime,
+               metres: float) -> HoursOut | None:  # fmt: skip
+    """The hours among the snapshot's that cannot be open when this request's places are
+    reached: ``now``: at ``moment``; ``arrival``: until the longest walk within ``metres``;
+    both over the whole minute of ``moment`` and a minute more, so one answer serves every
+    request of that minute. Hours the snapshot does not know (a newer edit) are kept, so an
+    older snapshot serves the SQL path as well."""
+    if mode is OpenMode.ANY:
+        return None
+    since = moment.replace(second=0, microsecond=0)
+    span = 0.0 if mode is OpenMode.NOW else reach_minutes(metres)
+    key = (mode, since, span)
+    memo = snapshot.hours_out
+    if key not in memo:
+        if len(memo) >= _HOURS_OUT_MAX:
+            memo.clear()
+        until = since + timedelta(minutes=span + 2)
+        index = snapshot.index
+        keep = index.hours_filter(partial(may_be_open, since=since, until=until,
+                                          calendar=CALENDAR))  # fmt: skip
+        gone = [] if keep is None else [h for h, ok in zip(index.hours_texts, keep.tolist(),
+                                                           strict=True) if not ok]  # fmt: skip
+        memo[key] = (
+            None
+            if keep is None or not gone
+            else HoursOut(keep, [h for h in gone if h is not None], None in gone)
+        )
+    out: HoursOut | None = memo[key]
+    return out
 
 
 async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: float,
@@ -155,9 +218,11 @@ async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: 
 async def _within_sql(conn: asyncpg.Connection, lon: float, lat: float,
                       box: tuple[float, float, float, float], kinds: list[str],
                       needs: list[str] | None, metres: float, limit: int,
+                      hours: tuple[list[str], bool] = ([], False),
                       ) -> list[Candidate]:  # fmt: skip
-    """Every match within ``metres``, nearest first, at most ``limit``, from PostGIS."""
-    rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit)
+    """Every match within ``metres``, nearest first, at most ``limit``, from PostGIS; without
+    the places whose hours are among ``hours`` (and without hours, if its flag says so)."""
+    rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit, *hours)
     return [candidate_of(r) for r in rows]
 
 
@@ -169,6 +234,11 @@ async def current_snapshot(state: State) -> Snapshot | None:
         return None
     known = await versions.current()
     return None if known is None else places.snapshot_for(known)
+
+
+def _latest_snapshot(state: State) -> Snapshot | None:
+    places: LivePlaces | None = getattr(state, "locator_places", None)
+    return None if places is None else places.latest
 
 
 def _statics(candidates: list[Candidate],
@@ -268,11 +338,15 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
     if on_foot is not None:
         candidates, found = partial(list, on_foot[0]), on_foot[1]
     elif snapshot is not None:
+        out = _hours_out(snapshot, q.open, moment, metres)
         candidates, found = _search_index(snapshot.index, wlon, wlat, kinds, needs, metres, k,
-                                          rank, stale_from(moment))  # fmt: skip
+                                          rank, stale_from(moment), out)  # fmt: skip
     else:
+        latest = _latest_snapshot(state)  # not current, but its hours are still hours
+        out = _hours_out(latest, q.open, moment, metres) if latest else None
         async with acquire() as conn:
-            candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank)
+            candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank,
+                                              out)  # fmt: skip
     notice = None
     if not found:
         notice = await _notice(acquire, wlon, wlat, kinds, needs, q.max_km, candidates(), q.open,

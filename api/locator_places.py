@@ -54,6 +54,7 @@ class Snapshot:
 
     index: PlaceIndex
     statics: dict[int, Any] = field(default_factory=dict)  # station id -> its fixed JSON parts
+    hours_out: dict[Any, Any] = field(default_factory=dict)  # see api.locator._hours_out
 
 
 def key_of(versions: Versions) -> Key:
@@ -86,6 +87,11 @@ class LivePlaces:
         self._wanted: Key | None = None  # the newest versions a request has seen
         self._built_at = -REBUILD_GAP_S
         self.builds = 0  # snapshots read, for tests and curiosity
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot read, current or not."""
+        return self._snapshot
 
     def snapshot_for(self, versions: Versions) -> Snapshot | None:
         """The snapshot when it reflects exactly ``versions``; else ``None`` (and catch up)."""

@@ -51,7 +51,9 @@ SELECT c.id, c.name, c.kind, c.lon, c.lat, c.distance_m, c.amenities, c.opening_
      WHERE s.status = 'open' AND s.deleted_at IS NULL
        AND s.geom && ST_MakeEnvelope($3, $4, $5, $6, 4326)
        AND s.kind = ANY($7)
-       AND ($8::text[] IS NULL OR s.amenities @> $8){where}
+       AND ($8::text[] IS NULL OR s.amenities @> $8)
+       AND NOT coalesce(s.opening_hours = ANY({hours}::text[]), false)
+       AND (s.opening_hours IS NOT NULL OR NOT {no_hours}::boolean){where}
      ORDER BY {order}
      LIMIT {limit}
   ) AS c
@@ -60,9 +62,13 @@ SELECT c.id, c.name, c.kind, c.lon, c.lat, c.distance_m, c.amenities, c.opening_
  ORDER BY {outer}
 """
 
-# Every match within $9 metres, nearest metres first, at most $10 of them.
+# Every match within $9 metres, nearest metres first, at most $10 of them. In both statements
+# the last two parameters leave places out by their hours (api.locator.HoursOut): those whose
+# hours are in the list, and those without hours if the flag says so (none: '{}', false).
 CANDIDATES_SQL = _SHORTLIST.format(
     extra="",
+    hours="$11",
+    no_hours="$12",
     where="\n       AND ST_DWithin(s.geom::geography, here.pt::geography, $9)",
     order="distance_m, s.id",
     limit="$10",
@@ -73,7 +79,13 @@ CANDIDATES_SQL = _SHORTLIST.format(
 # radius is applied by the caller: a filter the planner cannot estimate would make it sort
 # the whole box instead.
 KNN_SQL = _SHORTLIST.format(
-    extra=", c.degrees", where="", order="s.geom <-> here.pt", limit="$9", outer="c.degrees"
+    extra=", c.degrees",
+    hours="$10",
+    no_hours="$11",
+    where="",
+    order="s.geom <-> here.pt",
+    limit="$9",
+    outer="c.degrees",
 )
 
 # Nothing within reach: how far is the nearest matching place, and is the point in our area?

@@ -523,11 +523,11 @@ async def sql_profile(url: str, reqs: api_data.Requests) -> list[str]:
     cases = {
         "minimal nearest-10 SQL": [(NEAREST_SQL, [lon, lat]) for lon, lat in reqs.points[:200]],
         f"locator KNN shortlist SQL ({KNN_SHORTLIST} rows; usual)": [
-            (KNN_SQL, [lon, lat, *envelope(lon, lat, 5000), kinds, None, KNN_SHORTLIST])
+            (KNN_SQL, [lon, lat, *envelope(lon, lat, 5000), kinds, None, KNN_SHORTLIST, [], False])
             for lon, lat in reqs.points[:200]],
         f"locator whole-radius SQL (≤ {SHORTLIST}, 5 km; rare)": [
             (CANDIDATES_SQL, [lon, lat, *envelope(lon, lat, 5000), kinds, None, 5000.0,
-                               SHORTLIST]) for lon, lat in reqs.points[:200]],
+                               SHORTLIST, [], False]) for lon, lat in reqs.points[:200]],
         "items SQL (bbox, limit 100)": [items_args(b) for b in reqs.bboxes[:200]],
         "z14 tile SQL (ST_AsMVT)": [(tile_sql, [z, x, y, WORLD_M / 2**z / EXTENT])
                                     for z, x, y in reqs.uncached_tiles[-200:]],

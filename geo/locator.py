@@ -223,6 +223,29 @@ def locate(
     return out
 
 
+def may_be_open(hours: str | None, since: datetime, until: datetime,
+                calendar: ChinaCalendar) -> bool:  # fmt: skip
+    """Whether a place with these hours can be open at some instant from ``since`` to ``until``.
+
+    One that cannot is never in :func:`locate`'s answer for ``now`` or ``arrival`` when every
+    candidate is reached within that span: a search may leave it out before measuring it (at
+    night most places are closed, and measuring them all was most of a request's time). Hours
+    that do not parse are kept: :func:`locate` decides about them as before.
+    """
+    if not hours or hours.isspace():
+        return False
+    try:
+        state = open_state_memo(hours, since, calendar)
+    except ValueError:
+        return True
+    return state.is_open or (state.next_open is not None and state.next_open <= until)
+
+
+def reach_minutes(metres: float) -> float:
+    """The most minutes :func:`locate` gives a walk of at most ``metres`` (straight line)."""
+    return metres * DETOUR_FACTOR / WALK_SPEED_M_PER_MIN
+
+
 def shift_many(lons: list[float], lats: list[float],
                ) -> list[tuple[tuple[float, float], tuple[float, float]]]:  # fmt: skip
     """GCJ-02 and BD-09 of many WGS-84 points in two vectorised calls (one per system)."""

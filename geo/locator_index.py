@@ -26,7 +26,7 @@ place's amenities a set of bits. Pure: places in, candidates out; the API keeps 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -47,6 +47,7 @@ _AMENITY_BIT = {amenity.value: 1 << i for i, amenity in enumerate(Amenity)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NEVER = np.iinfo(np.int64).min
+HOURS_FILTER_MAX = 1024  # the most different opening hours a filter on hours is built over
 
 
 def kind_mask(kinds: Iterable[str]) -> int:
@@ -89,6 +90,11 @@ class PlaceIndex:
                                         np.int64, n)  # fmt: skip
         self.verified = np.fromiter((_micros(p.last_verified_at) for p in self.places),
                                     np.int64, n)  # fmt: skip
+        # Each place's opening hours as a number: a filter on hours is one lookup per place.
+        ids: dict[str | None, int] = {}
+        self.hours_ids = np.fromiter((ids.setdefault(p.opening_hours, len(ids))
+                                      for p in self.places), np.intp, n)  # fmt: skip
+        self.hours_texts: list[str | None] = list(ids)
         # Each place split around its distance_m, to put a request's metres in at little cost.
         at = Candidate._fields.index("distance_m")
         self._heads = [tuple(p[:at]) for p in self.places]
@@ -103,11 +109,22 @@ class PlaceIndex:
     def __len__(self) -> int:
         return len(self.places)
 
-    def _matches(self, found: NDArray[np.intp], kinds: int, needs: int) -> NDArray[np.bool_]:
-        """Which of ``found`` are of one of ``kinds`` and have every amenity of ``needs``."""
+    def hours_filter(self, keep: Callable[[str | None], bool]) -> NDArray[np.bool_] | None:
+        """Which hours ``keep`` keeps, by hours number (for ``hours_ok``); ``None`` when the
+        places have too many different hours for that to be cheaper than measuring them."""
+        if len(self.hours_texts) > HOURS_FILTER_MAX:
+            return None
+        return np.fromiter((keep(h) for h in self.hours_texts), np.bool_, len(self.hours_texts))
+
+    def _matches(self, found: NDArray[np.intp], kinds: int, needs: int,
+                 hours_ok: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:  # fmt: skip
+        """Which of ``found`` are of one of ``kinds``, have every amenity of ``needs`` and
+        hours that ``hours_ok`` keeps (see :meth:`hours_filter`)."""
         ok: NDArray[np.bool_] = (self.kind_bits[found] & kinds) != 0
         if needs:
             ok &= (self.amenity_bits[found] & needs) == needs
+        if hours_ok is not None:
+            ok &= hours_ok[self.hours_ids[found]]
         return ok
 
     def _found(self, lon: float, lat: float, at: NDArray[np.intp]) -> Found:
@@ -133,14 +150,16 @@ class PlaceIndex:
         return (self.candidate(i, m) for i, m in pairs)
 
     def shortlist(self, lon: float, lat: float, kinds: int, needs: int, reach: float,
-                  count: int) -> tuple[Found, list[float]]:  # fmt: skip
+                  count: int, hours_ok: NDArray[np.bool_] | None = None,
+                  ) -> tuple[Found, list[float]]:  # fmt: skip
         """The ``count`` nearest matches by degrees within ``reach`` degrees, nearest first,
         and each one's degree distance. Fewer than ``count``: every match within ``reach``."""
         n = len(self.places)
         if self._nearest is None:
             return Found(np.empty(0, np.intp), np.empty(0)), []
         asked = min(n, count + count // 4 + 1)
-        unfiltered = not needs and self._all_kinds & kinds == self._all_kinds and self._kinds_known
+        unfiltered = (not needs and hours_ok is None and self._all_kinds & kinds == self._all_kinds
+                      and self._kinds_known)  # fmt: skip
         here = np.array([[lon, lat]])
         while True:
             degrees, at = self._nearest.query(here, k=asked, distance_upper_bound=reach)
@@ -152,7 +171,7 @@ class PlaceIndex:
             exhausted = missing or asked == n
             if unfiltered:
                 break
-            ok = self._matches(at, kinds, needs)
+            ok = self._matches(at, kinds, needs, hours_ok)
             at, degrees = at[ok], degrees[ok]
             if len(at) >= count or exhausted:
                 break
@@ -161,13 +180,14 @@ class PlaceIndex:
         return self._found(lon, lat, at), degrees.tolist()
 
     def within(self, lon: float, lat: float, kinds: int, needs: int, reach: float,
-               metres: float, limit: int) -> Found:  # fmt: skip
+               metres: float, limit: int, hours_ok: NDArray[np.bool_] | None = None,
+               ) -> Found:  # fmt: skip
         """Every match within ``metres`` (``reach`` degrees covers them), nearest metres first
         with ties by id, at most ``limit``."""
         if self._tree is None:
             return Found(np.empty(0, np.intp), np.empty(0))
         at = np.asarray(self._tree.query_ball_point((lon, lat), reach), dtype=np.intp)
-        found = self._found(lon, lat, at[self._matches(at, kinds, needs)])
+        found = self._found(lon, lat, at[self._matches(at, kinds, needs, hours_ok)])
         near = found.metres <= metres
         at, distance = found.at[near], found.metres[near]
         order = np.lexsort((self.ids[at], distance))[:limit]

@@ -18,6 +18,7 @@ import pytest
 
 from api import locator
 from api.locator_places import Snapshot, read_snapshot
+from api.locator_sql import SHORTLIST
 from geo.locator_index import PlaceIndex
 from geo.vocab import Amenity, StationKind
 
@@ -139,3 +140,89 @@ async def test_deleted_closed_and_other_kinds_never_come_from_the_index(api_conn
 async def test_a_snapshot_too_large_for_memory_is_not_read(api_conn):
     key, places = await read_snapshot(api_conn, max_places=1)
     assert places is None and len(key) == 2  # the versions are still known: no retry loop
+
+
+NIGHT = "2026-11-25T03:00"  # a Wednesday night in Beijing
+POINT = (116.40, 39.90)
+
+
+async def _seed_night(conn: Any, rng: random.Random, open_ids: int,
+                      closed: str | None = "Mo-Fr 09:00-17:00") -> list[int]:  # fmt: skip
+    """260 places with ``closed`` hours within about 600 m of :data:`POINT` (more than
+    :data:`api.locator_sql.SHORTLIST`), two without hours, and ``open_ids`` open 24/7 about
+    2-3 km east; their ids, nearest first."""
+    rows = [(f"day{i}", closed, POINT[0] + rng.gauss(0, 0.003),
+             POINT[1] + rng.gauss(0, 0.003)) for i in range(260)]  # fmt: skip
+    rows += [(f"none{i}", None, POINT[0] + 0.001 * i, POINT[1]) for i in range(2)]
+    rows += [(f"always{i}", "24/7", POINT[0] + 0.024 + 0.006 * i, POINT[1])
+             for i in range(open_ids)]  # fmt: skip
+    await conn.executemany(
+        "INSERT INTO stations (source, external_id, kind, name, status, opening_hours, geom)"
+        " VALUES ('night', $1, 'rest_point', $1, 'open', $2, ST_SetSRID(ST_MakePoint($3, $4),"
+        " 4326))",
+        rows,
+    )
+    found = await conn.fetch(
+        "SELECT id FROM stations WHERE external_id LIKE 'always%' ORDER BY external_id"
+    )
+    return [r["id"] for r in found]
+
+
+async def _night_answers(client: Any, api_conn: Any, monkeypatch: Any, query: str) -> list[Any]:
+    """The answer from memory, and from PostGIS told the hours by an older snapshot that holds
+    only the night's places (the hours it does not know, the bundled stations', stay in)."""
+    _, places = await read_snapshot(api_conn)
+    assert places is not None
+    snapshot = Snapshot(PlaceIndex(places))
+    older = Snapshot(PlaceIndex([p for p in places if p.name.startswith(("day", "none", "al"))]))
+    monkeypatch.setattr(locator, "_latest_snapshot", lambda state: older)
+    answers = []
+    for current in (snapshot, None):
+
+        async def this(state: Any, current: Snapshot | None = current) -> Snapshot | None:
+            return current
+
+        monkeypatch.setattr(locator, "current_snapshot", this)
+        response = await client.get(f"/locate?lon={POINT[0]}&lat={POINT[1]}&{query}")
+        assert response.status_code == 200, response.text
+        answers.append(json.loads(response.content))
+    return answers
+
+
+@pytest.mark.parametrize(
+    ("mode", "closed"),
+    [("arrival", "Mo-Fr 09:00-17:00"), ("now", "Mo-Fr 09:00-17:00"), ("arrival", None)],
+)
+async def test_at_night_open_places_past_many_closed_ones_are_found(
+    client, api_conn, monkeypatch, mode, closed
+):
+    """More places within the radius than a search keeps are closed all night (or have no
+    hours): neither path may stop at them (the SQL path used to answer "none open" here)."""
+    always = await _seed_night(api_conn, random.Random(3), 3, closed)  # noqa: S311 (test data)
+    query = f"k=3&open={mode}&at={NIGHT}&max_km=5"
+    by_index, by_sql = await _night_answers(client, api_conn, monkeypatch, query)
+    for answer in (by_index, by_sql):
+        assert [r["id"] for r in answer["results"]] == always, answer["notice"]
+        assert [r["open_on_arrival"]["is_open"] for r in answer["results"]] == [True] * 3
+    _close(by_index, by_sql)
+    if closed is None:
+        return  # no hours: never open, by day either
+    # By day the same query finds the near ones: the night answer is not the only one possible.
+    by_day = f"k=3&open={mode}&at=2026-11-25T10:30&max_km=5"
+    day_index, day_sql = await _night_answers(client, api_conn, monkeypatch, by_day)
+    assert not {r["id"] for r in day_index["results"]} & set(always)
+    _close(day_index, day_sql)
+
+
+async def test_at_night_with_nothing_open_the_notice_still_counts_the_closed_places(
+    client, api_conn, monkeypatch
+):
+    await _seed_night(api_conn, random.Random(4), 0)  # noqa: S311 (test data)
+    by_index, by_sql = await _night_answers(client, api_conn, monkeypatch,
+                                            f"k=3&open=arrival&at={NIGHT}&max_km=5")  # fmt: skip
+    for answer in (by_index, by_sql):
+        notice = answer["notice"]
+        assert answer["results"] == [] and notice["code"] == "nothing_open", notice
+        assert notice["message"].startswith(f"{SHORTLIST} matching places within 5 km")
+        assert notice["next_open"].startswith("2026-11-25T09:00")
+    _close(by_index, by_sql)

@@ -17,12 +17,13 @@ from numpy.typing import NDArray
 from pyproj import Geod
 
 from api.locator_sql import KNN_SHORTLIST, SHORTLIST, envelope
-from geo.hours import SHANGHAI, ChinaCalendar
-from geo.locator import STALE_PENALTY, Candidate, OpenMode, locate, stale_from
+from geo.hours import SHANGHAI, ChinaCalendar, open_state
+from geo.locator import STALE_PENALTY, Candidate, OpenMode, locate, may_be_open, stale_from
 from geo.locator_index import Found, PlaceIndex, amenity_mask, box_reach, kind_mask
 from geo.vocab import Amenity, StationKind
 
 GEOD = Geod(ellps="WGS84")
+Keep = Callable[[str | None], bool]  # which opening hours a filter keeps
 CAL = ChinaCalendar()
 AT = datetime(2026, 11, 18, 2, 30, tzinfo=UTC)  # Wednesday 10:30 in Beijing
 AT_NIGHT = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # Wednesday 23:00 in Beijing
@@ -90,8 +91,10 @@ class Brute:
         self.lat = np.array([p.lat for p in self.places])
         self.ids = np.array([p.id for p in self.places])
 
-    def matches(self, kinds: Sequence[str], needs: Sequence[str]) -> NDArray[np.bool_]:
+    def matches(self, kinds: Sequence[str], needs: Sequence[str],
+                hours: Keep | None = None) -> NDArray[np.bool_]:  # fmt: skip
         return np.array([p.kind in kinds and set(needs) <= set(p.amenities)
+                         and (hours is None or hours(p.opening_hours))
                          for p in self.places], dtype=bool)  # fmt: skip
 
     def degrees(self, lon: float, lat: float) -> NDArray[np.float64]:
@@ -103,17 +106,19 @@ class Brute:
         return np.asarray(m, dtype=np.float64)
 
     def shortlist(self, lon: float, lat: float, kinds: Sequence[str], needs: Sequence[str],
-                  reach: float, count: int) -> tuple[list[int], NDArray[np.float64]]:  # fmt: skip
+                  reach: float, count: int, hours: Keep | None = None,
+                  ) -> tuple[list[int], NDArray[np.float64]]:  # fmt: skip
         degrees = self.degrees(lon, lat)
-        at = np.flatnonzero(self.matches(kinds, needs) & (degrees < reach))
+        at = np.flatnonzero(self.matches(kinds, needs, hours) & (degrees < reach))
         at = at[np.argsort(degrees[at], kind="stable")][:count]
         return self.ids[at].tolist(), degrees[at]
 
     def within(self, lon: float, lat: float, kinds: Sequence[str], needs: Sequence[str],
-               metres: float) -> tuple[list[int], NDArray[np.float64]]:  # fmt: skip
+               metres: float, hours: Keep | None = None,
+               ) -> tuple[list[int], NDArray[np.float64]]:  # fmt: skip
         """Every match within ``metres`` (of all places, not only those within some reach)."""
         distance = self.metres(lon, lat)
-        at = np.flatnonzero(self.matches(kinds, needs) & (distance <= metres))
+        at = np.flatnonzero(self.matches(kinds, needs, hours) & (distance <= metres))
         at = at[np.lexsort((self.ids[at], distance[at]))]
         return self.ids[at].tolist(), distance[at]
 
@@ -401,3 +406,90 @@ def test_verified_exactly_at_stale_at_is_stale(verified, stale):
     answer = locate(index.candidates(found), at=AT, mode=OpenMode.ANY, k=2, calendar=CAL)
     assert [f.candidate.id for f in answer] == ranked
     assert {f.candidate.id: f.stale for f in answer}[2] is stale
+
+
+# --- leaving out places by their opening hours ------------------------------------------------
+
+HOURS_KEPT: dict[str, Keep] = {
+    "24/7 only": lambda h: h == "24/7",
+    "all but no hours": lambda h: h is not None,
+    "none": lambda h: False,
+}
+
+
+@pytest.mark.parametrize("kept", list(HOURS_KEPT))
+@pytest.mark.parametrize(("lon", "lat"), POINTS[:3])
+@pytest.mark.parametrize("filter_name", ["all kinds", "two needs"])
+def test_an_hours_filter_leaves_out_exactly_the_hours_it_drops(index, brute, kept, lon, lat,
+                                                               filter_name):  # fmt: skip
+    keep = HOURS_KEPT[kept]
+    kinds, needs = FILTERS[filter_name]
+    hours_ok = index.hours_filter(keep)
+    assert hours_ok is not None and len(hours_ok) == len(set(HOURS))
+    reach = box_reach(lon, lat, envelope(lon, lat, 6000.0))
+    found, degrees = index.shortlist(lon, lat, kind_mask(kinds), amenity_mask(needs), reach,
+                                     KNN_SHORTLIST, hours_ok)  # fmt: skip
+    want_ids, want_degrees = brute.shortlist(lon, lat, kinds, needs, reach, KNN_SHORTLIST, keep)
+    assert ids_of(index, found) == want_ids
+    np.testing.assert_allclose(degrees, want_degrees, rtol=0, atol=1e-12)
+    within = index.within(lon, lat, kind_mask(kinds), amenity_mask(needs), reach, 6000.0,
+                          SHORTLIST, hours_ok)  # fmt: skip
+    want_ids, want_metres = brute.within(lon, lat, kinds, needs, 6000.0, keep)
+    assert ids_of(index, within) == want_ids[:SHORTLIST]
+    np.testing.assert_allclose(within.metres, want_metres[:SHORTLIST], rtol=0, atol=1e-6)
+    assert all(keep(c.opening_hours) for c in index.candidates(found))
+    if kept == "none":
+        assert want_ids == [] and len(found.at) == 0
+    else:  # precondition: the filter left places to find, and left some out
+        unfiltered = brute.shortlist(lon, lat, kinds, needs, reach, KNN_SHORTLIST)[0]
+        assert want_ids and want_ids != unfiltered[: len(want_ids)]
+
+
+def test_an_hours_filter_is_not_built_over_too_many_different_hours(places, monkeypatch):
+    many = [p._replace(opening_hours=f"Mo-Su 08:{i % 60:02d}-20:00") for i, p in
+            enumerate(places[:100])]  # fmt: skip
+    monkeypatch.setattr("geo.locator_index.HOURS_FILTER_MAX", 59)
+    assert PlaceIndex(many).hours_filter(lambda h: True) is None  # 60 different hours
+    monkeypatch.setattr("geo.locator_index.HOURS_FILTER_MAX", 60)
+    assert PlaceIndex(many).hours_filter(lambda h: True) is not None
+
+
+MAY_BE_OPEN_HOURS = ["24/7", "Mo-Fr 09:00-17:00", "Mo-Sa 10:00-10:45",
+                     "Mo-Fr 08:00-20:00; PH off", "Sa-Su 06:30-07:00", "Mo-Su 23:50-24:00",
+                     "not hours at all", "  ", None]  # fmt: skip
+MAY_BE_OPEN_SINCE = [
+    datetime(2026, 11, 18, 3, 0, tzinfo=SHANGHAI),  # Wednesday night
+    datetime(2026, 11, 18, 8, 5, tzinfo=SHANGHAI),  # an hour before a 09:00 opening
+    datetime(2026, 11, 18, 8, 30, tzinfo=SHANGHAI),  # 30 minutes on: opens on the span's end
+    datetime(2026, 11, 18, 16, 50, tzinfo=SHANGHAI),  # closing within the span
+    datetime(2026, 11, 21, 5, 59, tzinfo=SHANGHAI),  # Saturday, before 06:30
+    datetime(2026, 10, 1, 7, 30, tzinfo=SHANGHAI),  # National Day: a public holiday
+    datetime(2026, 11, 18, 23, 0, tzinfo=SHANGHAI),  # a span past midnight
+]
+
+
+@pytest.mark.parametrize("hours", MAY_BE_OPEN_HOURS)
+@pytest.mark.parametrize("since", MAY_BE_OPEN_SINCE)
+@pytest.mark.parametrize("span_min", [0, 30, 81])
+def test_may_be_open_is_open_at_some_minute_of_the_span(hours, since, span_min):
+    """Against every minute from ``since`` to ``until`` (hours change on whole minutes); hours
+    that do not parse are kept, as locate() decides about them itself."""
+    until = since + timedelta(minutes=span_min)
+    got = may_be_open(hours, since, until, CAL)
+    if hours is None or not hours.strip():
+        assert got is False
+        return
+    try:
+        minutes = [open_state(hours, since + timedelta(minutes=m), CAL).is_open
+                   for m in range(span_min + 1)]  # fmt: skip
+    except ValueError:
+        assert got is True
+        return
+    assert got == any(minutes), [since + timedelta(minutes=m) for m, o in enumerate(minutes) if o]
+
+
+def test_may_be_open_cases_include_both_answers():
+    """Precondition: the cases above are not all one answer."""
+    answers = {may_be_open(h, s, s + timedelta(minutes=30), CAL)
+               for h in MAY_BE_OPEN_HOURS[:6] for s in MAY_BE_OPEN_SINCE}  # fmt: skip
+    assert answers == {True, False}
