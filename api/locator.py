@@ -5,10 +5,12 @@ Candidates are ranked by true metres (geography), never by ``<->`` on degrees, w
 shortlist by degrees comes with true metres, and the whole radius is searched only when that
 shortlist cannot prove the answer (see :mod:`api.locator_sql`). Both questions are asked of the
 open stations in memory (:mod:`geo.locator_index`) when they reflect every commit before the
-request (:mod:`api.locator_places`), else of PostGIS in one round trip. Opening hours are
-evaluated with the Chinese calendar in :mod:`geo.locator` (memoised per minute); the body is
-spliced from per-station parts serialised once (:mod:`api.locator_render`). Most requests are
-answered by :mod:`api.locate_fastpath` through :func:`answer`, ahead of this route.
+request (:mod:`api.locator_places`), else of PostGIS in one round trip; for ``now`` and
+``arrival`` both leave out places whose hours cannot be open in time (:class:`HoursOut`).
+Opening hours are evaluated with the Chinese calendar in :mod:`geo.locator` (memoised per
+minute); the body is spliced from per-station parts serialised once
+(:mod:`api.locator_render`). Most requests are answered by :mod:`api.locate_fastpath` through
+:func:`answer`, ahead of this route.
 """
 
 from __future__ import annotations

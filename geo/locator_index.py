@@ -9,6 +9,9 @@ and the final answers are the same:
 * :meth:`PlaceIndex.within`: every matching place within ``metres``, nearest metres first (ties
   by id), at most ``limit`` of them.
 
+Both may leave out places by their opening hours (:meth:`PlaceIndex.hours_filter`, one flag per
+distinct hours text), as the SQL does with a list of hours: at night most places are closed.
+
 The SQL looks inside a lon/lat box around the radius; the index within the circle through that
 box's corners, so its shortlist may also hold places just outside the box. Those are beyond the
 radius, where the caller drops them; the proof of completeness holds all the same, and may
