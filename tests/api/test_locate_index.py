@@ -10,6 +10,7 @@ so distances, walking minutes and arrivals are compared to their last printed di
 from __future__ import annotations
 
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -226,3 +227,24 @@ async def test_at_night_with_nothing_open_the_notice_still_counts_the_closed_pla
         assert notice["message"].startswith(f"{SHORTLIST} matching places within 5 km")
         assert notice["next_open"].startswith("2026-11-25T09:00")
     _close(by_index, by_sql)
+
+
+async def test_many_radii_share_a_few_hours_filters(client, api_conn, monkeypatch):
+    """A filter costs ~10 us per distinct opening hours held: radii asked for (any float) map
+    to a few spans, so a stream of odd radii cannot make every request build its own."""
+    await _seed_night(api_conn, random.Random(5), 1)  # noqa: S311 (test data)
+    _, places = await read_snapshot(api_conn)
+    assert places is not None
+    snapshot = Snapshot(PlaceIndex(places))
+
+    async def this_index(state: Any) -> Snapshot:
+        return snapshot
+
+    monkeypatch.setattr(locator, "current_snapshot", this_index)
+    radii = [round(0.1 + 0.37 * i, 2) for i in range(54)]  # 0.1 .. 19.71 km
+    for max_km in radii:
+        response = await client.get(f"/locate?lon={POINT[0]}&lat={POINT[1]}&k=3"
+                                    f"&open=arrival&at={NIGHT}&max_km={max_km}")  # fmt: skip
+        assert response.status_code == 200
+    longest = locator.reach_minutes(locator.MAX_KM * 1000)
+    assert 1 < len(snapshot.hours_out) <= math.ceil(longest / locator._SPAN_STEP_MIN) < len(radii)
