@@ -95,28 +95,34 @@ def _close(index_answer: Any, sql_answer: Any, where: str = "") -> None:
         assert index_answer == sql_answer, where
 
 
+async def _snapshot_of(api_conn: Any) -> Snapshot:
+    _, places = await read_snapshot(api_conn)
+    assert places is not None
+    return Snapshot(PlaceIndex(places))
+
+
+def _answer_from(monkeypatch: Any, snapshot: Snapshot | None) -> None:
+    """Requests take the in-memory path over ``snapshot``, or (``None``) the SQL path."""
+
+    async def current(state: Any) -> Snapshot | None:
+        return snapshot
+
+    monkeypatch.setattr(locator, "current_snapshot", current)
+
+
 async def test_the_index_answers_as_postgis_does(client, api_conn, monkeypatch):
     rng = random.Random(20261123)  # noqa: S311 (test data)
     await _seed(api_conn, rng, 1500)
-    _, places = await read_snapshot(api_conn)
-    assert places is not None
-    snapshot = Snapshot(PlaceIndex(places))
+    snapshot = await _snapshot_of(api_conn)
     queries = _queries(rng, 120)
-
-    async def no_index(state: Any) -> None:
-        return None
-
-    async def this_index(state: Any) -> Snapshot:
-        return snapshot
-
     answers: dict[str, list[Any]] = {}
-    for current in (no_index, this_index):
-        monkeypatch.setattr(locator, "current_snapshot", current)
-        answers[current.__name__] = []
+    for name, current in (("no_index", None), ("this_index", snapshot)):
+        _answer_from(monkeypatch, current)
+        answers[name] = []
         for query in queries:
             response = await client.get(f"/locate?{query}")
             assert response.status_code == 200, (query, response.text)
-            answers[current.__name__].append(json.loads(response.content))
+            answers[name].append(json.loads(response.content))
     for query, by_sql, by_index in zip(queries, answers["no_index"], answers["this_index"],
                                        strict=True):  # fmt: skip
         _close(by_index, by_sql, query)
@@ -172,18 +178,13 @@ async def _seed_night(conn: Any, rng: random.Random, open_ids: int,
 async def _night_answers(client: Any, api_conn: Any, monkeypatch: Any, query: str) -> list[Any]:
     """The answer from memory, and from PostGIS told the hours by an older snapshot that holds
     only the night's places (the hours it does not know, the bundled stations', stay in)."""
-    _, places = await read_snapshot(api_conn)
-    assert places is not None
-    snapshot = Snapshot(PlaceIndex(places))
-    older = Snapshot(PlaceIndex([p for p in places if p.name.startswith(("day", "none", "al"))]))
+    snapshot = await _snapshot_of(api_conn)
+    older = Snapshot(PlaceIndex([p for p in snapshot.index.places
+                                 if p.name.startswith(("day", "none", "al"))]))  # fmt: skip
     monkeypatch.setattr(locator, "_latest_snapshot", lambda state: older)
     answers = []
     for current in (snapshot, None):
-
-        async def this(state: Any, current: Snapshot | None = current) -> Snapshot | None:
-            return current
-
-        monkeypatch.setattr(locator, "current_snapshot", this)
+        _answer_from(monkeypatch, current)
         response = await client.get(f"/locate?lon={POINT[0]}&lat={POINT[1]}&{query}")
         assert response.status_code == 200, response.text
         answers.append(json.loads(response.content))
@@ -233,14 +234,8 @@ async def test_many_radii_share_a_few_hours_filters(client, api_conn, monkeypatc
     """A filter costs ~10 us per distinct opening hours held: radii asked for (any float) map
     to a few spans, so a stream of odd radii cannot make every request build its own."""
     await _seed_night(api_conn, random.Random(5), 1)  # noqa: S311 (test data)
-    _, places = await read_snapshot(api_conn)
-    assert places is not None
-    snapshot = Snapshot(PlaceIndex(places))
-
-    async def this_index(state: Any) -> Snapshot:
-        return snapshot
-
-    monkeypatch.setattr(locator, "current_snapshot", this_index)
+    snapshot = await _snapshot_of(api_conn)
+    _answer_from(monkeypatch, snapshot)
     radii = [round(0.1 + 0.37 * i, 2) for i in range(54)]  # 0.1 .. 19.71 km
     for max_km in radii:
         response = await client.get(f"/locate?lon={POINT[0]}&lat={POINT[1]}&k=3"
