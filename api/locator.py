@@ -6,7 +6,7 @@ shortlist by degrees comes with true metres, and the whole radius is searched on
 shortlist cannot prove the answer (see :mod:`api.locator_sql`). Both questions are asked of the
 open stations in memory (:mod:`geo.locator_index`) when they reflect every commit before the
 request (:mod:`api.locator_places`), else of PostGIS in one round trip; for ``now`` and
-``arrival`` both leave out places whose hours cannot be open in time (:class:`HoursOut`).
+``arrival`` both leave out places whose hours cannot be open in time (:func:`_hours_filter`).
 Opening hours are evaluated with the Chinese calendar in :mod:`geo.locator` (memoised per
 minute); the body is spliced from per-station parts serialised once
 (:mod:`api.locator_render`). Most requests are answered by :mod:`api.locate_fastpath` through
@@ -24,10 +24,8 @@ from functools import lru_cache, partial
 from typing import Annotated
 
 import asyncpg
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from numpy.typing import NDArray
 from starlette.datastructures import State
 
 from api import locator_render as render
@@ -68,7 +66,14 @@ from geo.locator import (
     stale_from,
     walked_method,
 )
-from geo.locator_index import Found, PlaceIndex, amenity_mask, box_reach, kind_mask
+from geo.locator_index import (
+    Found,
+    HoursFilter,
+    PlaceIndex,
+    amenity_mask,
+    box_reach,
+    kind_mask,
+)
 from geo.vocab import Amenity, StationKind
 
 router = APIRouter(tags=["locator"])
@@ -109,14 +114,14 @@ def _final(shortlist: int, found: list[Located], k: int, complete: float) -> boo
 
 async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[str],
                   needs: list[str] | None, metres: float, k: int, rank: Rank,
-                  out: HoursOut | None = None,
+                  out: LeftOut | None = None,
                   ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
     """Candidates (on demand) and answer from PostGIS: the KNN shortlist when it provably holds the
     answer, else (rarely) every match within ``metres``, nearest first, up to
-    :data:`SHORTLIST`. Places whose hours ``out`` names are left out, but not from a notice's
-    candidates (it counts closed places)."""
+    :data:`SHORTLIST`. Places with the hours ``out`` names (or none, if it says so) are left
+    out, but not from a notice's candidates: it counts closed places."""
     box = envelope(lon, lat, metres)
-    hours = (out.texts, out.none) if out else ([], False)
+    hours = out or ([], False)
     rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST, *hours)
     complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
     candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
@@ -132,79 +137,74 @@ async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[
 
 def _search_index(index: PlaceIndex, lon: float, lat: float, kinds: list[str],
                   needs: list[str] | None, metres: float, k: int, rank: Rank, stale_at: datetime,
-                  out: HoursOut | None = None,
+                  hours: HoursFilter | None = None,
                   ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
     """:func:`_search`'s two questions asked of the in-memory stations: the same answer. Only
     the places the ranking reaches become candidates; the others only if a notice counts them
-    (and then closed ones too, where ``out`` left them out).
+    (and then those ``hours`` left out too).
     """
-    hours_ok = out.keep if out else None
     box = envelope(lon, lat, metres)
     reach = box_reach(lon, lat, box)
     kind_bits, need_bits = kind_mask(kinds), amenity_mask(needs or ())
     short, degrees = index.shortlist(lon, lat, kind_bits, need_bits, reach, KNN_SHORTLIST,
-                                     hours_ok)  # fmt: skip
+                                     hours)  # fmt: skip
     complete = complete_within(lat, degrees, KNN_SHORTLIST, metres)
     near = short.metres <= metres
     found_near = Found(short.at[near], short.metres[near])
     found = rank(index.ranked(found_near, stale_at), ranked=True)
     if not _final(len(degrees), found, k, complete):
         found_near = index.within(lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST,
-                                  hours_ok)  # fmt: skip
+                                  hours)  # fmt: skip
         found = rank(index.ranked(found_near, stale_at), ranked=True)
-    if out is not None:
+    if hours is not None:
         every = partial(index.within, lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST)
         return lambda: index.candidates(every()), found
     return partial(index.candidates, found_near), found
 
 
-@dataclass(frozen=True, slots=True)
-class HoursOut:
-    """Opening hours that cannot be open while a request's places are reached: the search leaves
-    their places out before measuring them (at night that is most places, and measuring them
-    was most of a request). They could never be in the answer, which stays the same."""
-
-    keep: NDArray[np.bool_]  # by the index's hours number (PlaceIndex.hours_filter)
-    texts: list[str]  # the hours left out, as stored (for SQL)
-    none: bool  # places without hours are left out too
-
-
-_HOURS_OUT_MAX = 64  # per snapshot: a few modes and spans per minute
-# A span is rounded up to whole steps: any radius asked for (a float) would otherwise cost a
-# filter of its own, ~10 us per distinct opening hours held.
+LeftOut = tuple[list[str], bool]  # hours texts a search leaves out, and whether "no hours"
+_HOURS_FILTERS_MAX = 64  # per snapshot: a few modes and spans per minute
+# A span is rounded up to whole steps: each span is a filter of its own.
 _SPAN_STEP_MIN = 30
+# The SQL path has no places in hand to ask about: it asks every hours text of the snapshot
+# when there are at most this many (~10 us each, once a minute), else only those asked so far.
+_SQL_ASKS_ALL_MAX = 256
 
 
-def _hours_out(snapshot: Snapshot, mode: OpenMode, moment: datetime,
-               metres: float) -> HoursOut | None:  # fmt: skip
-    """The hours among the snapshot's that cannot be open when this request's places are
-    reached: ``now``: at ``moment``; ``arrival``: until the longest walk within ``metres``
-    (rounded up to :data:`_SPAN_STEP_MIN`); both over the whole minute of ``moment`` and a
-    minute more, so one answer serves every request of that minute. Hours the snapshot does
-    not know (a newer edit) are kept, so an older snapshot serves the SQL path as well."""
+def _hours_filter(snapshot: Snapshot, mode: OpenMode, moment: datetime,
+                  metres: float) -> HoursFilter | None:  # fmt: skip
+    """Which opening hours can be open when this request's places are reached: ``now``: at
+    ``moment``; ``arrival``: until the longest walk within ``metres`` ends (rounded up to
+    :data:`_SPAN_STEP_MIN`); both over the whole minute of ``moment`` and a minute more, so one
+    filter serves every request of that minute, and each hours text is asked once. A place
+    whose hours cannot be open by then is never in the answer: searches leave it out before
+    measuring it (at night that is most places)."""
     if mode is OpenMode.ANY:
         return None
     since = moment.replace(second=0, microsecond=0)
     steps = 0 if mode is OpenMode.NOW else math.ceil(reach_minutes(metres) / _SPAN_STEP_MIN)
-    span = steps * _SPAN_STEP_MIN  # longer is safe (more kept); few spans, few filters to build
+    span = steps * _SPAN_STEP_MIN  # longer is safe (more kept); few spans, few filters
     key = (mode, since, span)
-    memo = snapshot.hours_out
-    if key not in memo:
-        if len(memo) >= _HOURS_OUT_MAX:
+    memo = snapshot.hours_filters
+    found: HoursFilter | None = memo.get(key)
+    if found is None:
+        if len(memo) >= _HOURS_FILTERS_MAX:
             memo.clear()
         until = since + timedelta(minutes=span + 2)
-        index = snapshot.index
-        keep = index.hours_filter(partial(may_be_open, since=since, until=until,
-                                          calendar=CALENDAR))  # fmt: skip
-        gone = [] if keep is None else [h for h, ok in zip(index.hours_texts, keep.tolist(),
-                                                           strict=True) if not ok]  # fmt: skip
-        memo[key] = (
-            None
-            if keep is None or not gone
-            else HoursOut(keep, [h for h in gone if h is not None], None in gone)
-        )
-    out: HoursOut | None = memo[key]
-    return out
+        keep = partial(may_be_open, since=since, until=until, calendar=CALENDAR)
+        found = memo[key] = HoursFilter(snapshot.index, keep)
+    return found
+
+
+def _left_out(snapshot: Snapshot | None, mode: OpenMode, moment: datetime,
+              metres: float) -> LeftOut | None:  # fmt: skip
+    """:func:`_hours_filter`'s verdicts as SQL parameters, from the newest snapshot (current or
+    not: hours it does not know, from a newer edit, are kept)."""
+    hours = _hours_filter(snapshot, mode, moment, metres) if snapshot else None
+    if snapshot is None or hours is None:
+        return None
+    texts, none = hours.left_out(ask_all=len(snapshot.index.hours_texts) <= _SQL_ASKS_ALL_MAX)
+    return (texts, none) if texts or none else None
 
 
 async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: float,
@@ -345,12 +345,11 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
     if on_foot is not None:
         candidates, found = partial(list, on_foot[0]), on_foot[1]
     elif snapshot is not None:
-        out = _hours_out(snapshot, q.open, moment, metres)
+        hours = _hours_filter(snapshot, q.open, moment, metres)
         candidates, found = _search_index(snapshot.index, wlon, wlat, kinds, needs, metres, k,
-                                          rank, stale_from(moment), out)  # fmt: skip
+                                          rank, stale_from(moment), hours)  # fmt: skip
     else:
-        latest = _latest_snapshot(state)  # not current, but its hours are still hours
-        out = _hours_out(latest, q.open, moment, metres) if latest else None
+        out = _left_out(_latest_snapshot(state), q.open, moment, metres)
         async with acquire() as conn:
             candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank,
                                               out)  # fmt: skip

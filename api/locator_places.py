@@ -54,7 +54,7 @@ class Snapshot:
 
     index: PlaceIndex
     statics: dict[int, Any] = field(default_factory=dict)  # station id -> its fixed JSON parts
-    hours_out: dict[Any, Any] = field(default_factory=dict)  # see api.locator._hours_out
+    hours_filters: dict[Any, Any] = field(default_factory=dict)  # api.locator._hours_filter
 
 
 def key_of(versions: Versions) -> Key:

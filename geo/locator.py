@@ -230,19 +230,21 @@ def may_be_open(hours: str | None, since: datetime, until: datetime,
     One that cannot is never in :func:`locate`'s answer for ``now`` or ``arrival`` when every
     candidate is reached within that span: a search may leave it out before measuring it (at
     night most places are closed, and measuring them all was most of a request's time). Hours
-    that do not parse are kept: :func:`locate` decides about them as before.
+    that cannot be evaluated (unparsable, or a moment past the calendar's reach) are kept:
+    :func:`locate` decides about them as before.
     """
     if not hours or hours.isspace():
         return False
     try:
         state = open_state_memo(hours, since, calendar)
-    except ValueError:
+    except (ValueError, OverflowError):
         return True
     return state.is_open or (state.next_open is not None and state.next_open <= until)
 
 
 def reach_minutes(metres: float) -> float:
-    """The most minutes :func:`locate` gives a walk of at most ``metres`` (straight line)."""
+    """The most minutes :func:`locate` gives a place at most ``metres`` away: straight metres
+    with the detour (a walk along streets of at most ``metres`` takes fewer)."""
     return metres * DETOUR_FACTOR / WALK_SPEED_M_PER_MIN
 
 

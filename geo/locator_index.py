@@ -9,8 +9,9 @@ and the final answers are the same:
 * :meth:`PlaceIndex.within`: every matching place within ``metres``, nearest metres first (ties
   by id), at most ``limit`` of them.
 
-Both may leave out places by their opening hours (:meth:`PlaceIndex.hours_filter`, one flag per
-distinct hours text), as the SQL does with a list of hours: at night most places are closed.
+Both may leave out places by their opening hours (:class:`HoursFilter`, one verdict per distinct
+hours text, asked only of the texts the search meets), as the SQL does with a list of hours: at
+night most places are closed.
 
 The SQL looks inside a lon/lat box around the radius; the index within the circle through that
 box's corners, so its shortlist may also hold places just outside the box. Those are beyond the
@@ -50,7 +51,6 @@ _AMENITY_BIT = {amenity.value: 1 << i for i, amenity in enumerate(Amenity)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NEVER = np.iinfo(np.int64).min
-HOURS_FILTER_MAX = 1024  # the most different opening hours a filter on hours is built over
 
 
 def kind_mask(kinds: Iterable[str]) -> int:
@@ -112,22 +112,15 @@ class PlaceIndex:
     def __len__(self) -> int:
         return len(self.places)
 
-    def hours_filter(self, keep: Callable[[str | None], bool]) -> NDArray[np.bool_] | None:
-        """Which hours ``keep`` keeps, by hours number (for ``hours_ok``); ``None`` when the
-        places have too many different hours for that to be cheaper than measuring them."""
-        if len(self.hours_texts) > HOURS_FILTER_MAX:
-            return None
-        return np.fromiter((keep(h) for h in self.hours_texts), np.bool_, len(self.hours_texts))
-
     def _matches(self, found: NDArray[np.intp], kinds: int, needs: int,
-                 hours_ok: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:  # fmt: skip
+                 hours: HoursFilter | None = None) -> NDArray[np.bool_]:  # fmt: skip
         """Which of ``found`` are of one of ``kinds``, have every amenity of ``needs`` and
-        hours that ``hours_ok`` keeps (see :meth:`hours_filter`)."""
+        hours that ``hours`` keeps."""
         ok: NDArray[np.bool_] = (self.kind_bits[found] & kinds) != 0
         if needs:
             ok &= (self.amenity_bits[found] & needs) == needs
-        if hours_ok is not None:
-            ok &= hours_ok[self.hours_ids[found]]
+        if hours is not None:
+            ok &= hours.keeps(self.hours_ids[found])
         return ok
 
     def _found(self, lon: float, lat: float, at: NDArray[np.intp]) -> Found:
@@ -153,7 +146,7 @@ class PlaceIndex:
         return (self.candidate(i, m) for i, m in pairs)
 
     def shortlist(self, lon: float, lat: float, kinds: int, needs: int, reach: float,
-                  count: int, hours_ok: NDArray[np.bool_] | None = None,
+                  count: int, hours: HoursFilter | None = None,
                   ) -> tuple[Found, list[float]]:  # fmt: skip
         """The ``count`` nearest matches by degrees within ``reach`` degrees, nearest first,
         and each one's degree distance. Fewer than ``count``: every match within ``reach``."""
@@ -161,7 +154,7 @@ class PlaceIndex:
         if self._nearest is None:
             return Found(np.empty(0, np.intp), np.empty(0)), []
         asked = min(n, count + count // 4 + 1)
-        unfiltered = (not needs and hours_ok is None and self._all_kinds & kinds == self._all_kinds
+        unfiltered = (not needs and hours is None and self._all_kinds & kinds == self._all_kinds
                       and self._kinds_known)  # fmt: skip
         here = np.array([[lon, lat]])
         while True:
@@ -174,7 +167,7 @@ class PlaceIndex:
             exhausted = missing or asked == n
             if unfiltered:
                 break
-            ok = self._matches(at, kinds, needs, hours_ok)
+            ok = self._matches(at, kinds, needs, hours)
             at, degrees = at[ok], degrees[ok]
             if len(at) >= count or exhausted:
                 break
@@ -183,15 +176,48 @@ class PlaceIndex:
         return self._found(lon, lat, at), degrees.tolist()
 
     def within(self, lon: float, lat: float, kinds: int, needs: int, reach: float,
-               metres: float, limit: int, hours_ok: NDArray[np.bool_] | None = None,
+               metres: float, limit: int, hours: HoursFilter | None = None,
                ) -> Found:  # fmt: skip
         """Every match within ``metres`` (``reach`` degrees covers them), nearest metres first
         with ties by id, at most ``limit``."""
         if self._tree is None:
             return Found(np.empty(0, np.intp), np.empty(0))
         at = np.asarray(self._tree.query_ball_point((lon, lat), reach), dtype=np.intp)
-        found = self._found(lon, lat, at[self._matches(at, kinds, needs, hours_ok)])
+        found = self._found(lon, lat, at[self._matches(at, kinds, needs, hours)])
         near = found.metres <= metres
         at, distance = found.at[near], found.metres[near]
         order = np.lexsort((self.ids[at], distance))[:limit]
         return Found(at[order], distance[order])
+
+
+class HoursFilter:
+    """Which of an index's opening hours a predicate keeps, asked once per distinct hours text
+    and only of the texts a search meets: an index may hold thousands of them, a search near
+    one point a few."""
+
+    def __init__(self, index: PlaceIndex, keep: Callable[[str | None], bool]) -> None:
+        self._texts = index.hours_texts
+        self._keep = keep
+        self._asked = np.zeros(len(self._texts), np.bool_)
+        self._kept = np.zeros(len(self._texts), np.bool_)
+        self._all_asked = not self._texts
+
+    def keeps(self, hours_ids: NDArray[np.intp]) -> NDArray[np.bool_]:
+        """For each hours number, whether the predicate keeps it."""
+        if not self._all_asked:
+            new = hours_ids[~self._asked[hours_ids]]
+            if new.size:
+                for h in np.unique(new).tolist():
+                    self._kept[h] = self._keep(self._texts[h])
+                self._asked[new] = True
+                self._all_asked = bool(self._asked.all())
+        kept: NDArray[np.bool_] = self._kept[hours_ids]
+        return kept
+
+    def left_out(self, ask_all: bool) -> tuple[list[str], bool]:
+        """The texts left out, and whether places without hours are: of every text when
+        ``ask_all``, else of those asked so far (fewer left out is safe, only slower)."""
+        if ask_all:
+            self.keeps(np.arange(len(self._texts)))
+        out = [self._texts[i] for i in np.flatnonzero(self._asked & ~self._kept).tolist()]
+        return [t for t in out if t is not None], None in out

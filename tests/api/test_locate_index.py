@@ -242,4 +242,6 @@ async def test_many_radii_share_a_few_hours_filters(client, api_conn, monkeypatc
                                     f"&open=arrival&at={NIGHT}&max_km={max_km}")  # fmt: skip
         assert response.status_code == 200
     longest = locator.reach_minutes(locator.MAX_KM * 1000)
-    assert 1 < len(snapshot.hours_out) <= math.ceil(longest / locator._SPAN_STEP_MIN) < len(radii)
+    assert (
+        1 < len(snapshot.hours_filters) <= math.ceil(longest / locator._SPAN_STEP_MIN) < len(radii)
+    )

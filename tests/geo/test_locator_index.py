@@ -19,7 +19,14 @@ from pyproj import Geod
 from api.locator_sql import KNN_SHORTLIST, SHORTLIST, envelope
 from geo.hours import SHANGHAI, ChinaCalendar, open_state
 from geo.locator import STALE_PENALTY, Candidate, OpenMode, locate, may_be_open, stale_from
-from geo.locator_index import Found, PlaceIndex, amenity_mask, box_reach, kind_mask
+from geo.locator_index import (
+    Found,
+    HoursFilter,
+    PlaceIndex,
+    amenity_mask,
+    box_reach,
+    kind_mask,
+)
 from geo.vocab import Amenity, StationKind
 
 GEOD = Geod(ellps="WGS84")
@@ -424,16 +431,15 @@ def test_an_hours_filter_leaves_out_exactly_the_hours_it_drops(index, brute, kep
                                                                filter_name):  # fmt: skip
     keep = HOURS_KEPT[kept]
     kinds, needs = FILTERS[filter_name]
-    hours_ok = index.hours_filter(keep)
-    assert hours_ok is not None and len(hours_ok) == len(set(HOURS))
+    hours = HoursFilter(index, keep)
     reach = box_reach(lon, lat, envelope(lon, lat, 6000.0))
     found, degrees = index.shortlist(lon, lat, kind_mask(kinds), amenity_mask(needs), reach,
-                                     KNN_SHORTLIST, hours_ok)  # fmt: skip
+                                     KNN_SHORTLIST, hours)  # fmt: skip
     want_ids, want_degrees = brute.shortlist(lon, lat, kinds, needs, reach, KNN_SHORTLIST, keep)
     assert ids_of(index, found) == want_ids
     np.testing.assert_allclose(degrees, want_degrees, rtol=0, atol=1e-12)
     within = index.within(lon, lat, kind_mask(kinds), amenity_mask(needs), reach, 6000.0,
-                          SHORTLIST, hours_ok)  # fmt: skip
+                          SHORTLIST, hours)  # fmt: skip
     want_ids, want_metres = brute.within(lon, lat, kinds, needs, 6000.0, keep)
     assert ids_of(index, within) == want_ids[:SHORTLIST]
     np.testing.assert_allclose(within.metres, want_metres[:SHORTLIST], rtol=0, atol=1e-6)
@@ -445,13 +451,33 @@ def test_an_hours_filter_leaves_out_exactly_the_hours_it_drops(index, brute, kep
         assert want_ids and want_ids != unfiltered[: len(want_ids)]
 
 
-def test_an_hours_filter_is_not_built_over_too_many_different_hours(places, monkeypatch):
+def test_an_hours_filter_asks_only_the_hours_it_meets_and_each_once(places):
+    """An index may hold thousands of different hours: a search near one point asks about the
+    few it meets, and a text asked once is not asked again."""
     many = [p._replace(opening_hours=f"Mo-Su 08:{i % 60:02d}-20:00") for i, p in
-            enumerate(places[:100])]  # fmt: skip
-    monkeypatch.setattr("geo.locator_index.HOURS_FILTER_MAX", 59)
-    assert PlaceIndex(many).hours_filter(lambda h: True) is None  # 60 different hours
-    monkeypatch.setattr("geo.locator_index.HOURS_FILTER_MAX", 60)
-    assert PlaceIndex(many).hours_filter(lambda h: True) is not None
+            enumerate(places[:600])]  # fmt: skip
+    index = PlaceIndex(many)
+    asked: list[str | None] = []
+
+    def kept(hours: str | None) -> bool:
+        return hours is not None and hours.endswith(("0-20:00", "5-20:00"))
+
+    def keep(hours: str | None) -> bool:
+        asked.append(hours)
+        return kept(hours)
+
+    hours = HoursFilter(index, keep)
+    reach = box_reach(116.4, 39.9, envelope(116.4, 39.9, 3000.0))
+    found, _ = index.shortlist(116.4, 39.9, kind_mask(ALL_KINDS), 0, reach, 5, hours)
+    assert 0 < len(set(asked)) == len(asked) < len(index.hours_texts) == 60
+    assert found.at.size and all(kept(c.opening_hours) for c in index.candidates(found))
+    before = len(asked)
+    index.shortlist(116.4, 39.9, kind_mask(ALL_KINDS), 0, reach, 5, hours)  # the same again
+    assert len(asked) == before
+    texts, none = hours.left_out(ask_all=False)  # only what was asked
+    assert set(texts) == {h for h in asked if h and not kept(h)} and none is False
+    texts, none = hours.left_out(ask_all=True)
+    assert len(set(asked)) == len(asked) == 60 and len(texts) == 60 - 12 and none is False
 
 
 MAY_BE_OPEN_HOURS = ["24/7", "Mo-Fr 09:00-17:00", "Mo-Sa 10:00-10:45",
