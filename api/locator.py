@@ -84,6 +84,7 @@ MAX_KM = 20.0  # search radius
 DEFAULT_K = 5  # the route's and the fast path's defaults: one source, or they would differ
 DEFAULT_MAX_KM = 5.0
 DEFAULT_OPEN = OpenMode.ARRIVAL
+AT_YEARS = (2000, 2100)  # what a worker or planner may ask about
 Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
@@ -290,7 +291,8 @@ async def locate_nearest(
     at: Annotated[
         datetime | None,
         Query(
-            description="plan for this time instead of now (ISO; no zone = Beijing time)",
+            description="plan for this time instead of now (ISO; no zone = Beijing time; years"
+            " 2000-2100)",
             examples=["2026-11-29T05:00"],
         ),
     ] = None,
@@ -325,6 +327,9 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
         except ValueError as exc:
             raise InvalidInputError(str(exc), field="lon") from exc
     moment = beijing_time(q.at) if q.at else datetime.now(SHANGHAI)
+    if not AT_YEARS[0] <= moment.year <= AT_YEARS[1]:  # else date arithmetic overflows (a 500)
+        raise InvalidInputError(f"at must fall in the years {AT_YEARS[0]}-{AT_YEARS[1]}",
+                                field="at")  # fmt: skip
     kinds = list(_kinds(q.profile, frozenset(q.kind) if q.kind else None))
     needs = [n.value for n in q.need] if q.need else None
     metres, k = q.max_km * 1000, q.k

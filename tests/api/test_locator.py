@@ -157,12 +157,21 @@ async def test_outside_the_area_and_nothing_near_are_said_plainly(client):
                                    "lon=116.3&lat=39.9&k=21", "lon=116.3&lat=39.9&max_km=50",
                                    "lon=116.3&lat=39.9&coords=mars", "lat=39.9",
                                    "lon=116.3&lat=39.9&need=jacuzzi",
-                                   "lon=116.3&lat=39.9&at=yesterday"])  # fmt: skip
+                                   "lon=116.3&lat=39.9&at=yesterday",
+                                   "lon=116.3&lat=39.9&at=9999-12-31T23:59",
+                                   "lon=116.3&lat=39.9&open=now&at=0001-01-01T00:00",
+                                   "lon=116.3&lat=39.9&open=any&at=2101-01-01T00:00"])  # fmt: skip
 async def test_bad_requests_are_problems_without_internals(client, query):
     response = await client.get(f"/locate?{query}")
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("at", ["2000-01-01T00:00", "2100-12-31T23:59"])
+async def test_the_years_a_plan_may_ask_about_are_answered(client, at):
+    response = await client.get(f"/locate?lon=116.22&lat=39.851&at={at}")
+    assert response.status_code == 200, response.text
 
 
 async def test_stale_places_are_marked_and_rank_after_a_sure_one_nearby(client, api_conn):
