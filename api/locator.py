@@ -201,8 +201,7 @@ def _left_out(snapshot: Snapshot | None, mode: OpenMode, moment: datetime,
               metres: float) -> LeftOut | None:  # fmt: skip
     """:func:`_hours_filter`'s verdicts as SQL parameters, from the newest snapshot (current or
     not: hours it does not know, from a newer edit, are kept)."""
-    hours = _hours_filter(snapshot, mode, moment, metres) if snapshot else None
-    if snapshot is None or hours is None:
+    if snapshot is None or (hours := _hours_filter(snapshot, mode, moment, metres)) is None:
         return None
     texts, none = hours.left_out(ask_all=len(snapshot.index.hours_texts) <= _SQL_ASKS_ALL_MAX)
     return (texts, none) if texts or none else None
@@ -226,7 +225,7 @@ async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: 
 async def _within_sql(conn: asyncpg.Connection, lon: float, lat: float,
                       box: tuple[float, float, float, float], kinds: list[str],
                       needs: list[str] | None, metres: float, limit: int,
-                      hours: tuple[list[str], bool] = ([], False),
+                      hours: LeftOut = ([], False),
                       ) -> list[Candidate]:  # fmt: skip
     """Every match within ``metres``, nearest first, at most ``limit``, from PostGIS; without
     the places whose hours are among ``hours`` (and without hours, if its flag says so)."""
