@@ -62,9 +62,9 @@ from geo.locator import (
     may_be_open,
     off_network_method,
     rank_key,
-    reach_minutes,
     stale_from,
     walked_method,
+    walking_minutes,
 )
 from geo.locator_index import (
     Found,
@@ -183,7 +183,7 @@ def _hours_filter(snapshot: Snapshot, mode: OpenMode, moment: datetime,
     if mode is OpenMode.ANY:
         return None
     since = moment.replace(second=0, microsecond=0)
-    steps = 0 if mode is OpenMode.NOW else math.ceil(reach_minutes(metres) / _SPAN_STEP_MIN)
+    steps = 0 if mode is OpenMode.NOW else math.ceil(walking_minutes(metres) / _SPAN_STEP_MIN)
     span = steps * _SPAN_STEP_MIN  # longer is safe (more kept); few spans, few filters
     key = (mode, since, span)
     memo = snapshot.hours_filters

@@ -95,6 +95,12 @@ PROFILE_AMENITIES: dict[WorkerProfile, tuple[Amenity, ...]] = {
 }  # fmt: skip
 
 
+def walking_minutes(distance_m: float, *, walked: bool = False) -> float:
+    """Minutes on foot: metres already walked along streets, or straight metres × detour. Also
+    the most minutes a place at most ``distance_m`` away can take (a walk is never shorter)."""
+    return distance_m * (1.0 if walked else DETOUR_FACTOR) / WALK_SPEED_M_PER_MIN
+
+
 class Candidate(NamedTuple):
     """A station near the worker, as the database returns it (WGS-84, true metres).
 
@@ -189,11 +195,10 @@ def locate(
     now_states: dict[str, OpenState] = {}  # every candidate shares ``at``
     soon = timedelta(minutes=CLOSES_SOON_MIN)
     at_utc = at.astimezone(UTC)  # the same instant; subtracting within one tzinfo is faster
-    detour = 1.0 if walked else DETOUR_FACTOR  # metres walked, or straight metres x detour
     only_now, only_arrival = mode is OpenMode.NOW, mode is OpenMode.ARRIVAL
     for c in candidates if ranked else sorted(candidates, key=rank):
         hours = c.opening_hours
-        minutes = c.distance_m * detour / WALK_SPEED_M_PER_MIN
+        minutes = walking_minutes(c.distance_m, walked=walked)
         arrival = at + timedelta(minutes=minutes)
         if hours and not hours.isspace():
             on_arrival = open_state_memo(hours, arrival, calendar)
@@ -240,12 +245,6 @@ def may_be_open(hours: str | None, since: datetime, until: datetime,
     except (ValueError, OverflowError):
         return True
     return state.is_open or (state.next_open is not None and state.next_open <= until)
-
-
-def reach_minutes(metres: float) -> float:
-    """The most minutes :func:`locate` gives a place at most ``metres`` away: straight metres
-    with the detour (a walk along streets of at most ``metres`` takes fewer)."""
-    return metres * DETOUR_FACTOR / WALK_SPEED_M_PER_MIN
 
 
 def shift_many(lons: list[float], lats: list[float],
