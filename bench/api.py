@@ -335,11 +335,10 @@ def run_interleaved(wrk: str, args: argparse.Namespace, workdir: Path,
     rounds = max(1, args.rounds)
     seconds = max(1.0, args.duration / rounds)
     quiet = argparse.Namespace(**{**vars(args), "warmup": 0, "duration": seconds})
-    for w in workloads:
-        if args.warmup > 0:
-            run_wrk(wrk, argparse.Namespace(**{**vars(args), "duration": args.warmup,
-                                                 "warmup": 0}), workdir, w.label, w.base,
-                    w.paths)  # fmt: skip
+    warm = argparse.Namespace(**{**vars(args), "warmup": 0, "duration": args.warmup})
+    if args.warmup > 0:
+        for w in workloads:
+            run_wrk(wrk, warm, workdir, w.label, w.base, w.paths)  # a warm-up: result unused
     per_round = [[run_wrk(wrk, quiet, workdir, w.label, w.base, w.paths) for w in workloads]
                  for _ in range(rounds)]  # fmt: skip
     pooled = []
