@@ -61,10 +61,11 @@ setup: system-packages python-env  ## everything both commands need
 serve: setup  ## the main job: local PostGIS, migrations, bundled data, API on :8000
 	$(VENV)/bin/nuanxin up
 
-lint: python-env  ## ruff and mypy
-	$(VENV)/bin/ruff check geo api maps tests bench data
-	$(VENV)/bin/ruff format --check geo api maps tests bench data
+lint: python-env  ## ruff, mypy and the import contracts
+	$(VENV)/bin/ruff check geo api maps cli tests bench data
+	$(VENV)/bin/ruff format --check geo api maps cli tests bench data
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache  # the arrows of docs/architecture.md (pyproject.toml)
 
 test: setup test-packages lint  ## lint, then the whole pytest suite against a real PostGIS
 	$(VENV)/bin/python -m pytest

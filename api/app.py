@@ -16,32 +16,24 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import ThreadpoolController
 
-from api import (
-    boundaries,
-    coverage,
-    editing,
-    features,
-    health,
-    jobs,
-    locator,
-    pages,
-    reports,
-    stations,
-    tiles,
-    uploads,
-)
-from api.database import open_pool
+from api import boundaries, health, pages, stations
+from api.editing import reports, uploads
+from api.editing import routes as editing
 from api.errors import install_error_handlers
 from api.fastpath import GZIP_LEVEL, GZIP_MIN
-from api.locate_fastpath import LocateFastPath
-from api.locator_places import LivePlaces
+from api.locator import route as locator
+from api.locator.fastpath import LocateFastPath
 from api.middleware import Metrics, OperationsMiddleware
+from api.ogc import features, tiles
+from api.ogc.tile_fastpath import TileFastPath
+from api.planning import coverage, jobs
+from api.runtime.database import open_pool
+from api.runtime.freshness import LayerVersions, WriteBarrier
+from api.runtime.places import LivePlaces
 from api.schemas import PROBLEM_RESPONSES, Problem
-from api.tile_fastpath import TileFastPath
-from api.tile_versions import LayerVersions, WriteBarrier
 from geo.config import Settings, get_settings
-from geo.db import resolve_database_url
-from geo.walk_router import WalkRouter
+from geo.network.router import WalkRouter
+from geo.store.db import resolve_database_url
 from maps.pages import STATIC_DIR
 
 log = logging.getLogger("nuanxin.api")

@@ -16,8 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import ConnectionDep
 from api.schemas import Health, Liveness
-from geo import migrate
 from geo.errors import DatabaseUnavailableError
+from geo.store import migrate
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 3.0

@@ -48,14 +48,14 @@ import asyncpg
 import psycopg
 from isal import isal_zlib
 
-from api.features_collections import COLLECTIONS, Selection, items_query
-from api.locator_sql import CANDIDATES_SQL, KNN_SHORTLIST, KNN_SQL, SHORTLIST, envelope
-from api.tiles import EXTENT, LAYERS, WORLD_M
+from api.locator.sql import CANDIDATES_SQL, KNN_SHORTLIST, KNN_SQL, SHORTLIST, envelope
+from api.ogc.collections import COLLECTIONS, Selection, items_query
+from api.ogc.tiles import EXTENT, LAYERS, WORLD_M
 from bench import api_data
 from bench.api_minimal import NEAREST_SQL
 from geo.config import get_settings
-from geo.db import resolve_database_url
-from geo.locator import STALE_DAYS, STALE_PENALTY
+from geo.locator.rules import STALE_DAYS, STALE_PENALTY
+from geo.store.db import resolve_database_url
 from geo.vocab import StationKind
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import psycopg
 
-from geo import migrate
-from geo.db import make_engine, session_scope
 from geo.importers.files import ImportKind, import_file
+from geo.store import migrate
+from geo.store.db import make_engine, session_scope
 from geo.vocab import Amenity, Service
 
 SUBDISTRICTS = (

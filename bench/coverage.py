@@ -25,16 +25,16 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from geo.coverage import (
+from geo.coverage.analysis import (
     CoverageParams,
     analyse,
     boundary_metrics,
     demand_cells,
-    local_projector,
     nearest_two,
     spread_population,
     underserved_score,
 )
+from geo.crs import local_projector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "beijing"
 

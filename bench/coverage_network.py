@@ -18,8 +18,8 @@ import time
 import numpy as np
 from scipy.sparse import csr_array
 
-from geo.coverage import nearest_two
-from geo.network import WalkNetwork, network_nearest_two
+from geo.coverage.analysis import nearest_two
+from geo.network.graph import WalkNetwork, network_nearest_two
 
 
 def street_grid(side_m: float, spacing_m: float, seed: int) -> WalkNetwork:

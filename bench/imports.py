@@ -22,11 +22,11 @@ from pathlib import Path
 import psycopg
 
 from bench.workload import write_station_sheet
-from geo import migrate
 from geo.config import Settings
 from geo.crs import CoordSystem
-from geo.db import make_engine, resolve_database_url, session_scope
 from geo.importers.files import ImportKind, import_file
+from geo.store import migrate
+from geo.store.db import make_engine, resolve_database_url, session_scope
 
 SHARED = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "beijing" / "subdistricts.geojson"

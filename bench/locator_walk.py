@@ -2,7 +2,7 @@
 
 The grid of ``bench.coverage_network`` (a street every 200 m, vertices every 100 m, 10 % of
 segments removed) over a ``--side`` km square; per request a random origin and the places
-within the radius (``--places`` of them) are walked to with :class:`geo.walk_router.WalkRouter`.
+within the radius (``--places`` of them) are walked to with :class:`geo.network.router.WalkRouter`.
 Baseline in the same run: the straight-line metres to the same places (what the locator does
 without a network, here in numpy). No target in the issue: this states what walking costs per
 request, next to the ~1.5 ms of CPU a straight-line ``/locate`` takes (BENCHMARKS.md).
@@ -19,8 +19,8 @@ import time
 import numpy as np
 
 from bench.coverage_network import street_grid
-from geo.coverage import local_projector
-from geo.walk_router import WalkRouter
+from geo.crs import local_projector
+from geo.network.router import WalkRouter
 
 
 def main() -> None:

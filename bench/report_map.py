@@ -35,7 +35,7 @@ import shapely
 from branca.element import Element
 
 from geo.config import PROJECT_ROOT
-from geo.coverage import CoverageResult, analyse
+from geo.coverage.analysis import CoverageResult, analyse
 from maps.report import coverage_map, report_html
 
 DATA = PROJECT_ROOT / "data"

@@ -27,10 +27,11 @@ from scipy.spatial.distance import cdist
 from spopt.locate import MCLP
 
 from bench.coverage import load_beijing
-from geo.coverage import demand_cells, local_projector
-from geo.siting_mip import merge_rows
-from geo.siting_problem import Floats, build_problem
-from geo.siting_solve import solve_mclp
+from geo.coverage.analysis import demand_cells
+from geo.crs import local_projector
+from geo.siting.mip import merge_rows
+from geo.siting.problem import Floats, build_problem
+from geo.siting.solve import solve_mclp
 
 RADIUS_M = 1000.0
 

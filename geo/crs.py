@@ -44,11 +44,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 import numpy as np
 import numpy.typing as npt
 import shapely
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -330,3 +333,14 @@ def convert(lon: Any, lat: Any, src: CoordSystem, dst: CoordSystem) -> Any:
     """Convert (lon, lat) from ``src`` to ``dst``; same system: validated copy, no shift."""
     src, dst = CoordSystem(src), CoordSystem(dst)
     return _run(_identity if src is dst else _KERNELS[src, dst], lon, lat)
+
+
+def local_projector(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> Transformer:
+    """WGS-84 lon/lat to metres on an azimuthal equidistant plane centred on the points' mean:
+    the analyses' planar distances within a city (exact from the centre)."""
+    from pyproj import CRS, Transformer
+
+    centre = CRS.from_proj4(
+        f"+proj=aeqd +lat_0={np.mean(lat):.6f} +lon_0={np.mean(lon):.6f} +datum=WGS84 +units=m"
+    )
+    return Transformer.from_crs(4326, centre, always_xy=True)

@@ -46,14 +46,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped]
 import opening_hours
 
+from geo.standards import BEIJING
+
 MAX_LENGTH = 255
 STATE_MEMO_SIZE = 16_384  # (hours, minute) answers; a minute of /locate needs ~80 per string
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 HORIZON_DAYS = 14  # longest holiday block is 8-9 days; two weeks also covers a weekend after it
 
 DayType = Literal["workday", "weekend", "holiday", "makeup_workday"]
@@ -197,7 +197,7 @@ def _plan(text: str, day: date, calendar: ChinaCalendar) -> _Plan:
 
 def beijing_time(at: datetime) -> datetime:
     """``at`` with Beijing's zone when it has none: what a worker or planner in China means."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=SHANGHAI)
+    return at if at.tzinfo is not None else at.replace(tzinfo=BEIJING)
 
 
 def _naive(at: datetime) -> ValueError:
@@ -208,7 +208,7 @@ def _local(at: datetime) -> datetime:
     """``at`` as naive Beijing wall time (China has one zone and no DST since 1991)."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise _naive(at)
-    return at.astimezone(SHANGHAI).replace(tzinfo=None)
+    return at.astimezone(BEIJING).replace(tzinfo=None)
 
 
 def _open_at(plan: _Plan, local: datetime) -> bool:
@@ -241,7 +241,7 @@ def open_state(hours_text: str, at: datetime, calendar: ChinaCalendar) -> OpenSt
     for stretch in _stretches(hours_text, local, calendar):
         known = known and stretch.known
         if stretch.since > local and stretch.is_open != now_open:
-            change = stretch.since.replace(tzinfo=SHANGHAI)
+            change = stretch.since.replace(tzinfo=BEIJING)
             break
     return OpenState(
         is_open=now_open,
@@ -272,7 +272,7 @@ def open_state_memo(hours_text: str, at: datetime, calendar: ChinaCalendar) -> O
 def _state_in_minute(hours_text: str, minute: int,
                      calendar: ChinaCalendar) -> OpenState | None:  # fmt: skip
     """The state at the start of ``minute`` (since the epoch); ``None`` if not shareable."""
-    start = (_EPOCH + minute * _MINUTE).astimezone(SHANGHAI)
+    start = (_EPOCH + minute * _MINUTE).astimezone(BEIJING)
     state = open_state(hours_text, start, calendar)
     change = state.closes_at or state.next_open
     if change is not None and change - start < _MINUTE:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
-from geo.locator import OpenMode, WorkerProfile
+from geo.locator.rules import OpenMode, WorkerProfile
 from geo.vocab import LABELS_ZH, Amenity, StationKind
 from maps.pages import KIND_COLOURS, STATIC_DIR, TEMPLATES
 

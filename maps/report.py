@@ -1,7 +1,7 @@
 """Planner report maps: coverage by subdistrict, gaps, stations and proposed sites in one HTML file.
 
-Pure: a :class:`geo.coverage.CoverageResult` and frames in (WGS-84), a ``folium.Map`` or an
-HTML string out; nothing here opens a session. ``nuanxin map`` (:mod:`maps.cli_map`) loads the
+Pure: a :class:`geo.coverage.analysis.CoverageResult` and frames in (WGS-84), a ``folium.Map`` or an
+HTML string out; nothing here opens a session. ``nuanxin map`` (:mod:`cli.report_map`) loads the
 frames and writes the files.
 
 What keeps the file small and fast with tens of thousands of stations: every layer is **one**
@@ -34,7 +34,7 @@ import shapely
 from branca.element import Element
 from folium.utilities import JsCode
 
-from geo.coverage import CoverageResult
+from geo.coverage.analysis import CoverageResult
 from geo.vocab import LABELS_ZH, StationKind, StationStatus
 from maps.pages import KIND_COLOURS, STATIC_DIR
 

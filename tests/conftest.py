@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_connection
-from geo import migrate
-from geo.bundled import load_bundled
 from geo.config import DEV_TOKEN_SECRET, PROJECT_ROOT, LocalDbSettings, Settings
-from geo.db import make_engine, session_scope
 from geo.errors import GeoError
+from geo.importers.bundled import load_bundled
 from geo.importers.files import ImportKind, import_file
-from geo.localdb import ensure_local_database
-from geo.tokens import secret_hash
+from geo.store import migrate
+from geo.store.db import make_engine, session_scope
+from geo.store.localdb import ensure_local_database
+from geo.store.tokens import secret_hash
 from tests.browser import served
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -28,7 +28,7 @@ ROW_IMAGE_SQL = (
 )
 AUDITED_TABLES = ("stations", "enterprises")
 # A district editor's area: the current boundary of their code, the newest vintage if two are
-# current. One rule for edits (api/editing.py) and uploads; ``{code}`` is a bound parameter.
+# current. One rule for edits (api/editing/routes.py) and uploads; ``{code}`` is a bound parameter.
 DISTRICT_SQL = (
     "SELECT geom FROM boundaries WHERE code = {code} AND valid_to IS NULL "
     "ORDER BY vintage DESC LIMIT 1"

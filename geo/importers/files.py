@@ -31,6 +31,7 @@ from geo.importers.audited import KEYS_SQL, EditorImport
 from geo.importers.boundaries import read_boundaries, read_vector_points
 from geo.importers.coords import SourceCrs, prepare_points
 from geo.importers.geojson import read_features
+from geo.importers.records import BoundaryRecord, EnterpriseRecord, StationRecord
 from geo.importers.tables import read_csv, read_xlsx
 from geo.importers.upsert import (
     UpsertCounts,
@@ -38,7 +39,6 @@ from geo.importers.upsert import (
     upsert_enterprises,
     upsert_stations,
 )
-from geo.records import BoundaryRecord, EnterpriseRecord, StationRecord
 
 
 class ImportKind(StrEnum):

@@ -16,8 +16,8 @@ from psycopg import sql
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
-from geo.models import Base
-from geo.records import BoundaryRecord, EnterpriseRecord, StationRecord
+from geo.importers.records import BoundaryRecord, EnterpriseRecord, StationRecord
+from geo.store.models import Base
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from geo import migrate
-from geo.bundled import load_bundled
 from geo.config import PROJECT_ROOT, LocalDbSettings, Settings
-from geo.db import make_engine
-from geo.localdb import ensure_local_database, installed_version
+from geo.importers.bundled import load_bundled
+from geo.store import migrate
+from geo.store.db import make_engine
+from geo.store.localdb import ensure_local_database, installed_version
 from tests.browser import served
 
 FAULT = LocalDbSettings(cluster="nuanxin_faults", port=54339, database="faults")

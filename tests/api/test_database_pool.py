@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.database import open_pool
+from api.runtime.database import open_pool
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ import pytest
 from api.app import create_app
 from api.deps import get_connection
 from api.schemas import Health
-from geo import migrate
 from geo.config import Settings
+from geo.store import migrate
 
 pytestmark = pytest.mark.anyio
 

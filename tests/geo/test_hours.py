@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from geo.hours import (
     HORIZON_DAYS,
-    SHANGHAI,
     ChinaCalendar,
     OpenState,
     is_open,
@@ -21,6 +20,7 @@ from geo.hours import (
     open_state,
     open_state_memo,
 )
+from geo.standards import BEIJING
 
 CAL = ChinaCalendar()
 UNION = "Mo-Fr 09:00-20:00; Sa 09:00-20:00"  # Yangpu: until 20:00 on workdays and Saturdays
@@ -28,7 +28,7 @@ OFFICE = "Mo-Fr 09:00-17:00; PH off"
 
 
 def bj(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+    return datetime(year, month, day, hour, minute, tzinfo=BEIJING)
 
 
 def state(hours: str, at: datetime, calendar: ChinaCalendar = CAL) -> OpenState:
@@ -226,7 +226,7 @@ EXPRESSIONS = [
 def aware_times(until: datetime) -> st.SearchStrategy[datetime]:
     """Instants from 2026 on, in Beijing or UTC time."""
     return st.datetimes(min_value=datetime(2026, 1, 1), max_value=until,
-                        timezones=st.sampled_from([SHANGHAI, UTC]))  # fmt: skip
+                        timezones=st.sampled_from([BEIJING, UTC]))  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)

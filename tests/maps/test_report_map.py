@@ -14,9 +14,9 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from geo.cli import app
+from cli.main import app
 from geo.config import PROJECT_ROOT, get_settings
-from geo.coverage import analyse
+from geo.coverage.analysis import analyse
 from maps.report import coverage_map, report_html, write_html
 
 DATA = PROJECT_ROOT / "data"
@@ -226,8 +226,8 @@ def test_report_opens_offline_in_chromium_without_errors(fengtai, tmp_path):
 
 def test_map_command_writes_html_and_png_with_proposals(scratch_database_url, tmp_path,
                                                         monkeypatch):  # fmt: skip
-    import maps.cli_map  # noqa: F401  registers ``map`` (geo/cli.py imports it too)
-    from tests.test_cli import run
+    import cli.report_map  # noqa: F401  registers ``map`` (cli/main.py imports it too)
+    from tests.cli.test_main import run
 
     run("db", "upgrade", url=scratch_database_url)
     run("load", url=scratch_database_url)
@@ -253,8 +253,8 @@ def test_map_command_writes_html_and_png_with_proposals(scratch_database_url, tm
 
 
 def test_registering_the_command_does_not_load_folium():
-    """``nuanxin`` imports maps.cli_map at start; folium must wait until ``map`` runs."""
-    code = "import sys, geo.cli, maps.cli_map; print('folium' in sys.modules)"
+    """``nuanxin`` imports cli.report_map at start; folium must wait until ``map`` runs."""
+    code = "import sys, cli.main, cli.report_map; print('folium' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=PROJECT_ROOT)  # fmt: skip
     assert out.stdout.strip() == "False"

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from geo import migrate
 from geo.config import Settings
-from geo.db import make_engine, session_scope
 from geo.importers.files import ImportKind, import_file
+from geo.store import migrate
+from geo.store.db import make_engine, session_scope
 from tests.browser import ARTIFACTS, served
 
 playwright_api = pytest.importorskip("playwright.sync_api")

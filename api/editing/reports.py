@@ -1,0 +1,173 @@
+"""Worker reports and their moderation.
+
+``POST /stations/{id}/reports`` is public: a worker says a place was closed, full, had no hot
+water, turned them away, is in the wrong place, or confirms it is open. Guards: a per-client rate
+limit (5 per 10 minutes, one per place and kind per hour) kept in the database so every worker
+process enforces the same budget; notes short and without links; a honeypot field bots fill in.
+The client is stored only as an HMAC of its address and the day, never the address itself.
+
+Editors see and moderate the reports of their district; accepting an "open" confirmation sets
+the station's ``last_verified_at`` (through the audited write path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ConnectionDep
+from api.editing.auth import PrincipalDep
+from api.editing.routes import check_district, station_image, write_station
+from geo.errors import ConflictError, InvalidInputError, LimitExceededError, NotFoundError
+from geo.standards import BEIJING
+from geo.store.tokens import Role
+
+router = APIRouter(tags=["reports"])
+PER_CLIENT = 5
+WINDOW_MIN = 10
+SAME_PLACE_KIND_MIN = 60
+LINK = re.compile(r"(https?://|www\.|\.com\b|\.cn\b)", re.IGNORECASE)
+ReportKind = Literal[
+    "closed", "full", "no_hot_water", "turned_away", "wrong_location", "confirmed_open"
+]
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ReportKind
+    note: str | None = Field(None, max_length=500, examples=["门锁着，电话没人接"])
+    website: str | None = Field(None, description="leave empty (a trap for bots)")
+
+
+def _client_hash(request: Request) -> str:
+    key = request.app.state.settings.token_secret.get_secret_value()
+    host = request.client.host if request.client else "unknown"
+    day = datetime.now(BEIJING).date().isoformat()
+    return hmac.new(key.encode(), f"{host}|{day}".encode(), hashlib.sha256).hexdigest()
+
+
+@router.post(
+    "/stations/{station_id}/reports",
+    status_code=202,
+    summary="Report a problem with a place, or confirm it is open (public)",
+)
+async def create_report(
+    request: Request,
+    conn: ConnectionDep,
+    station_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: Annotated[ReportIn, Body()],
+) -> JSONResponse:
+    if body.website:
+        raise InvalidInputError("this report looks automated", field="website")
+    note = (body.note or "").strip() or None
+    if note and LINK.search(note):
+        raise InvalidInputError("notes may not contain links", field="note")
+    live = await conn.fetchval("SELECT deleted_at IS NULL FROM stations WHERE id = $1", station_id)
+    if not live:
+        raise NotFoundError(f"no station {station_id}")
+    client = _client_hash(request)
+    recent, same = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE created_at > now() - make_interval(mins => $2)), "
+        "count(*) FILTER (WHERE station_id = $3 AND kind = $4 "
+        "AND created_at > now() - make_interval(mins => $5)) "
+        "FROM reports WHERE client_hash = $1",
+        client,
+        WINDOW_MIN,
+        station_id,
+        body.kind,
+        SAME_PLACE_KIND_MIN,
+    )
+    if same:
+        raise LimitExceededError(
+            f"you reported this already; one report per place and kind "
+            f"per {SAME_PLACE_KIND_MIN} minutes"
+        )
+    if recent >= PER_CLIENT:
+        raise LimitExceededError(
+            f"at most {PER_CLIENT} reports per {WINDOW_MIN} minutes; thank you, please try later"
+        )
+    report_id = await conn.fetchval(
+        "INSERT INTO reports (station_id, kind, note, client_hash) VALUES ($1, $2, $3, $4) "
+        "RETURNING id",
+        station_id,
+        body.kind,
+        note,
+        client,
+    )
+    return JSONResponse({"id": report_id, "status": "pending"}, status_code=202)
+
+
+_LIST = """
+SELECT r.id, r.station_id, s.name AS station_name, r.kind, r.note, r.created_at, r.status,
+       r.moderated_by, r.moderated_at
+  FROM reports AS r JOIN stations AS s ON s.id = r.station_id
+ WHERE r.status = $1
+   AND ($2::text IS NULL OR EXISTS (
+        SELECT 1 FROM boundaries AS b
+         WHERE b.code = $2 AND b.valid_to IS NULL AND ST_Covers(b.geom, s.geom)))
+ ORDER BY r.created_at DESC
+ LIMIT $3
+"""
+
+
+@router.get("/reports", summary="The moderation queue (editors: their district; admins: all)")
+async def list_reports(
+    conn: ConnectionDep,
+    who: PrincipalDep,
+    status: Literal["pending", "accepted", "rejected"] = "pending",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    district = None if who.role is Role.ADMIN else who.district_code
+    rows = await conn.fetch(_LIST, status, district, limit)
+    return [
+        {
+            **dict(r),
+            "created_at": r["created_at"].isoformat(),
+            "moderated_at": r["moderated_at"].isoformat() if r["moderated_at"] else None,
+        }
+        for r in rows
+    ]
+
+
+@router.post("/reports/{report_id}/{decision}", summary="Accept or reject a report (editors)")
+async def moderate(
+    conn: ConnectionDep,
+    who: PrincipalDep,
+    report_id: Annotated[int, Path(ge=1, le=2**62)],
+    decision: Literal["accept", "reject"],
+) -> dict[str, Any]:
+    report = await conn.fetchrow(
+        "SELECT station_id, kind, status, created_at FROM reports WHERE id = $1", report_id
+    )
+    if report is None:
+        raise NotFoundError(f"no report {report_id}")
+    if report["status"] != "pending":
+        raise ConflictError(f"report {report_id} was already {report['status']}")
+    station = await station_image(conn, report["station_id"])
+    await check_district(conn, who, station["lon"], station["lat"])
+    status = "accepted" if decision == "accept" else "rejected"
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE reports SET status = $2, moderated_by = $3, moderated_at = now() WHERE id = $1",
+            report_id,
+            status,
+            who.name,
+        )
+        if status == "accepted" and report["kind"] == "confirmed_open":
+            verified = report["created_at"].isoformat()
+            station = await write_station(
+                conn, who, report["station_id"], "update", {"last_verified_at": verified}
+            )
+    return {
+        "id": report_id,
+        "status": status,
+        "station_last_verified_at": station.get("last_verified_at"),
+    }

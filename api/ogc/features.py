@@ -1,0 +1,286 @@
+"""``/ogc``: OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI) over PostGIS.
+
+``/`` is the map page, so the API lives under ``/ogc``: landing page, ``/ogc/conformance``,
+``/ogc/collections``, ``/ogc/collections/{collectionId}``, ``…/items`` and
+``…/items/{featureId}``. Pages of features are built by PostGIS in one statement (count and
+features together); Python only adds the envelope and links. Collections, fields and SQL are in
+``features_collections``, parameters in ``features_params``, HTML in ``features_html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.coords import shift_geojson
+from api.deps import ConnectionDep, SettingsDep
+from api.ogc import params
+from api.ogc.collections import (
+    COLLECTIONS,
+    EXTENTS_SQL,
+    Collection,
+    item_query,
+    items_query,
+)
+from api.ogc.html import render
+from geo.crs import CoordSystem
+from geo.errors import NotFoundError
+
+router = APIRouter(prefix="/ogc", tags=["ogc-features"])
+
+JSON = "application/json"
+GEOJSON = params.GEOJSON
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+CONFORMANCE = [f"{_CONF}core", f"{_CONF}geojson", f"{_CONF}html", f"{_CONF}oas30"]
+TITLE = "Nuanxin 暖心 OGC API – Features"
+MEDIA = {"json": JSON, "geojson": GEOJSON, "html": HTML}
+
+CollectionIdPath = Annotated[
+    str,
+    Path(alias="collectionId", description="a collection id from /ogc/collections",
+         openapi_examples={c: {"value": c} for c in ("stations", "stations-rest_point",
+                                                     "enterprises", "boundaries")}),
+]  # fmt: skip
+FeatureIdPath = Annotated[
+    str,
+    Path(alias="featureId", description="the feature's integer id (its row id; stable)",
+         openapi_examples={"one": {"value": "1"}}),
+]  # fmt: skip
+
+
+def _href(request: Request, path: str, **query: str) -> str:
+    base = str(request.base_url).rstrip("/")
+    return f"{base}/ogc{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def _link(href: str, rel: str, media: str, title: str | None = None) -> dict[str, str]:
+    link = {"href": href, "rel": rel, "type": media}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _self_links(request: Request, fmt: str, json_media: str = JSON) -> list[dict[str, str]]:
+    """``self`` in the served format, ``alternate`` in the other (same query otherwise)."""
+    if fmt == "html":
+        other, own, alt = ("geojson" if json_media == GEOJSON else "json"), HTML, json_media
+    else:
+        other, own, alt = "html", json_media, HTML
+    alternate = request.url.include_query_params(f=other)
+    return [_link(str(request.url), "self", own, "this document"),
+            _link(str(alternate), "alternate", alt, f"this document as {other}")]  # fmt: skip
+
+
+def _respond(doc: dict[str, Any], fmt: str, title: str, json_media: str = JSON) -> Response:
+    if fmt == "html":
+        return HTMLResponse(render(title, doc))
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode(), media_type=json_media)
+
+
+def _metadata_format(request: Request) -> str:
+    """Metadata documents take only ``f``: JSON, or HTML when asked for."""
+    params.reject_unknown(request.query_params, params.METADATA_KNOWN)
+    accept = request.headers.get("accept", "")
+    return params.output_format(request.query_params, accept, ("json", "html"))
+
+
+def _collection(collection_id: str) -> Collection:
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        raise NotFoundError(f"no collection {collection_id!r}; see /ogc/collections") from None
+
+
+def _collection_doc(
+    request: Request, c: Collection, extent: tuple[float, ...] | None
+) -> dict[str, Any]:
+    path = f"/collections/{c.id}"
+    doc: dict[str, Any] = {
+        "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            _link(_href(request, path), "self", JSON, c.title),
+            _link(_href(request, path, f="html"), "alternate", HTML, f"{c.title} as HTML"),
+            _link(_href(request, f"{path}/items"), "items", GEOJSON, f"{c.title}: features"),
+            _link(_href(request, f"{path}/items", f="html"), "items", HTML,
+                  f"{c.title}: features as HTML"),
+        ],
+    }  # fmt: skip
+    if extent is not None:  # an empty collection has no extent to report
+        doc["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
+    return doc
+
+
+async def _extents(conn: ConnectionDep) -> dict[str, tuple[float, ...] | None]:
+    rows = await conn.fetch(EXTENTS_SQL)
+    found = {r["id"]: (r["x0"], r["y0"], r["x1"], r["y1"]) for r in rows if r["x0"] is not None}
+    return {cid: found.get(cid) for cid in COLLECTIONS}
+
+
+@router.get(
+    "",
+    summary="OGC API – Features landing page",
+    description="Links to the API definition, conformance classes and collections.",
+    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.METADATA_PARAMS},
+)
+async def landing(request: Request) -> Response:
+    fmt = _metadata_format(request)
+    doc = {
+        "title": TITLE,
+        "description": "Trade-union stations, outdoor-worker rest points, enterprises and "
+        "administrative boundaries of Beijing as OGC API – Features (GeoJSON, CRS84).",
+        "links": [
+            *_self_links(request, fmt),
+            _link(f"{request.base_url}openapi.json", "service-desc", OPENAPI, "API definition"),
+            _link(f"{request.base_url}docs", "service-doc", HTML, "API documentation"),
+            _link(_href(request, "/conformance"), "conformance", JSON, "conformance classes"),
+            _link(_href(request, "/collections"), "data", JSON, "collections"),
+        ],
+    }  # fmt: skip
+    return _respond(doc, fmt, TITLE)
+
+
+@router.get("/api", summary="The API definition (redirects to /openapi.json)")
+async def api_definition(request: Request) -> RedirectResponse:
+    return RedirectResponse(str(request.base_url) + "openapi.json")
+
+
+@router.get(
+    "/conformance",
+    summary="Conformance classes this API implements",
+    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.METADATA_PARAMS},
+)
+async def conformance(request: Request) -> Response:
+    fmt = _metadata_format(request)
+    doc = {"links": _self_links(request, fmt), "conformsTo": CONFORMANCE}
+    return _respond(doc, fmt, "Conformance")
+
+
+@router.get(
+    "/collections",
+    summary="Every collection: stations (all and per kind), enterprises, boundaries",
+    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.METADATA_PARAMS},
+)
+async def collections(request: Request, conn: ConnectionDep) -> Response:
+    fmt = _metadata_format(request)
+    extents = await _extents(conn)
+    doc = {
+        "links": _self_links(request, fmt),
+        "collections": [_collection_doc(request, c, extents[c.id]) for c in COLLECTIONS.values()],
+    }
+    return _respond(doc, fmt, "Collections")
+
+
+@router.get(
+    "/collections/{collectionId}",
+    summary="One collection: extent, CRS and links to its features",
+    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.METADATA_PARAMS},
+)
+async def collection(
+    request: Request, conn: ConnectionDep, collection_id: CollectionIdPath
+) -> Response:
+    chosen = _collection(collection_id)
+    fmt = _metadata_format(request)
+    doc = _collection_doc(request, chosen, (await _extents(conn))[chosen.id])
+    doc["links"][:2] = _self_links(request, fmt)
+    return _respond(doc, fmt, chosen.title)
+
+
+def _paging_links(request: Request, offset: int, limit: int, returned: int, matched: int,
+                  media: str) -> list[dict[str, str]]:  # fmt: skip
+    links = []
+    if offset + returned < matched:
+        url = request.url.include_query_params(offset=offset + limit, limit=limit)
+        links.append(_link(str(url), "next", media, "next page"))
+    if offset > 0:
+        url = request.url.include_query_params(offset=max(0, offset - limit), limit=limit)
+        links.append(_link(str(url), "prev", media, "previous page"))
+    return links
+
+
+@router.get(
+    "/collections/{collectionId}/items",
+    summary="Features of a collection, filtered and paged (GeoJSON)",
+    description="A GeoJSON FeatureCollection with numberMatched, numberReturned, timeStamp and "
+    "next/prev links that keep the other parameters. Unknown parameters, and filters that do "
+    "not apply to the collection, are refused with 400.",
+    responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.items_params()},
+)
+async def items(request: Request, conn: ConnectionDep, settings: SettingsDep,
+                collection_id: CollectionIdPath) -> Response:  # fmt: skip
+    chosen = _collection(collection_id)
+    query = request.query_params
+    selection = params.selection(query, chosen, settings)
+    fmt = params.output_format(
+        query, request.headers.get("accept", ""), ("geojson", "json", "html")
+    )
+    system = params.coords(query)
+    sql, args = items_query(chosen, selection)
+    row = await conn.fetchrow(sql, *args)
+    matched: int = row["matched"]
+    returned = max(0, min(selection.limit, matched - selection.offset))
+    media = HTML if fmt == "html" else GEOJSON
+    head: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": [
+            *_self_links(request, fmt, GEOJSON),
+            _link(_href(request, f"/collections/{chosen.id}"), "collection", JSON, chosen.title),
+            *_paging_links(request, selection.offset, selection.limit, returned, matched, media),
+        ],
+    }
+    features_text: str = row["features"]
+    if fmt == "html" or system is not CoordSystem.WGS84:
+        head["features"] = json.loads(features_text)
+        shift_geojson(head, system)
+        return _respond(head, fmt, f"{chosen.title}: features", GEOJSON)
+    prefix = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    return Response(f'{prefix},"features":{features_text}}}'.encode(), media_type=GEOJSON)
+
+
+@router.get(
+    "/collections/{collectionId}/items/{featureId}",
+    summary="One feature by its id (GeoJSON)",
+    responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.ITEM_PARAMS},
+)
+async def item(request: Request, conn: ConnectionDep, collection_id: CollectionIdPath,
+               feature_id: FeatureIdPath) -> Response:  # fmt: skip
+    chosen = _collection(collection_id)
+    query = request.query_params
+    params.reject_unknown(query, params.ITEM_KNOWN)
+    fmt = params.output_format(
+        query, request.headers.get("accept", ""), ("geojson", "json", "html")
+    )
+    system = params.coords(query)
+    missing = NotFoundError(f"no feature {feature_id!r} in collection {chosen.id}")
+    if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
+        raise missing
+    args: list[Any] = [int(feature_id)]
+    if chosen.kind is not None:
+        args.append(chosen.kind.value)
+    text = await conn.fetchval(item_query(chosen), *args)
+    if text is None:
+        raise missing
+    feature = shift_geojson(json.loads(text), system)
+    feature["links"] = [
+        *_self_links(request, fmt, GEOJSON),
+        _link(_href(request, f"/collections/{chosen.id}"), "collection", JSON, chosen.title),
+    ]
+    return _respond(feature, fmt, f"{chosen.title} #{feature_id}", GEOJSON)

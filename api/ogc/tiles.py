@@ -1,0 +1,329 @@
+"""``/tiles``: Mapbox vector tiles from ``ST_AsMVT``, TileJSON, ETags and an in-process cache.
+
+Every request knows the layer's version as of its arrival (``layer_versions``, bumped by
+triggers from migration 0003 whenever ``stations`` or ``boundaries`` change, whoever changes
+them): from ``api/runtime/freshness.py`` when the app runs its lifespan, else read here per request.
+The version keys the cache and the ETag, so an edit committed by any process shows on the very
+next request; old entries are never hit again and age out of the LRU. Tiles are cached
+gzip-compressed and sent as such to clients that accept gzip (the app's GZip middleware leaves
+them alone). Cache hits are usually answered before routing, by ``api/ogc/tile_fastpath.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import ConnectionDep
+from api.runtime.freshness import VERSIONS_KEY, LayerVersions, Versions
+from geo.errors import DatabaseUnavailableError, InvalidInputError, NotFoundError
+
+router = APIRouter(tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+EXTENT = 4096  # tile units per side
+BUFFER = 64  # tile units drawn beyond each edge, so symbols and strokes join across tiles
+MARGIN = BUFFER / EXTENT  # the same buffer as a fraction of the tile, for ST_TileEnvelope
+WORLD_M = 40_075_016.685578488  # Web Mercator world width, metres
+CACHE_MAX_BYTES = 64 * 2**20
+ENTRY_OVERHEAD_BYTES = 200  # key, node and bytes object; counts empty tiles too
+# Short freshness, then a cheap revalidation (304 after one indexed SELECT): a browser may show
+# a tile up to this old after an edit; the server itself never serves a stale one.
+CACHE_CONTROL = "public, max-age=60, must-revalidate"
+TILES_REVISION = "1"  # bump when the SQL or the fields change, to retire every client's ETags
+
+
+def _ex(*values: object) -> dict[str, Any]:
+    """OpenAPI examples (the tile coordinates are 天安门's at z14)."""
+    return {str(value): {"value": value} for value in values}
+
+
+LayerPath = Annotated[
+    str, Path(description="tile layer: stations or boundaries", openapi_examples=_ex("stations"))
+]
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    name: str
+    minzoom: int
+    maxzoom: int
+    description: str
+    fields: dict[str, str]
+    tile_sql: str  # $1..$3 = z, x, y; $4 = simplify tolerance (m); returns version, stamp, tile
+    bounds_sql: str
+
+
+_VERSION = "SELECT version, changed_at FROM layer_versions WHERE layer = $1"
+_ENVELOPE_4326 = f"ST_Transform(ST_TileEnvelope($1, $2, $3, margin => {MARGIN}), 4326)"
+# One statement, one snapshot: the version returned is the one the tile was drawn from.
+_TILE_SQL = """
+SELECT lv.version, lv.changed_at,
+       (SELECT ST_AsMVT(t, '{layer}', {extent}, 'geom', 'id') FROM ({features}) AS t
+         WHERE t.geom IS NOT NULL) AS tile
+  FROM (SELECT $4::float8 AS tolerance_m) AS p
+  LEFT JOIN layer_versions AS lv ON lv.layer = '{layer}'
+"""
+_STATIONS = f"""
+SELECT s.id, s.id AS id, s.kind, s.name, s.status,
+       array_to_string(s.amenities, ',') AS amenities, s.opening_hours,
+       ST_AsMVTGeom(ST_Transform(s.geom, 3857), ST_TileEnvelope($1, $2, $3),
+                    {EXTENT}, {BUFFER}, true) AS geom
+  FROM stations AS s
+ WHERE s.deleted_at IS NULL AND s.geom && {_ENVELOPE_4326}
+"""  # noqa: S608 -- composed from module constants only; request values are bound
+# Clip in WGS-84 first (a district can have thousands of vertices), then simplify in metres.
+_BOUNDARIES = f"""
+SELECT b.id, b.code, b.name, b.level,
+       ST_AsMVTGeom(ST_SimplifyPreserveTopology(ST_Transform(
+                        ST_ClipByBox2D(b.geom, {_ENVELOPE_4326}), 3857), p.tolerance_m),
+                    ST_TileEnvelope($1, $2, $3), {EXTENT}, {BUFFER}, true) AS geom
+  FROM boundaries AS b
+ WHERE b.valid_to IS NULL AND b.geom && {_ENVELOPE_4326}
+"""  # noqa: S608 -- composed from module constants only; request values are bound
+_BOUNDS = """
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+  FROM (SELECT ST_Extent(geom) AS e FROM {table}{where}) AS x
+"""
+
+LAYERS = {
+    layer.name: layer
+    for layer in (
+        TileLayer(
+            "stations", 8, 18, "Union stations, rest points and water points (every kind)",
+            {"id": "Number", "kind": "String", "name": "String", "status": "String",
+             "amenities": "String", "opening_hours": "String"},
+            _TILE_SQL.format(layer="stations", extent=EXTENT, features=_STATIONS),
+            _BOUNDS.format(table="stations", where=" WHERE deleted_at IS NULL"),
+        ),
+        TileLayer(
+            "boundaries", 6, 16, "Current administrative boundaries, simplified per zoom",
+            {"id": "Number", "code": "String", "name": "String", "level": "String"},
+            _TILE_SQL.format(layer="boundaries", extent=EXTENT, features=_BOUNDARIES),
+            _BOUNDS.format(table="boundaries", where=" WHERE valid_to IS NULL"),
+        ),
+    )
+}  # fmt: skip
+
+
+class TileCache:
+    """Rendered tiles (gzip bytes, ``b""`` for an empty tile), least recently used evicted first.
+
+    Bounded by bytes, not entries. Only touched from the event loop, so no lock is needed.
+    """
+
+    def __init__(self, max_bytes: int = CACHE_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size_bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        body = self._entries.get(key)
+        if body is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return body
+
+    def put(self, key: tuple[Any, ...], body: bytes) -> None:
+        cost = len(body) + ENTRY_OVERHEAD_BYTES
+        if cost > self.max_bytes // 8 or key in self._entries:
+            return  # one huge tile must not flush the cache
+        self._entries[key] = body
+        self.size_bytes += cost
+        while self.size_bytes > self.max_bytes:
+            _, old = self._entries.popitem(last=False)
+            self.size_bytes -= len(old) + ENTRY_OVERHEAD_BYTES
+
+
+def cache_of(state: Any) -> TileCache:
+    """The app's tile cache, created on first use."""
+    cache: TileCache | None = getattr(state, "tile_cache", None)
+    if cache is None:
+        cache = state.tile_cache = TileCache()
+    return cache
+
+
+async def draw(
+    conn: asyncpg.Connection, spec: TileLayer, z: int, x: int, y: int, cache: TileCache
+) -> tuple[bytes, int, str]:
+    """Draw a tile and file it (gzip bytes, ``b""`` when empty) under the version it was drawn
+    from, which the caller must use: it may be newer than the one the request saw."""
+    tolerance_m = WORLD_M / 2**z / EXTENT
+    row = await conn.fetchrow(spec.tile_sql, z, x, y, tolerance_m)
+    version, stamp = _version_of(row)
+    body = gzip.compress(row["tile"], compresslevel=6, mtime=0) if row["tile"] else b""
+    cache.put((spec.name, version, stamp, z, x, y), body)
+    return body, version, stamp
+
+
+def _layer(name: str) -> TileLayer:
+    if name not in LAYERS:
+        raise NotFoundError(f"no tile layer {name!r}; layers: {', '.join(LAYERS)}")
+    return LAYERS[name]
+
+
+def _check_tile(layer: TileLayer, z: int, x: int, y: int) -> None:
+    if not layer.minzoom <= z <= layer.maxzoom:
+        raise NotFoundError(
+            f"layer {layer.name} has tiles at zoom {layer.minzoom}..{layer.maxzoom}, not {z}"
+        )
+    last = 2**z - 1
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value <= last:
+            raise InvalidInputError(f"{name} must lie within 0..{last} at zoom {z}", field=name)
+
+
+async def current_version(
+    request: Request, conn: asyncpg.Connection, layer: str
+) -> tuple[int, str]:
+    """The layer's version as of this request: shared or in memory when possible, else read."""
+    known: Versions | None = request.scope.get(VERSIONS_KEY)  # read by the fast path for us
+    if known is None:
+        versions: LayerVersions | None = getattr(request.app.state, "tile_versions", None)
+        known = await versions.current() if versions is not None else None
+    if known is None:
+        return await _version(conn, layer)
+    return known.get(layer, (0, ""))
+
+
+async def _version(conn: asyncpg.Connection, layer: str) -> tuple[int, str]:
+    """The layer's data version and change time (as text: it goes into ETags)."""
+    try:
+        row = await conn.fetchrow(_VERSION, layer)
+    except asyncpg.UndefinedTableError as exc:
+        raise DatabaseUnavailableError("the tile version table is missing; migrate") from exc
+    return _version_of(row)
+
+
+def _version_of(row: asyncpg.Record | None) -> tuple[int, str]:
+    if row is None or row["version"] is None:
+        return 0, ""
+    return row["version"], row["changed_at"].isoformat()
+
+
+@functools.lru_cache(maxsize=16_384)  # hashing per hit showed in profiles; keys are small
+def etag_of(*parts: object) -> str:
+    digest = hashlib.blake2b("|".join(map(str, (TILES_REVISION, *parts))).encode(), digest_size=12)
+    return f'"{parts[0]}-{digest.hexdigest()}"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() in {"gzip", "*"}:
+            return params.replace(" ", "") not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
+    return False
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.mvt",
+    summary="A Mapbox vector tile (Web Mercator, XYZ scheme)",
+    response_class=Response,
+    responses={
+        200: {"content": {MVT: {}}, "description": "the tile"},
+        204: {"description": "the tile is empty"},
+        304: {"description": "unchanged since the ETag sent in If-None-Match"},
+        400: {"description": "x or y outside 0..2^z-1"},
+        404: {"description": "unknown layer or zoom outside the layer's range"},
+    },
+)
+async def get_tile(
+    request: Request,
+    conn: ConnectionDep,
+    layer: LayerPath,
+    z: Annotated[
+        int, Path(description="zoom (see the layer's TileJSON)", openapi_examples=_ex(14))
+    ],
+    x: Annotated[
+        int, Path(description="column, 0..2^z-1 from the west", openapi_examples=_ex(13489))
+    ],
+    y: Annotated[int, Path(description="row, 0..2^z-1 from the north", openapi_examples=_ex(6208))],
+    v: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description="data version from TileJSON; only busts caches",
+            openapi_examples=_ex(42),
+        ),
+    ] = None,
+) -> Response:
+    spec = _layer(layer)
+    _check_tile(spec, z, x, y)
+    gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+    version, stamp = await current_version(request, conn, spec.name)
+    etag = etag_of(spec.name, version, stamp, z, x, y, gzipped)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+
+    cache = cache_of(request.app.state)
+    body = cache.get((spec.name, version, stamp, z, x, y))
+    headers["X-Tile-Cache"] = "hit" if body is not None else "miss"
+    if body is None:
+        body, *drawn = await draw(conn, spec, z, x, y, cache)
+        if tuple(drawn) != (version, stamp):  # changed between the two statements
+            headers["ETag"] = etag_of(spec.name, *drawn, z, x, y, gzipped)
+    if not body:
+        return Response(status_code=204, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type=MVT, headers=headers)
+    return Response(gzip.decompress(body), media_type=MVT, headers=headers)
+
+
+@router.get(
+    "/tiles/{layer}.json",
+    summary="TileJSON 3.0.0 for one tile layer",
+    responses={404: {"description": "unknown layer"}},
+)
+async def get_tilejson(request: Request, conn: ConnectionDep, layer: LayerPath) -> Response:
+    spec = _layer(layer)
+    version, stamp = await current_version(request, conn, spec.name)
+    tile_url = str(request.url_for("get_tile", layer=spec.name, z="0", x="0", y="0"))
+    template = tile_url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt") + f"?v={version}"
+    etag = etag_of(spec.name, version, stamp, template)
+    # The tiles URL carries the version, so the document must be revalidated every time.
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    row = await conn.fetchrow(spec.bounds_sql)
+    bounds = [round(c, 6) for c in row] if row[0] is not None else [-180, -85.0511, 180, 85.0511]
+    center_z = max(spec.minzoom, min(spec.minzoom + 2, spec.maxzoom))
+    document = {
+        "tilejson": "3.0.0",
+        "name": spec.name,
+        "description": spec.description,
+        "scheme": "xyz",
+        "tiles": [template],
+        "minzoom": spec.minzoom,
+        "maxzoom": spec.maxzoom,
+        "bounds": bounds,
+        "center": [round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6),
+                   center_z],
+        "vector_layers": [{"id": spec.name, "description": spec.description,
+                           "minzoom": spec.minzoom, "maxzoom": spec.maxzoom,
+                           "fields": spec.fields}],
+    }  # fmt: skip
+    return JSONResponse(document, headers=headers)

@@ -1,0 +1,240 @@
+"""``/jobs``: siting runs as asynchronous jobs — create, poll, fetch the result, cancel.
+
+State lives in the ``jobs`` table (migration 0004), so any worker answers a poll. The solver runs
+in a child process (``spawn``): the event loop stays free, and cancelling terminates it. Work is
+bounded: parameters (see :class:`geo.siting.job.SitingJobParams`), jobs active at once, one
+running per API worker, a deadline of the time limit plus a grace period, finished jobs kept
+for a week.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import time
+import uuid
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import ConnectionDep
+from geo.errors import ConflictError, LimitExceededError, NotFoundError
+from geo.siting.job import SitingJobParams, child_main
+from geo.store.db import resolve_database_url
+
+router = APIRouter(tags=["jobs"])
+MAX_ACTIVE_JOBS = 8  # queued + running, across all workers
+RUNNING_PER_WORKER = 1
+GRACE_S = 60.0  # loading data and building the model come on top of the solver's limit
+POLL_S = 0.25
+KEEP_DAYS = 7
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+_SPAWN = multiprocessing.get_context("spawn")
+
+_COLUMNS = "id, kind, status, params, created_at, started_at, finished_at, error"
+JobId = Annotated[uuid.UUID, Path(description="the id returned when the job was created")]
+
+
+def _document(row: asyncpg.Record, request: Request) -> dict[str, Any]:
+    base = str(request.url_for("get_job", job_id=str(row["id"])))
+    links = [{"rel": "self", "href": base}, {"rel": "cancel", "href": base, "method": "DELETE"}]
+    if row["status"] == "succeeded":
+        links.append({"rel": "result", "href": f"{base}/result", "type": "application/geo+json"})
+    return {
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "status": row["status"],
+        "params": json.loads(row["params"]) if isinstance(row["params"], str) else row["params"],
+        "created_at": row["created_at"].isoformat(),
+        "started_at": row["started_at"].isoformat() if row["started_at"] else None,
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        "error": row["error"],
+        "links": links,
+    }
+
+
+def _slots(request: Request) -> asyncio.Semaphore:
+    slots: asyncio.Semaphore | None = getattr(request.app.state, "job_slots", None)
+    if slots is None:
+        slots = request.app.state.job_slots = asyncio.Semaphore(RUNNING_PER_WORKER)
+        request.app.state.job_tasks = set()
+    return slots
+
+
+@router.post(
+    "/jobs/siting",
+    summary="Start a siting run (MCLP, LSCP or backup) in the background",
+    status_code=202,
+    responses={429: {"description": "too many jobs active (problem+json)"}},
+)
+async def create_siting_job(
+    request: Request,
+    conn: ConnectionDep,
+    params: Annotated[
+        SitingJobParams,
+        Body(examples=[{"boundary": ["110106000000"], "p": 3, "model": "mclp"}]),
+    ],
+) -> JSONResponse:
+    await conn.execute(
+        "DELETE FROM jobs WHERE finished_at < now() - make_interval(days => $1)", KEEP_DAYS
+    )
+    active = await conn.fetchval("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+    if active >= MAX_ACTIVE_JOBS:
+        raise LimitExceededError(
+            f"{active} jobs are active: at most {MAX_ACTIVE_JOBS} at once; retry when one finishes"
+        )
+    row = await conn.fetchrow(
+        f"INSERT INTO jobs (kind, params) VALUES ('siting', $1::jsonb) RETURNING {_COLUMNS}",  # noqa: S608
+        params.model_dump_json(),
+    )
+    settings = request.app.state.settings
+    task = asyncio.create_task(
+        _run(
+            request.app.state.pool,
+            _slots(request),
+            row["id"],
+            resolve_database_url(settings),
+            params,
+        )
+    )
+    request.app.state.job_tasks.add(task)  # keep a reference until it finishes
+    task.add_done_callback(request.app.state.job_tasks.discard)
+    body = _document(row, request)
+    return JSONResponse(body, status_code=202, headers={"Location": body["links"][0]["href"]})
+
+
+async def _run(
+    pool: asyncpg.Pool,
+    slots: asyncio.Semaphore,
+    job_id: uuid.UUID,
+    url: str,
+    params: SitingJobParams,
+) -> None:
+    """Run one job in a child process; write its outcome; stop it if it is cancelled."""
+    try:
+        await _run_in_slot(pool, slots, job_id, url, params)
+    except asyncio.CancelledError:  # the server is shutting down: say so, do not leave it running
+        await pool.execute(
+            "UPDATE jobs SET status = 'failed', finished_at = now(), error = $2 "
+            "WHERE id = $1 AND status IN ('queued', 'running')",
+            job_id, "interrupted: the server shut down; start it again",
+        )  # fmt: skip
+        raise
+
+
+async def _run_in_slot(pool: asyncpg.Pool, slots: asyncio.Semaphore, job_id: uuid.UUID,
+                       url: str, params: SitingJobParams) -> None:  # fmt: skip
+    async with slots:
+        started = await pool.fetchval(
+            "UPDATE jobs SET status = 'running', started_at = now(), owner = $2 "
+            "WHERE id = $1 AND status = 'queued' RETURNING id",
+            job_id,
+            OWNER,
+        )
+        if started is None:  # cancelled while queued
+            return
+        receiver, sender = _SPAWN.Pipe(duplex=False)
+        process = _SPAWN.Process(
+            target=child_main, args=(url, params.model_dump_json(), sender), daemon=True
+        )
+        process.start()
+        sender.close()
+        deadline = time.monotonic() + params.time_limit_s + GRACE_S
+        outcome: tuple[str, Any] | None = None
+        try:
+            while outcome is None:
+                if receiver.poll():
+                    outcome = receiver.recv()
+                elif not process.is_alive():
+                    outcome = ("error", "the siting run stopped without a result")
+                elif time.monotonic() > deadline:
+                    outcome = ("error", f"no result within {params.time_limit_s + GRACE_S:g} s")
+                elif (
+                    await pool.fetchval("SELECT status FROM jobs WHERE id = $1", job_id)
+                    == "cancelled"
+                ):
+                    return
+                else:
+                    await asyncio.sleep(POLL_S)
+        finally:
+            if process.is_alive():
+                process.terminate()
+            await asyncio.to_thread(process.join, 5)
+            receiver.close()
+        kind, payload = outcome
+        if kind == "ok":
+            await pool.execute(
+                "UPDATE jobs SET status = 'succeeded', finished_at = now(), result = $2::jsonb "
+                "WHERE id = $1 AND status = 'running'",
+                job_id,
+                json.dumps(payload),
+            )
+        else:
+            await pool.execute(
+                "UPDATE jobs SET status = 'failed', finished_at = now(), error = $2 "
+                "WHERE id = $1 AND status = 'running'",
+                job_id,
+                str(payload),
+            )
+
+
+async def _fetch(conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS}, owner FROM jobs WHERE id = $1", job_id)  # noqa: S608
+    if row is None:
+        raise NotFoundError(f"no job {job_id}")
+    host, _, pid = (row["owner"] or "").partition(":")
+    if row["status"] == "running" and host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # its worker is gone (a restart): say so, do not hang
+            row = await conn.fetchrow(
+                "UPDATE jobs SET status = 'failed', finished_at = now(), error = $2 "
+                "WHERE id = $1 AND status = 'running' RETURNING id, kind, status, params, "
+                "created_at, started_at, finished_at, error, owner",
+                job_id,
+                "interrupted: the worker running it stopped; start it again",
+            )
+            if row is None:
+                return await _fetch(conn, job_id)
+    return row
+
+
+@router.get("/jobs/{job_id}", summary="A job's state", name="get_job")
+async def get_job(request: Request, conn: ConnectionDep, job_id: JobId) -> dict[str, Any]:
+    return _document(await _fetch(conn, job_id), request)
+
+
+@router.get(
+    "/jobs/{job_id}/result",
+    summary="A finished siting job's proposals (GeoJSON) and summary",
+    responses={
+        200: {"content": {"application/geo+json": {}}},
+        409: {"description": "not finished, failed or cancelled (problem+json)"},
+    },
+)
+async def get_job_result(conn: ConnectionDep, job_id: JobId) -> Response:
+    row = await _fetch(conn, job_id)
+    if row["status"] != "succeeded":
+        reason = f": {row['error']}" if row["error"] else ""
+        raise ConflictError(f"job {job_id} is {row['status']}{reason}")
+    result = await conn.fetchval("SELECT result::text FROM jobs WHERE id = $1", job_id)
+    return Response(result.encode(), media_type="application/geo+json")
+
+
+@router.delete("/jobs/{job_id}", summary="Cancel a queued or running job")
+async def cancel_job(request: Request, conn: ConnectionDep, job_id: JobId) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        "UPDATE jobs SET status = 'cancelled', finished_at = now() "
+        "WHERE id = $1 AND status IN ('queued', 'running') RETURNING id, kind, status, params, "
+        "created_at, started_at, finished_at, error",
+        job_id,
+    )
+    if row is None:
+        current = await _fetch(conn, job_id)
+        raise ConflictError(f"job {job_id} is already {current['status']}")
+    return _document(row, request)

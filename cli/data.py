@@ -1,0 +1,137 @@
+"""``nuanxin load``, ``import`` and ``export``: data in and out, through ``geo``'s importers and
+exporters, with their reports printed and written beside the file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from cli.errors import friendly_errors
+from cli.options import engine
+from geo.config import get_settings
+from geo.crs import CoordSystem, parse_coord_system
+from geo.errors import InvalidInputError
+from geo.exporters.files import (
+    ENTERPRISE_FIELDS,
+    STATION_FIELDS,
+    ExportLayout,
+    fetch_rows,
+    layout_crs,
+    write_boundaries,
+    write_rows,
+)
+from geo.exporters.hsds import write_hsds
+from geo.importers._validate import ImportReport, report_as_json, write_rejections
+from geo.importers.coords import parse_source_crs
+from geo.importers.files import ImportKind, import_file
+from geo.importers.tables import parse_mapping
+from geo.store.db import session_scope
+
+
+def print_report(report: ImportReport, limit: int = 20) -> None:
+    typer.echo(report.summary())
+    for label, items in (("rejected", report.rejected), ("warning", report.warnings)):
+        for item in items[:limit]:
+            typer.echo(f"  {label} {item.location}: {item.column or 'row'}: {item.reason}")
+        if len(items) > limit:
+            typer.echo(f"  … and {len(items) - limit} more {label}")
+
+
+@friendly_errors
+def load(
+    data_dir: Annotated[Path | None, typer.Option(help="default: the bundled data/")] = None,
+) -> None:
+    """Load the bundled dataset (idempotent: a second run changes nothing)."""
+    from geo.importers.bundled import load_bundled
+
+    settings = get_settings()
+    for report in load_bundled(engine(settings), data_dir or settings.data_dir):
+        print_report(report)
+
+
+@friendly_errors
+def import_(
+    kind: Annotated[ImportKind, typer.Argument(help="what the file holds")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, readable=True, help="GeoJSON, CSV, XLSX; boundaries also SHP/zip/GPKG/KML"
+        ),
+    ],
+    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09 | cgcs2000 | EPSG:n")] = "wgs84",
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="'header=field'; repeatable")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="source name for rows without one")] = None,
+    level: Annotated[
+        str | None, typer.Option(help="boundaries: level for rows without one")
+    ] = None,
+    vintage: Annotated[
+        str | None, typer.Option(help="boundaries: vintage for rows without one")
+    ] = None,
+    ignore_unknown: Annotated[bool, typer.Option(help="boundaries: drop unmapped columns")] = False,
+    strict: Annotated[bool, typer.Option(help="abort on the first bad row")] = False,
+) -> None:
+    """Import a file in one transaction; rejected rows are listed and saved beside it."""
+    defaults = {
+        k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items() if v
+    }
+    with Progress(transient=True) as bar, session_scope(engine(get_settings())) as session:
+        task = bar.add_task(f"validating {path.name}", total=None)
+        report = import_file(
+            session, path, kind, strict=strict, crs=parse_source_crs(crs),
+            mapping=parse_mapping(map_ or []), defaults=defaults, ignore_unknown=ignore_unknown,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+        bar.update(task, description=f"writing {path.name}")
+    print_report(report)
+    report_path = path.with_name(path.name + ".import-report.json")
+    report_path.write_text(report_as_json(report), encoding="utf-8")
+    typer.echo(f"full report: {report_path}")
+    if report.rejected:
+        out = write_rejections(report, path.with_name(path.name + ".rejected.csv"))
+        typer.echo(f"rejected rows written to {out}")
+
+
+class ExportTable(StrEnum):
+    STATIONS = "stations"
+    ENTERPRISES = "enterprises"
+    BOUNDARIES = "boundaries"
+
+
+@friendly_errors
+def export(
+    table: Annotated[ExportTable, typer.Argument(help="what to export")],
+    path: Annotated[Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx; a folder for hsds")],
+    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 (Amap/Tencent) | bd09 (Baidu)")] = "wgs84",
+    layout: Annotated[
+        ExportLayout, typer.Option(help="records, a platform's bulk layout, or hsds (a folder)")
+    ] = ExportLayout.RECORDS,
+) -> None:
+    """Export to a file; `records` files import back unchanged; `hsds` is Open Referral 3.0."""
+    try:
+        system = parse_coord_system(crs)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field="crs") from exc
+    if table is ExportTable.BOUNDARIES:
+        with engine(get_settings()).connect() as conn:
+            count = write_boundaries(conn, path)
+        typer.echo(f"{count} boundaries written to {path}")
+        return
+    fields = STATION_FIELDS if table is ExportTable.STATIONS else ENTERPRISE_FIELDS
+    if layout is not ExportLayout.RECORDS and table is not ExportTable.STATIONS:
+        raise InvalidInputError("platform layouts are for stations", field="layout")
+    with engine(get_settings()).connect() as conn:
+        rows = fetch_rows(conn, table.value)
+    if layout is ExportLayout.HSDS:
+        if system is not CoordSystem.WGS84:
+            raise InvalidInputError("HSDS locations are WGS-84 by definition", field="crs")
+        written = write_hsds(rows, path)
+        typer.echo(f"{len(rows)} stations written as HSDS 3.0: {len(written)} files in {path}")
+        return
+    count = write_rows(rows, path, fields=fields, crs=system, layout=layout)
+    typer.echo(f"{count} {table.value} written to {path} ({layout}, {layout_crs(layout, system)})")

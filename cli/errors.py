@@ -1,0 +1,50 @@
+"""How a command fails: one readable line on stderr and an exit code, never a traceback.
+
+Errors this project raises on purpose (:class:`geo.errors.GeoError`), constraint violations,
+unusable settings and a lost database are explained; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from geo.errors import GeoError
+from geo.store.models import explain_integrity_error
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_FAILED = 1  # the command could not do its work; nothing was written
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print ``error: message`` in red on stderr; raise the returned exit."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def friendly_errors(func: F) -> F:
+    """Show a GeoError, a violated constraint, bad settings or a lost database as one line."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GeoError as exc:
+            raise fail(exc.message) from exc
+        except IntegrityError as exc:
+            _, message = explain_integrity_error(exc)
+            raise fail(f"{message}; nothing was written") from exc
+        except ValidationError as exc:  # settings from the environment that cannot be used
+            reasons = "; ".join(str(e.get("msg", e)) for e in exc.errors())
+            raise fail(f"invalid settings: {reasons}") from exc
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+            raise fail(f"cannot reach the database: {reason}") from exc
+
+    return wrapper  # type: ignore[return-value]

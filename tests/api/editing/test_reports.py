@@ -1,0 +1,69 @@
+"""Worker reports: public, throttled, spam-guarded, moderated in the editor's district."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.editing.test_routes import _station_id, _token
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_confirmation_accepted_by_an_editor_verifies_the_station(client, api_conn):
+    s2 = await _station_id(api_conn, "s2")
+    sent = await client.post(f"/stations/{s2}/reports", json={"kind": "confirmed_open"})
+    assert sent.status_code == 202 and sent.json()["status"] == "pending"
+    problem = await client.post(f"/stations/{s2}/reports",
+                                json={"kind": "no_hot_water", "note": "热水器坏了"})  # fmt: skip
+    assert problem.status_code == 202
+    stored = await api_conn.fetchrow("SELECT client_hash FROM reports WHERE id = $1",
+                                     sent.json()["id"])  # fmt: skip
+    assert "127.0.0.1" not in stored["client_hash"] and len(stored["client_hash"]) == 64
+
+    editor = await _token(api_conn, "fengtai-editor")
+    west = await _token(api_conn, "west-editor", district="110106017000")
+    queue = (await client.get("/reports", headers=editor)).json()
+    assert {r["kind"] for r in queue} == {"confirmed_open", "no_hot_water"}
+    assert (await client.get("/reports", headers=west)).json() == []  # s2 is in 东街道
+    assert (await client.get("/reports")).status_code == 401
+    outside = await client.post(f"/reports/{sent.json()['id']}/accept", headers=west)
+    assert outside.status_code == 403
+
+    accepted = await client.post(f"/reports/{sent.json()['id']}/accept", headers=editor)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["station_last_verified_at"] is not None
+    verified = await api_conn.fetchval("SELECT last_verified_at FROM stations WHERE id = $1", s2)
+    assert verified is not None
+    audit = await api_conn.fetchval("SELECT action FROM audit_log WHERE row_id = $1", s2)
+    assert audit == "update"  # the verification went through the audited write path
+    again = await client.post(f"/reports/{sent.json()['id']}/reject", headers=editor)
+    assert again.status_code == 409
+    rejected = await client.post(f"/reports/{problem.json()['id']}/reject", headers=editor)
+    assert rejected.json()["status"] == "rejected"
+    located = (await client.get("/locate?lon=116.27&lat=39.86&open=any&k=1")).json()
+    assert located["results"][0]["stale"] is False
+
+
+async def test_flooding_is_throttled_and_spam_refused(client, api_conn):
+    s1, s2 = await _station_id(api_conn, "s1"), await _station_id(api_conn, "s2")
+    assert (await client.post(f"/stations/{s1}/reports", json={"kind": "full"})).status_code == 202
+    duplicate = await client.post(f"/stations/{s1}/reports", json={"kind": "full"})
+    assert duplicate.status_code == 429 and "reported this already" in duplicate.json()["detail"]
+    kinds = ["closed", "turned_away", "wrong_location", "no_hot_water"]
+    statuses = [(await client.post(f"/stations/{s2}/reports", json={"kind": k})).status_code
+                for k in kinds]  # fmt: skip
+    assert statuses == [202, 202, 202, 202]  # 5 in 10 minutes: the budget
+    flood = await client.post(f"/stations/{s2}/reports", json={"kind": "full"})
+    assert flood.status_code == 429 and "at most 5 reports per 10 minutes" in flood.json()["detail"]
+    assert await api_conn.fetchval("SELECT count(*) FROM reports") == 5
+
+    for body, status in [({"kind": "closed", "note": "see http://spam.example"}, 400),
+                         ({"kind": "closed", "website": "http://bot"}, 400),
+                         ({"kind": "closed", "note": "x" * 501}, 422),
+                         ({"kind": "bombed"}, 422),
+                         ({"kind": "closed", "extra": 1}, 422)]:  # fmt: skip
+        response = await client.post(f"/stations/{s1}/reports", json=body)
+        assert response.status_code == status, (body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    missing = await client.post("/stations/999999/reports", json={"kind": "closed"})
+    assert missing.status_code == 404

@@ -1,0 +1,139 @@
+"""The ``nuanxin`` command, run as a newcomer runs it (a real process, a real database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from geo.store import migrate
+from tests.browser import free_port
+from tests.conftest import FIXTURES
+
+NUANXIN = Path(sys.executable).with_name("nuanxin")
+COMMANDS = [[], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["db", "url"],
+            ["db", "backup"], ["db", "restore"], ["users"], ["users", "add"], ["users", "list"],
+            ["users", "revoke"],
+            ["load"], ["import"], ["coverage"], ["site"], ["map"], ["serve"], ["up"]]  # fmt: skip
+
+
+def run(*args: str, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    if url:
+        env["NUANXIN_DATABASE_URL"] = url
+    result = subprocess.run([NUANXIN, *args], capture_output=True, text=True, env=env,
+                            timeout=120, check=False)  # fmt: skip
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "nuanxin")
+def test_every_command_has_help(command):
+    """In-process (CliRunner) to save a 3 s interpreter start per command."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """A data dir laid out like data/, holding the tiny fixtures."""
+    root = tmp_path_factory.mktemp("bundle")
+    for kind in ("boundaries", "stations", "enterprises"):
+        (root / kind).mkdir()
+        shutil.copy(FIXTURES / f"{kind}_tiny.geojson", root / kind)
+    return root
+
+
+def _count(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_upgrade_load_twice_import_and_downgrade(scratch_database_url, bundle, tmp_path):
+    url = scratch_database_url
+    head = migrate.head_revision()
+    assert f"schema at revision {head}" in run("db", "upgrade", url=url).stdout
+    assert f"current: {head}" in run("db", "current", url=url).stdout
+
+    first = run("load", "--data-dir", str(bundle), url=url).stdout
+    assert "stations_tiny.geojson: 3 inserted, 0 updated, 0 unchanged, 0 rejected" in first
+    second = run("load", "--data-dir", str(bundle), url=url).stdout
+    assert "stations_tiny.geojson: 0 inserted, 0 updated, 3 unchanged, 0 rejected" in second
+    assert _count(url, "stations") == 3
+
+    bad = tmp_path / "bad.geojson"
+    shutil.copy(FIXTURES / "stations_bad_rows.geojson", bad)
+    strict = run("import", "stations", str(bad), "--strict", url=url, check=False)
+    assert strict.returncode == 1
+    assert strict.stderr.startswith("error: bad.geojson feature 2: lon")
+    assert "Traceback" not in strict.stderr
+    assert _count(url, "stations") == 3
+
+    lenient = run("import", "stations", str(bad), url=url).stdout
+    assert "1 inserted, 0 updated, 0 unchanged, 7 rejected" in lenient
+    assert "feature 3: kind: unknown StationKind 'teahouse'" in lenient
+    rejected = (tmp_path / "bad.geojson.rejected.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rejected) == 8
+    report = json.loads((tmp_path / "bad.geojson.import-report.json").read_text(encoding="utf-8"))
+    assert report["inserted"] == 1 and len(report["rejected"]) == 7
+    assert _count(url, "stations") == 4
+
+    out = run("export", "stations", str(tmp_path / "amap.csv"), "--layout", "amap", url=url)
+    assert "4 stations written" in out.stdout and "gcj02" in out.stdout
+    assert (tmp_path / "amap.csv").read_text(encoding="utf-8-sig").startswith("名称,地址,经度")
+    hsds = run("export", "stations", str(tmp_path / "hsds"), "--layout", "hsds", url=url)
+    assert "HSDS 3.0" in hsds.stdout
+    assert (tmp_path / "hsds" / "datapackage.json").exists()
+    wrong = run(
+        "export", "stations", str(tmp_path / "x.csv"), "--crs", "mars", url=url, check=False
+    )
+    assert wrong.returncode == 1 and "unknown coordinate system 'mars'" in wrong.stderr
+
+    assert "schema at revision base" in run("db", "downgrade", "base", url=url).stdout
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path):
+    result = run("db", "current", url="postgresql://nobody:x@127.0.0.1:1/none", check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "127.0.0.1" in result.stderr or "connect" in result.stderr.lower()
+
+
+def test_up_migrates_loads_and_serves(scratch_database_url, bundle):
+    """The main job end to end: a real process, a real port, then a clean shutdown."""
+    port = free_port()
+    env = {**os.environ, "NUANXIN_DATABASE_URL": scratch_database_url,
+           "NUANXIN_DATA_DIR": str(bundle), "NUANXIN_API__PORT": str(port)}  # fmt: skip
+    process = subprocess.Popen([NUANXIN, "up"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(process.stdout.read() if process.stdout else "") from None
+                time.sleep(0.3)
+        assert health.status_code == 200
+        stations = httpx.get(f"http://127.0.0.1:{port}/stations").json()
+        assert stations["numberReturned"] == 3
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert "stations_tiny.geojson: 3 inserted" in output
+    assert process.returncode == 0
