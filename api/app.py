@@ -23,13 +23,14 @@ from api.errors import install_error_handlers
 from api.fastpath import GZIP_LEVEL, GZIP_MIN
 from api.locator import route as locator
 from api.locator.fastpath import LocateFastPath
-from api.middleware import Metrics, OperationsMiddleware
+from api.middleware import OperationsMiddleware
 from api.ogc import features, tiles
 from api.ogc.tile_fastpath import TileFastPath
 from api.planning import coverage, jobs
 from api.runtime.database import open_pool
 from api.runtime.freshness import LayerVersions, WriteBarrier
 from api.runtime.places import LivePlaces
+from api.runtime.services import Services
 from api.schemas import PROBLEM_RESPONSES, Problem
 from geo.config import Settings, get_settings
 from geo.network.router import WalkRouter
@@ -42,33 +43,33 @@ log = logging.getLogger("nuanxin.api")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    services = Services(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
-        app.state.pool = await open_pool(url)
-        app.state.tile_versions = LayerVersions(url)
-        app.state.tile_versions.start()
+        services.pool = await open_pool(url)
+        services.versions = LayerVersions(url)
+        services.versions.start()
         if settings.api.walk_network is not None:  # a bad file stops start-up, saying why
-            app.state.walk_router = await load_walk_router(settings.api.walk_network)
+            services.walk_router = await load_walk_router(settings.api.walk_network)
         # pykdtree (the locator's shortlist) runs each query on an OpenMP team: for one point
         # the team only costs, and its idle threads spin on another core (3-4.5x the CPU per
         # /locate, measured). One thread for every OpenMP library loaded in this process.
         ThreadpoolController().limit(limits=1, user_api="openmp")
-        app.state.locator_places = LivePlaces(app.state.pool)
-        await app.state.locator_places.rebuild()  # before the freeze below; SQL if it fails
+        services.places = LivePlaces(services.pool)
+        await services.places.rebuild()  # before the freeze below; SQL if it fails
         # What exists after start-up lives as long as the app: keep it out of the collector's
         # scans (a full collection of it took ~80 ms and made every endpoint's p99).
         gc.freeze()
         try:
             yield
         finally:  # graceful: stop our jobs (marked failed, with a reason), then the pool
-            tasks = list(getattr(app.state, "job_tasks", ()))
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await app.state.locator_places.stop()
-            await app.state.tile_versions.stop()
-            await app.state.pool.close()
+            await services.jobs.cancel_all()
+            await services.places.stop()
+            await services.versions.stop()
+            await services.pool.close()
+            services.pool = services.versions = services.places = services.walk_router = None
 
     app = FastAPI(
         title="Nuanxin 暖心 API",
@@ -77,8 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
     )
-    app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.services = services  # the only attribute on the state: see api/runtime/services
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=GZIP_LEVEL)
     cors: dict[str, Any] | None = None
     if settings.api.cors_origins:
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(WriteBarrier)  # this worker's writes: versions read, not trusted
     app.add_middleware(LocateFastPath, cors=cors)  # the locator, likewise
     # Outermost: ids, limits, shedding and metrics apply to everything, errors included.
-    app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=app.state.metrics)
+    app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=services.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(stations.router)

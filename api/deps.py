@@ -8,19 +8,27 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from api.runtime.services import Services, services_of
 from geo.config import Settings
+from geo.errors import DatabaseUnavailableError
+
+
+def get_services(request: Request) -> Services:
+    return services_of(request.app)
 
 
 async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    pool: asyncpg.Pool = request.app.state.pool
+    pool = services_of(request.app).pool
+    if pool is None:
+        raise DatabaseUnavailableError("the app was started without its database pool")
     async with pool.acquire() as connection:
         yield connection
 
 
 def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return services_of(request.app).settings
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 ConnectionDep = Annotated[asyncpg.Connection, Depends(get_connection)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -25,6 +25,16 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
 _ANSWER_KEY = "nuanxin.fast_answer"
 
 
+def route_path(scope: Scope) -> str:
+    """The path the app routes on: ``scope["path"]`` without the ``root_path`` a proxy mounts
+    it under (ASGI spec; what Starlette's router matches, without its private helper)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
+
+
 class FastPath:
     def __init__(self, app: ASGIApp, cors: dict[str, Any] | None = None) -> None:
         self.app = app

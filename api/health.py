@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import ConnectionDep
+from api.runtime.services import services_of
 from api.schemas import Health, Liveness
 from geo.errors import DatabaseUnavailableError
 from geo.store import migrate
@@ -57,8 +58,8 @@ async def readyz(conn: ConnectionDep) -> Health:
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    metrics = request.app.state.metrics
-    pool = getattr(request.app.state, "pool", None)
+    services = services_of(request.app)
+    metrics, pool = services.metrics, services.pool
     if pool is not None:  # read at scrape time: always current
         metrics.pool.labels("open").set(pool.get_size())
         metrics.pool.labels("idle").set(pool.get_idle_size())

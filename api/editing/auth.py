@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.deps import ConnectionDep
+from api.runtime.services import services_of
 from geo.errors import ForbiddenError, UnauthorizedError
 from geo.store.tokens import Principal, Role, matches, parse_token
 
@@ -28,7 +29,7 @@ async def current_principal(request: Request, conn: ConnectionDep) -> Principal:
     scheme, _, token = header.partition(" ")
     parsed = parse_token(token) if scheme.lower() == "bearer" else None
     row = await conn.fetchrow(_LOOKUP, parsed[0]) if parsed else None
-    key = request.app.state.settings.token_secret.get_secret_value()
+    key = services_of(request.app).settings.token_secret.get_secret_value()
     if parsed is None or row is None or not matches(parsed[1], row["secret_hash"], key):
         raise UnauthorizedError("a valid API token is needed: Authorization: Bearer nx_…")
     return Principal(row["id"], row["name"], Role(row["role"]), row["district_code"])

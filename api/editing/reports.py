@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import ConnectionDep
 from api.editing.auth import PrincipalDep
 from api.editing.routes import check_district, station_image, write_station
+from api.runtime.services import services_of
 from geo.errors import ConflictError, InvalidInputError, LimitExceededError, NotFoundError
 from geo.standards import BEIJING
 from geo.store.tokens import Role
@@ -48,7 +49,7 @@ class ReportIn(BaseModel):
 
 
 def _client_hash(request: Request) -> str:
-    key = request.app.state.settings.token_secret.get_secret_value()
+    key = services_of(request.app).settings.token_secret.get_secret_value()
     host = request.client.host if request.client else "unknown"
     day = datetime.now(BEIJING).date().isoformat()
     return hmac.new(key.encode(), f"{host}|{day}".encode(), hashlib.sha256).hexdigest()

@@ -25,11 +25,11 @@ from typing import Any
 
 import asyncpg
 from isal import isal_zlib
-from starlette._utils import get_route_path
 
-from api.fastpath import GZIP_MIN, Answer, FastPath
+from api.fastpath import GZIP_MIN, Answer, FastPath, route_path
 from api.locator.route import MAX_K, MAX_KM, LocateQuery, answer, router
 from api.middleware import Receive, Scope, Send
+from api.runtime.services import services_of
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.locator.rules import OpenMode, WorkerProfile
@@ -129,15 +129,15 @@ class LocateFastPath(FastPath):
             await self.respond(scope, receive, send, reply, _LOCATE_ROUTE)
 
     async def _answer(self, scope: Scope) -> Answer | None:
-        state = scope["app"].state
-        pool = getattr(state, "pool", None)
-        if pool is None or get_route_path(scope) != "/locate":
+        services = services_of(scope["app"])
+        pool = services.pool
+        if pool is None or route_path(scope) != "/locate":
             return None  # no lifespan (tests), or another path
         query = parse_query(scope["query_string"])
         if query is None:
             return None
         try:
-            body = await answer(state, pool.acquire, query)
+            body = await answer(services, pool.acquire, query)
         except (InvalidInputError, OSError, TimeoutError, asyncpg.PostgresError,
                 asyncpg.InterfaceError):  # fmt: skip
             return None  # e.g. a GCJ-02 point outside China, the database down: the route explains

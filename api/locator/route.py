@@ -26,7 +26,6 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.datastructures import State
 
 from api.coords import CoordsQuery, shift_point, to_wgs84
 from api.deps import ConnectionDep
@@ -43,8 +42,8 @@ from api.locator.sql import (
     envelope,
 )
 from api.locator.walk import search_on_foot
-from api.runtime.freshness import LayerVersions
-from api.runtime.places import LivePlaces, Snapshot
+from api.runtime.places import Snapshot
+from api.runtime.services import Services, services_of
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.hours import ChinaCalendar, beijing_time, open_state_memo
@@ -234,19 +233,17 @@ async def _within_sql(conn: asyncpg.Connection, lon: float, lat: float,
     return [candidate_of(r) for r in rows]
 
 
-async def current_snapshot(state: State) -> Snapshot | None:
+async def current_snapshot(services: Services) -> Snapshot | None:
     """The in-memory stations when they reflect every commit before this call, else ``None``."""
-    places: LivePlaces | None = getattr(state, "locator_places", None)
-    versions: LayerVersions | None = getattr(state, "tile_versions", None)
+    places, versions = services.places, services.versions
     if places is None or versions is None:
         return None
     known = await versions.current()
     return None if known is None else places.snapshot_for(known)
 
 
-def _latest_snapshot(state: State) -> Snapshot | None:
-    places: LivePlaces | None = getattr(state, "locator_places", None)
-    return None if places is None else places.latest
+def _latest_snapshot(services: Services) -> Snapshot | None:
+    return None if services.places is None else services.places.latest
 
 
 def _statics(candidates: list[Candidate],
@@ -304,7 +301,7 @@ async def locate_nearest(
     # it and the tests validate against it. api.locator.fastpath answers most requests before
     # they get here, through the same answer().
     query = LocateQuery(lon, lat, coords, k, need, kind, profile, open, at, max_km)
-    body = await answer(request.app.state, partial(nullcontext, conn), query)
+    body = await answer(services_of(request.app), partial(nullcontext, conn), query)
     return Response(body, media_type="application/json")
 
 
@@ -317,7 +314,7 @@ def _kinds(profile: WorkerProfile | None, asked: frozenset[StationKind] | None,
     return tuple(sorted(k.value for k in (allowed & asked if asked else allowed)))
 
 
-async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
+async def answer(services: Services, acquire: Acquire, q: LocateQuery) -> bytes:
     """The ``/locate`` body; a database connection is taken only when the answer needs one."""
     if q.coords is CoordSystem.WGS84:
         wlon, wlat = q.lon, q.lat  # ranges checked by the caller; no shift to undo
@@ -335,9 +332,9 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
     metres, k = q.max_km * 1000, q.k
 
     rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
-    router = getattr(state, "walk_router", None)
+    router = services.walk_router
     method, on_foot = METHOD, None
-    snapshot = await current_snapshot(state)
+    snapshot = await current_snapshot(services)
     if router is not None and q.max_km > WALK_MAX_KM:
         method = beyond_walk_method(q.max_km)
     elif router is not None:
@@ -354,7 +351,7 @@ async def answer(state: State, acquire: Acquire, q: LocateQuery) -> bytes:
         candidates, found = _search_index(snapshot.index, wlon, wlat, kinds, needs, metres, k,
                                           rank, stale_from(moment), hours)  # fmt: skip
     else:
-        out = _left_out(_latest_snapshot(state), q.open, moment, metres)
+        out = _left_out(_latest_snapshot(services), q.open, moment, metres)
         async with acquire() as conn:
             candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank,
                                               out)  # fmt: skip

@@ -16,22 +16,21 @@ from __future__ import annotations
 import re
 
 import asyncpg
-from starlette._utils import get_route_path
 
-from api.fastpath import Answer, FastPath
+from api.fastpath import Answer, FastPath, route_path
 from api.middleware import Receive, Scope, Send
 from api.ogc.tiles import (
     CACHE_CONTROL,
     LAYERS,
     MVT,
     accepts_gzip,
-    cache_of,
     draw,
     etag_of,
     matches,
     router,
 )
 from api.runtime.freshness import VERSIONS_KEY, LayerVersions
+from api.runtime.services import services_of
 
 _TILE = re.compile(r"/tiles/([a-z]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt")
 _QUERY = re.compile(rb"(?:v=\d{1,18})?")  # what the route accepts without a 422
@@ -47,7 +46,7 @@ class TileFastPath(FastPath):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         versions: LayerVersions | None = None
         if scope["type"] == "http":
-            versions = getattr(scope["app"].state, "tile_versions", None)
+            versions = services_of(scope["app"]).versions
         if versions is None:  # no lifespan (tests) or not HTTP: the app as it is
             await self.app(scope, receive, send)
             return
@@ -59,7 +58,7 @@ class TileFastPath(FastPath):
 
     async def _answer(self, scope: Scope, versions: LayerVersions) -> Answer | None:
         """A 304 or the tile (cached, else drawn), or ``None`` when the route must answer."""
-        match = _TILE.fullmatch(get_route_path(scope))
+        match = _TILE.fullmatch(route_path(scope))
         if match is None or not _QUERY.fullmatch(scope["query_string"]):
             return None
         spec = LAYERS.get(match[1])
@@ -87,12 +86,12 @@ class TileFastPath(FastPath):
             return 304, headers, b""
         if not gzipped:  # identity answers are left to the route: GZip may recompress them
             return None
-        state = scope["app"].state
-        cache = cache_of(state)
+        services = services_of(scope["app"])
+        cache = services.tile_cache
         body = cache.get((spec.name, version, stamp, z, x, y))
         headers.append((b"x-tile-cache", b"hit" if body is not None else b"miss"))
         if body is None:
-            pool: asyncpg.Pool | None = getattr(state, "pool", None)
+            pool = services.pool
             if pool is None:
                 return None
             try:

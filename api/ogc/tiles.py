@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,7 +22,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import ConnectionDep
-from api.runtime.freshness import VERSIONS_KEY, LayerVersions, Versions
+from api.runtime.caches import TileCache
+from api.runtime.freshness import VERSION_JOIN, VERSIONS_KEY, Versions, versions_now
+from api.runtime.services import services_of
 from geo.errors import DatabaseUnavailableError, InvalidInputError, NotFoundError
 
 router = APIRouter(tags=["tiles"])
@@ -32,8 +33,6 @@ EXTENT = 4096  # tile units per side
 BUFFER = 64  # tile units drawn beyond each edge, so symbols and strokes join across tiles
 MARGIN = BUFFER / EXTENT  # the same buffer as a fraction of the tile, for ST_TileEnvelope
 WORLD_M = 40_075_016.685578488  # Web Mercator world width, metres
-CACHE_MAX_BYTES = 64 * 2**20
-ENTRY_OVERHEAD_BYTES = 200  # key, node and bytes object; counts empty tiles too
 # Short freshness, then a cheap revalidation (304 after one indexed SELECT): a browser may show
 # a tile up to this old after an edit; the server itself never serves a stale one.
 CACHE_CONTROL = "public, max-age=60, must-revalidate"
@@ -61,7 +60,6 @@ class TileLayer:
     bounds_sql: str
 
 
-_VERSION = "SELECT version, changed_at FROM layer_versions WHERE layer = $1"
 _ENVELOPE_4326 = f"ST_Transform(ST_TileEnvelope($1, $2, $3, margin => {MARGIN}), 4326)"
 # One statement, one snapshot: the version returned is the one the tile was drawn from.
 _TILE_SQL = """
@@ -69,7 +67,7 @@ SELECT lv.version, lv.changed_at,
        (SELECT ST_AsMVT(t, '{layer}', {extent}, 'geom', 'id') FROM ({features}) AS t
          WHERE t.geom IS NOT NULL) AS tile
   FROM (SELECT $4::float8 AS tolerance_m) AS p
-  LEFT JOIN layer_versions AS lv ON lv.layer = '{layer}'
+  {version_join}
 """
 _STATIONS = f"""
 SELECT s.id, s.id AS id, s.kind, s.name, s.status,
@@ -100,61 +98,19 @@ LAYERS = {
             "stations", 8, 18, "Union stations, rest points and water points (every kind)",
             {"id": "Number", "kind": "String", "name": "String", "status": "String",
              "amenities": "String", "opening_hours": "String"},
-            _TILE_SQL.format(layer="stations", extent=EXTENT, features=_STATIONS),
+            _TILE_SQL.format(layer="stations", extent=EXTENT, features=_STATIONS,
+                             version_join=VERSION_JOIN.format(layer="stations")),
             _BOUNDS.format(table="stations", where=" WHERE deleted_at IS NULL"),
         ),
         TileLayer(
             "boundaries", 6, 16, "Current administrative boundaries, simplified per zoom",
             {"id": "Number", "code": "String", "name": "String", "level": "String"},
-            _TILE_SQL.format(layer="boundaries", extent=EXTENT, features=_BOUNDARIES),
+            _TILE_SQL.format(layer="boundaries", extent=EXTENT, features=_BOUNDARIES,
+                             version_join=VERSION_JOIN.format(layer="boundaries")),
             _BOUNDS.format(table="boundaries", where=" WHERE valid_to IS NULL"),
         ),
     )
 }  # fmt: skip
-
-
-class TileCache:
-    """Rendered tiles (gzip bytes, ``b""`` for an empty tile), least recently used evicted first.
-
-    Bounded by bytes, not entries. Only touched from the event loop, so no lock is needed.
-    """
-
-    def __init__(self, max_bytes: int = CACHE_MAX_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self.size_bytes = 0
-        self.hits = 0
-        self.misses = 0
-        self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        body = self._entries.get(key)
-        if body is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return body
-
-    def put(self, key: tuple[Any, ...], body: bytes) -> None:
-        cost = len(body) + ENTRY_OVERHEAD_BYTES
-        if cost > self.max_bytes // 8 or key in self._entries:
-            return  # one huge tile must not flush the cache
-        self._entries[key] = body
-        self.size_bytes += cost
-        while self.size_bytes > self.max_bytes:
-            _, old = self._entries.popitem(last=False)
-            self.size_bytes -= len(old) + ENTRY_OVERHEAD_BYTES
-
-
-def cache_of(state: Any) -> TileCache:
-    """The app's tile cache, created on first use."""
-    cache: TileCache | None = getattr(state, "tile_cache", None)
-    if cache is None:
-        cache = state.tile_cache = TileCache()
-    return cache
 
 
 async def draw(
@@ -193,20 +149,11 @@ async def current_version(
     """The layer's version as of this request: shared or in memory when possible, else read."""
     known: Versions | None = request.scope.get(VERSIONS_KEY)  # read by the fast path for us
     if known is None:
-        versions: LayerVersions | None = getattr(request.app.state, "tile_versions", None)
-        known = await versions.current() if versions is not None else None
-    if known is None:
-        return await _version(conn, layer)
+        try:
+            known = await versions_now(services_of(request.app).versions, conn)
+        except asyncpg.UndefinedTableError as exc:
+            raise DatabaseUnavailableError("the tile version table is missing; migrate") from exc
     return known.get(layer, (0, ""))
-
-
-async def _version(conn: asyncpg.Connection, layer: str) -> tuple[int, str]:
-    """The layer's data version and change time (as text: it goes into ETags)."""
-    try:
-        row = await conn.fetchrow(_VERSION, layer)
-    except asyncpg.UndefinedTableError as exc:
-        raise DatabaseUnavailableError("the tile version table is missing; migrate") from exc
-    return _version_of(row)
 
 
 def _version_of(row: asyncpg.Record | None) -> tuple[int, str]:
@@ -278,7 +225,7 @@ async def get_tile(
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
-    cache = cache_of(request.app.state)
+    cache = services_of(request.app).tile_cache
     body = cache.get((spec.name, version, stamp, z, x, y))
     headers["X-Tile-Cache"] = "hit" if body is not None else "miss"
     if body is None:

@@ -1,8 +1,8 @@
 """``/coverage``: per-boundary coverage figures and the underserved ranking, as GeoJSON or JSON.
 
-The analysis is :func:`geo.coverage.analysis.analyse` (CPU-bound: run in a worker thread).
-Results are
-cached by their parameters and the data versions (stations, boundaries and enterprises bump
+The analysis is :func:`geo.coverage.query.run_coverage` on :mod:`geo.store.frames`'
+statements, as in the CLI (CPU-bound: run in a worker thread). Results are cached by their
+parameters and the data versions (stations, boundaries and enterprises bump
 theirs on every change, migrations 0003 and 0007), so a repeated request is free and an edit is
 seen at once. Requests are bounded: boundaries, grid resolution and demand cells.
 """
@@ -10,73 +10,44 @@ seen at once. Requests are bounded: boundaries, grid resolution and demand cells
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
-import geopandas
-import pandas as pd
-import shapely
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
-from api.deps import ConnectionDep
-from geo.coverage.analysis import CoverageParams, CoverageResult, analyse, worker_points
-from geo.coverage.supply import DEFAULT_STATUSES, select_supply
+from api.deps import ConnectionDep, ServicesDep
+from api.runtime.database import fetch
+from api.runtime.freshness import versions_now
+from geo.coverage.analysis import CoverageParams, CoverageResult, worker_points
+from geo.coverage.query import CoverageQuery, run_coverage
+from geo.coverage.supply import DEFAULT_STATUSES
 from geo.crs import CoordSystem
-from geo.errors import InvalidInputError, NotFoundError
+from geo.errors import InvalidInputError
 from geo.hours import beijing_time
 from geo.jsonsafe import json_scalar
-from geo.standards import RADIUS_M, WALK_MIN, boundary_code
+from geo.standards import RADIUS_M, WALK_MIN
+from geo.store.frames import (
+    ENTERPRISE_COLUMNS,
+    ENTERPRISES_QUERY,
+    STATION_COLUMNS,
+    STATIONS_QUERY,
+    boundaries_frame,
+    boundaries_query,
+    check_boundaries,
+    points_frame,
+)
 from geo.vocab import BoundaryLevel, StationKind, StationStatus
 
 router = APIRouter(tags=["coverage"])
 GEOJSON = "application/geo+json"
+VERSIONED_LAYERS = ("stations", "boundaries", "enterprises")  # what a result is made from
 MAX_BOUNDARIES = 400
 MAX_CELLS = 400_000  # about all of Beijing at resolution 9; resolution 10 only for a district
 H3_CELL_KM2 = {7: 5.16, 8: 0.737, 9: 0.105, 10: 0.015}  # average hexagon areas
-CACHE_ENTRIES = 32
-
-_BOUNDARIES_SQL = """
-SELECT code, name, parent_code, vintage, population, population_year, population_source,
-       area_km2, ST_AsBinary(geom) AS wkb,
-       ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.0002), 6) AS shape
-  FROM boundaries
- WHERE valid_to IS NULL AND level = $1
-   AND ($2::text IS NULL OR vintage = $2)
-   AND (cardinality($3::text[]) = 0 OR code = ANY($3) OR parent_code = ANY($3))
- ORDER BY code
-"""
-_STATIONS_SQL = """
-SELECT external_id, kind, name, status, opening_hours, ST_X(geom) AS lon, ST_Y(geom) AS lat
-  FROM stations
- WHERE deleted_at IS NULL
-"""
-_ENTERPRISES_SQL = (
-    "SELECT employees, outdoor_workers, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM enterprises "
-    "WHERE deleted_at IS NULL"
-)
-_VERSIONS_SQL = """
-SELECT coalesce(json_object_agg(layer, version ORDER BY layer), '{}'::json)::text
-  FROM layer_versions
-"""
-
-
-def _cache(request: Request) -> OrderedDict[tuple[Any, ...], CoverageResult]:
-    cache: OrderedDict[tuple[Any, ...], CoverageResult] | None = getattr(
-        request.app.state, "coverage_cache", None
-    )
-    if cache is None:
-        cache = request.app.state.coverage_cache = OrderedDict()
-    return cache
-
-
-def _frame(rows: list[Any], columns: list[str]) -> geopandas.GeoDataFrame:
-    table = pd.DataFrame([dict(r) for r in rows], columns=columns)
-    points = geopandas.points_from_xy(table.pop("lon"), table.pop("lat"))
-    return geopandas.GeoDataFrame(table, geometry=points, crs=4326)
+SHAPE_DEG = 0.0002  # outlines drawn in the response, simplified to about 20 m
 
 
 @router.get(
@@ -85,7 +56,7 @@ def _frame(rows: list[Any], columns: list[str]) -> geopandas.GeoDataFrame:
     responses={200: {"content": {GEOJSON: {}, "application/json": {}}}},
 )
 async def coverage(
-    request: Request,
+    services: ServicesDep,
     conn: ConnectionDep,
     boundary: Annotated[
         list[str] | None,
@@ -116,86 +87,46 @@ async def coverage(
     coords: CoordsQuery = CoordSystem.WGS84,
 ) -> Response:
     codes = boundary or []
-    for code in codes:
-        boundary_code(code)
-    params = CoverageParams(radius_m=radius_m, walk_min=walk_min, h3_resolution=resolution)
-    moment = beijing_time(at) if at else None
-    versions = await conn.fetchval(_VERSIONS_SQL)
-    key = (
-        tuple(sorted(codes)),
-        level,
-        vintage,
-        tuple(sorted(kind or [])),
-        tuple(sorted(status or [])),
-        moment,
-        params,
-        workers,
-        versions,
+    query = CoverageQuery(
+        kinds=tuple(sorted(k.value for k in kind)) if kind else None,
+        statuses=tuple(sorted(st.value for st in status)) if status else DEFAULT_STATUSES,
+        at=beijing_time(at) if at else None,
+        params=CoverageParams(radius_m=radius_m, walk_min=walk_min, h3_resolution=resolution),
     )
-    cache = _cache(request)
-    result = cache.get(key)
-    rows = await conn.fetch(_BOUNDARIES_SQL, level.value, vintage, codes)
-    if not rows:
-        raise NotFoundError(
-            f"no current {level.value} boundaries match {', '.join(codes) or 'any'}"
-        )
+    statement = boundaries_query(
+        level=level.value, vintage=vintage, codes=codes, shape_deg=SHAPE_DEG
+    )  # fmt: skip (checks the codes)
+    versions = await versions_now(services.versions, conn)
+    key = (tuple(sorted(codes)), level, vintage, query, workers,
+           tuple(versions.get(layer) for layer in VERSIONED_LAYERS))  # fmt: skip
+    rows = await fetch(conn, statement)
     if len(rows) > MAX_BOUNDARIES:
         raise InvalidInputError(
             f"{len(rows)} boundaries: at most {MAX_BOUNDARIES} per request", field="boundary"
         )
-    found = {r["code"] for r in rows} | {r["parent_code"] for r in rows}
-    missing = sorted(set(codes) - found)
-    if missing:
-        raise NotFoundError(
-            f"no current {level.value} boundary with code or parent {', '.join(missing)}"
-        )
-    vintages = sorted({r["vintage"] for r in rows})
-    if len(vintages) > 1:
-        raise InvalidInputError(
-            f"boundaries of several vintages ({', '.join(vintages)}); choose one with vintage=",
-            field="vintage",
-        )
-    cells = sum(r["area_km2"] for r in rows) / H3_CELL_KM2[resolution]
+    boundaries = check_boundaries(boundaries_frame(rows), level=level.value, codes=codes,
+                                  vintage_option="vintage=")  # fmt: skip
+    cells = boundaries["area_km2"].sum() / H3_CELL_KM2[resolution]
     if cells > MAX_CELLS:
         raise InvalidInputError(
             f"about {cells:,.0f} demand cells: at most {MAX_CELLS:,} per "
             "request; choose fewer boundaries or a lower resolution",
             field="resolution",
         )
+    result = services.coverage_cache.get(key)
     if result is None:
-        boundaries = geopandas.GeoDataFrame(
-            [{k: r[k] for k in ("code", "name", "population")} for r in rows],
-            geometry=shapely.from_wkb([bytes(r["wkb"]) for r in rows]),
-            crs=4326,
-        )
-        stations = _frame(
-            await conn.fetch(_STATIONS_SQL),
-            ["external_id", "kind", "name", "status", "opening_hours", "lon", "lat"],
-        )
+        stations = points_frame(await fetch(conn, STATIONS_QUERY), STATION_COLUMNS)
         enterprises = (
-            _frame(
-                await conn.fetch(_ENTERPRISES_SQL), ["employees", "outdoor_workers", "lon", "lat"]
-            )
+            points_frame(await fetch(conn, ENTERPRISES_QUERY), ENTERPRISE_COLUMNS)
             if workers
             else None
         )
-        supply = select_supply(
-            stations,
-            kinds=[k.value for k in kind] if kind else None,
-            statuses=[s.value for s in status] if status else DEFAULT_STATUSES,
-            at=moment,
-        )
         demand = worker_points(enterprises) if enterprises is not None else None
-        result = await anyio.to_thread.run_sync(
-            lambda: analyse(
-                boundaries, supply.stations, params, workers=demand, supply=supply.description
-            )
+        run = await anyio.to_thread.run_sync(
+            lambda: run_coverage(query, boundaries, stations, workers=demand)
         )
-        cache[key] = result
-        while len(cache) > CACHE_ENTRIES:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
+        result = run.result
+        services.coverage_cache.put(key, result)
     return _respond(result, rows, f, coords)
 
 

@@ -22,14 +22,18 @@ import asyncpg
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import ConnectionDep
-from geo.errors import ConflictError, LimitExceededError, NotFoundError
+from api.deps import ConnectionDep, ServicesDep
+from geo.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    LimitExceededError,
+    NotFoundError,
+)
 from geo.siting.job import SitingJobParams, child_main
 from geo.store.db import resolve_database_url
 
 router = APIRouter(tags=["jobs"])
 MAX_ACTIVE_JOBS = 8  # queued + running, across all workers
-RUNNING_PER_WORKER = 1
 GRACE_S = 60.0  # loading data and building the model come on top of the solver's limit
 POLL_S = 0.25
 KEEP_DAYS = 7
@@ -58,14 +62,6 @@ def _document(row: asyncpg.Record, request: Request) -> dict[str, Any]:
     }
 
 
-def _slots(request: Request) -> asyncio.Semaphore:
-    slots: asyncio.Semaphore | None = getattr(request.app.state, "job_slots", None)
-    if slots is None:
-        slots = request.app.state.job_slots = asyncio.Semaphore(RUNNING_PER_WORKER)
-        request.app.state.job_tasks = set()
-    return slots
-
-
 @router.post(
     "/jobs/siting",
     summary="Start a siting run (MCLP, LSCP or backup) in the background",
@@ -75,6 +71,7 @@ def _slots(request: Request) -> asyncio.Semaphore:
 async def create_siting_job(
     request: Request,
     conn: ConnectionDep,
+    services: ServicesDep,
     params: Annotated[
         SitingJobParams,
         Body(examples=[{"boundary": ["110106000000"], "p": 3, "model": "mclp"}]),
@@ -92,18 +89,12 @@ async def create_siting_job(
         f"INSERT INTO jobs (kind, params) VALUES ('siting', $1::jsonb) RETURNING {_COLUMNS}",  # noqa: S608
         params.model_dump_json(),
     )
-    settings = request.app.state.settings
-    task = asyncio.create_task(
-        _run(
-            request.app.state.pool,
-            _slots(request),
-            row["id"],
-            resolve_database_url(settings),
-            params,
-        )
-    )
-    request.app.state.job_tasks.add(task)  # keep a reference until it finishes
-    task.add_done_callback(request.app.state.job_tasks.discard)
+    pool = services.pool
+    if pool is None:
+        raise DatabaseUnavailableError("the app was started without its database pool")
+    url = resolve_database_url(services.settings)
+    services.jobs.keep(asyncio.create_task(_run(pool, services.jobs.running, row["id"], url,
+                                                params)))  # fmt: skip
     body = _document(row, request)
     return JSONResponse(body, status_code=202, headers={"Location": body["links"][0]["href"]})
 

@@ -1,8 +1,16 @@
-"""The asyncpg pool, opened in the app's lifespan and kept on ``app.state``."""
+"""The asyncpg pool (opened in the app's lifespan, kept in ``Services``) and SQLAlchemy
+statements compiled for it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_ASYNCPG = PGDialect_asyncpg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -18,3 +26,17 @@ async def open_pool(url: str, *, max_size: int = 10) -> asyncpg.Pool:
         url, min_size=0, max_size=max_size, command_timeout=15, timeout=5,
         server_settings={"application_name": "nuanxin-api"}, reset=_keep_session,
     )  # fmt: skip
+
+
+def compiled(statement: ClauseElement) -> tuple[str, list[Any]]:
+    """A SQLAlchemy statement (e.g. one of :mod:`geo.store.frames`) as asyncpg's SQL text and
+    positional arguments, so the API runs the very statements the CLI runs."""
+    compiled = statement.compile(dialect=_ASYNCPG)
+    assert isinstance(compiled, SQLCompiler)  # a statement, not DDL
+    return compiled.string, [compiled.params[name] for name in compiled.positiontup or ()]
+
+
+async def fetch(conn: asyncpg.Connection, statement: ClauseElement) -> list[asyncpg.Record]:
+    sql, args = compiled(statement)
+    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    return rows

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -45,6 +46,9 @@ SELECT lv.layer, lv.version, lv.changed_at,
                   AND prosrc LIKE '%pg_notify%') AS notifies
   FROM layer_versions AS lv
 """
+# The same read, joined into a larger statement (a tile and the version it was drawn from come
+# from one snapshot): ``lv.version`` and ``lv.changed_at`` of ``{layer}``.
+VERSION_JOIN = "LEFT JOIN layer_versions AS lv ON lv.layer = '{layer}'"
 Versions = dict[str, tuple[int, str]]  # layer -> (version, changed_at as ISO text)
 VERSIONS_KEY = "nuanxin.tile_versions"  # in the ASGI scope: versions read for this request
 log = logging.getLogger("nuanxin.tiles")
@@ -218,6 +222,24 @@ class LayerVersions:
         self._invalidate()
 
 
+async def read_versions(conn: asyncpg.Connection, layers: Sequence[str] | None = None) -> Versions:
+    """The versions of ``layers`` (all when ``None``) as of now, through any connection: what a
+    caller without :class:`LayerVersions` (no lifespan, its connection down) reads itself.
+    Layers never changed are absent; callers treat them as ``(0, "")``."""
+    if layers is None:
+        rows = await conn.fetch(_READ)
+    else:
+        rows = await conn.fetch(_READ + " WHERE layer = ANY($1::text[])", list(layers))
+    return {row["layer"]: (row["version"], row["changed_at"].isoformat()) for row in rows}
+
+
+async def versions_now(versions: LayerVersions | None, conn: asyncpg.Connection) -> Versions:
+    """As fresh as a read of every commit before this call: the shared versions when the app
+    keeps them, else read through ``conn``."""
+    known = await versions.current() if versions is not None else None
+    return known if known is not None else await read_versions(conn)
+
+
 async def _connect(url: str) -> asyncpg.Connection:
     """The dedicated connection (a module function, so tests can make it fail)."""
     return await asyncpg.connect(
@@ -236,7 +258,7 @@ class WriteBarrier:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         versions: LayerVersions | None = None
         if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
-            versions = getattr(scope["app"].state, "tile_versions", None)
+            versions = scope["app"].state.services.versions
         if versions is None:  # a safe method, not HTTP, or no lifespan (tests)
             await self.app(scope, receive, send)
             return

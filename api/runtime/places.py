@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from api.runtime.freshness import Versions
+from api.runtime.freshness import Versions, read_versions
 from geo.locator.index import PlaceIndex
 from geo.locator.rules import Candidate
 
@@ -41,7 +41,6 @@ SELECT s.id, s.name, s.kind, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, 0.0::floa
   LEFT JOIN boundaries AS b ON b.id = s.boundary_id
  WHERE s.status = 'open' AND s.deleted_at IS NULL
 """
-_VERSIONS_SQL = "SELECT layer, version FROM layer_versions WHERE layer = ANY($1::text[])"
 _COUNT_SQL = "SELECT count(*) FROM stations WHERE status = 'open' AND deleted_at IS NULL"
 
 Key = tuple[int, ...]  # the layers' versions, in LAYERS order
@@ -67,9 +66,8 @@ async def read_snapshot(conn: asyncpg.Connection, max_places: int = INDEX_MAX_PL
     Inside a transaction of the caller's (tests), its isolation applies."""
     one_moment = conn.transaction(isolation="repeatable_read", readonly=True)
     async with nullcontext() if conn.is_in_transaction() else one_moment:
-        rows = await conn.fetch(_VERSIONS_SQL, list(LAYERS))
-        by_layer = {row["layer"]: row["version"] for row in rows}
-        key = tuple(by_layer.get(layer, 0) for layer in LAYERS)
+        by_layer = await read_versions(conn, LAYERS)
+        key = tuple(by_layer.get(layer, (0, ""))[0] for layer in LAYERS)
         if await conn.fetchval(_COUNT_SQL) > max_places:
             return key, None
         return key, [Candidate._make(row) for row in await conn.fetch(SNAPSHOT_SQL)]

@@ -78,7 +78,7 @@ class Live:
 
     @property
     def places(self) -> LivePlaces:
-        places: LivePlaces = self.app.state.locator_places
+        places: LivePlaces = self.app.state.services.places
         return places
 
     async def locate(self, query: str, **headers: str) -> tuple[httpx.Response, Any]:
@@ -110,7 +110,7 @@ async def live(tiny_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Async
     writer = await asyncpg.connect(tiny_database_url)
     try:
         async with app.router.lifespan_context(app):
-            await until(lambda: app.state.tile_versions.connected)
+            await until(lambda: app.state.services.versions.connected)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
                 yield Live(http, app, writer, fast_calls)
@@ -179,29 +179,29 @@ async def test_once_current_the_index_answers_without_the_pool(live):
     query = f"{NEAR_DUCK}&k=2&open=any&at=2026-11-25T10:30"
     _, first = await live.locate(query)
     await until(lambda: live.places.builds >= 1)
-    versions = await live.app.state.tile_versions.current()
+    versions = await live.app.state.services.versions.current()
     await until(lambda: live.places.snapshot_for(versions) is not None)
 
     class NoPool:
         def acquire(self) -> Any:
             raise AssertionError("the pool was used")
 
-    pool, live.app.state.pool = live.app.state.pool, NoPool()
+    pool, live.app.state.services.pool = live.app.state.services.pool, NoPool()
     live.fast_calls.clear()
     try:
         _, again = await live.locate(query)
     finally:
-        live.app.state.pool = pool
+        live.app.state.services.pool = pool
     assert len(live.fast_calls) == 1 and again == first
 
 
 async def test_too_many_places_for_memory_leaves_the_locator_on_sql(live):
     query = f"{NEAR_DUCK}&k=2&open=any&at=2026-11-25T10:30"
     _, from_memory = await live.locate(query)
-    places = LivePlaces(live.app.state.pool, max_places=1)  # the tiny fixture has more
+    places = LivePlaces(live.app.state.services.pool, max_places=1)  # the tiny fixture has more
     await places.rebuild()
-    live.app.state.locator_places = places
-    versions = await live.app.state.tile_versions.current()
+    live.app.state.services.places = places
+    versions = await live.app.state.services.versions.current()
     assert places.snapshot_for(versions) is None
     for _ in range(3):
         _, from_sql = await live.locate(query)
@@ -218,11 +218,11 @@ async def test_a_failed_snapshot_leaves_the_locator_on_sql(live, caplog):
     query = f"{NEAR_DUCK}&k=2&open=any&at=2026-11-25T10:30"
     _, before = await live.locate(query)
     places = LivePlaces(DownPool())  # type: ignore[arg-type]
-    live.app.state.locator_places = places
+    live.app.state.services.places = places
     _, after = await live.locate(query)  # asks for a snapshot, answered by SQL meanwhile
     await until(lambda: "locator snapshot failed" in caplog.text)
     assert after == before and places.builds == 0
-    versions = await live.app.state.tile_versions.current()
+    versions = await live.app.state.services.versions.current()
     assert places.snapshot_for(versions) is None
 
 
@@ -231,13 +231,13 @@ async def test_with_the_database_down_the_route_explains(live):
         def acquire(self) -> Any:
             raise OSError("connection refused")
 
-    pool = live.app.state.pool
-    live.app.state.pool = DownPool()
-    live.app.state.locator_places = LivePlaces(DownPool())  # type: ignore[arg-type]
+    pool = live.app.state.services.pool
+    live.app.state.services.pool = DownPool()
+    live.app.state.services.places = LivePlaces(DownPool())  # type: ignore[arg-type]
     try:
         response = await live.http.get(f"/locate?{NEAR_DUCK}")
     finally:
-        live.app.state.pool = pool
+        live.app.state.services.pool = pool
     assert len(live.fast_calls) == 1  # tried, gave way
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

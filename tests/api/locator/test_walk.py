@@ -45,7 +45,7 @@ async def walking_client(settings: Settings, api_conn: asyncpg.Connection,
             "now(), ST_SetSRID(ST_MakePoint($2, $3), 4326))", name, lon, lat,
         )  # fmt: skip
     app = create_app(settings)
-    app.state.walk_router = await load_walk_router(write_banks(tmp_path / "banks.geojson"))
+    app.state.services.walk_router = await load_walk_router(write_banks(tmp_path / "banks.geojson"))
     async with app_client(app, api_conn) as http:
         yield http
 

@@ -90,7 +90,7 @@ async def _live(url: str, function_sql: str) -> AsyncIterator[Live]:
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
-            versions: LayerVersions = app.state.tile_versions
+            versions: LayerVersions = app.state.services.versions
             await until(lambda: versions.connected)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
@@ -131,14 +131,14 @@ class DownPool:
 async def test_cached_tiles_need_no_query_while_listening(live):
     await until(lambda: live.versions.cached() is not None)
     assert (await live.names())[0] == {"甲"}  # a miss: drawn by the route
-    reads, pool = live.versions.reads, live.app.state.pool
-    live.app.state.pool = NoPool()
+    reads, pool = live.versions.reads, live.app.state.services.pool
+    live.app.state.services.pool = NoPool()
     try:
         for _ in range(5):
             names, response = await live.names()
             assert names == {"甲"} and response.headers["x-tile-cache"] == "hit"
     finally:
-        live.app.state.pool = pool
+        live.app.state.services.pool = pool
     assert live.versions.reads == reads  # nothing read, not even the version
 
 
@@ -228,11 +228,11 @@ async def test_a_hit_carries_the_routes_headers_cors_included(live):
     headers = {"Accept-Encoding": "gzip", "Origin": PARTNER}
     drawn = await live.http.get(ONLY_S1, headers=headers)
     fast = await live.http.get(ONLY_S1, headers=headers)
-    del live.app.state.tile_versions  # as without the lifespan: the route answers everything
+    live.app.state.services.versions = None  # as without the lifespan: the route answers all
     try:
         routed = await live.http.get(ONLY_S1, headers=headers)
     finally:
-        live.app.state.tile_versions = live.versions
+        live.app.state.services.versions = live.versions
     assert [r.headers["x-tile-cache"] for r in (drawn, fast, routed)] == ["miss", "hit", "hit"]
     skip = {"x-tile-cache", "x-request-id"}
     for response in (drawn, fast):
@@ -270,11 +270,11 @@ async def test_what_the_fast_path_does_not_know_goes_to_the_route(live):
 
 async def test_a_miss_that_fails_is_explained_by_the_route(live):
     await until(lambda: live.versions.cached() is not None)
-    pool, live.app.state.pool = live.app.state.pool, DownPool()
+    pool, live.app.state.services.pool = live.app.state.services.pool, DownPool()
     try:
         response = await live.http.get(ONLY_S1, headers={"Accept-Encoding": "gzip"})
     finally:
-        live.app.state.pool = pool
+        live.app.state.services.pool = pool
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "database_unavailable"

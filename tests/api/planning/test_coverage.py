@@ -58,7 +58,7 @@ async def test_cached_until_a_station_moves(client, api_conn):
     first = (await client.get(url)).json()["boundaries"][0]
     again = (await client.get(url)).json()["boundaries"][0]
     assert again == first
-    cache = client._transport.app.state.coverage_cache
+    cache = client._transport.app.state.services.coverage_cache
     assert len(cache) == 1
     # Move the office station 3 km north-west: the stations layer's version changes.
     await api_conn.execute("UPDATE stations SET geom = ST_SetSRID(ST_MakePoint(116.19, 39.88), "
