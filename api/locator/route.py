@@ -1,12 +1,12 @@
 """``/locate``: the nearest rest points that are open when a worker gets there on foot.
 
-Candidates are ranked by true metres (geography), never by ``<->`` on degrees, which at
-39.9°N weighs a degree of longitude as much as a degree of latitude (0.77 as long): a KNN
-shortlist by degrees comes with true metres, and the whole radius is searched only when that
-shortlist cannot prove the answer (see :mod:`api.locator.sql`). Both questions are asked of the
-open stations in memory (:mod:`geo.locator.index`) when they reflect every commit before the
-request (:mod:`api.runtime.places`), else of PostGIS in one round trip; for ``now`` and
-``arrival`` both leave out places whose hours cannot be open in time (:func:`_hours_filter`).
+The search is :mod:`geo.locator.search`'s (a KNN shortlist by degrees, the whole radius only
+when that cannot prove the answer, ranked by true metres), asked of one place source: the open
+stations in memory (:class:`geo.locator.search.IndexSource`) when they reflect every commit
+before the request (:mod:`api.runtime.places`), else PostGIS
+(:class:`api.locator.sql.PostgisSource`), or re-ranked on foot when a street network is
+loaded. For ``now`` and ``arrival`` the sources leave out places whose hours cannot be open in
+time (:func:`_hours_filter`).
 Opening hours are evaluated with the Chinese calendar in :mod:`geo.locator.rules` (memoised per
 minute); the body is spliced from per-station parts serialised once
 (:mod:`api.locator.render`). Most requests are answered by :mod:`api.locator.fastpath` through
@@ -16,9 +16,8 @@ minute); the body is spliced from per-station parts serialised once
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Annotated
@@ -27,143 +26,43 @@ import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.coords import CoordsQuery, shift_point, to_wgs84
+from api.coords import shift_point, to_wgs84
 from api.deps import ConnectionDep
 from api.locator import render
+from api.locator.query import AT_YEARS, LocateParams
 from api.locator.schemas import LocateResponse, Notice
-from api.locator.sql import (
-    CANDIDATES_SQL,
-    FALLBACK_SQL,
-    KNN_SHORTLIST,
-    KNN_SQL,
-    SHORTLIST,
-    candidate_of,
-    complete_within,
-    envelope,
-)
-from api.locator.walk import search_on_foot
+from api.locator.sql import FALLBACK_SQL, LeftOut, PostgisSource
 from api.runtime.places import Snapshot
 from api.runtime.services import Services, services_of
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.hours import ChinaCalendar, beijing_time, open_state_memo
-from geo.locator.index import (
-    Found,
-    HoursFilter,
-    PlaceIndex,
-    amenity_mask,
-    box_reach,
-    kind_mask,
-)
+from geo.locator.index import HoursFilter
 from geo.locator.rules import (
     METHOD,
     PROFILE_KINDS,
     WALK_MAX_KM,
     Candidate,
-    Located,
     OpenMode,
-    Rank,
     WorkerProfile,
     beyond_walk_method,
     locate,
     may_be_open,
     off_network_method,
-    rank_key,
     stale_from,
     walked_method,
     walking_minutes,
 )
+from geo.locator.search import Area, IndexSource, nearby, search, search_on_foot
 from geo.standards import BEIJING
-from geo.vocab import Amenity, StationKind
+from geo.vocab import StationKind
 
 router = APIRouter(tags=["locator"])
 CALENDAR = ChinaCalendar()
 STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
-MAX_K = 20  # places per answer
-MAX_KM = 20.0  # search radius
-DEFAULT_K = 5  # the route's and the fast path's defaults: one source, or they would differ
-DEFAULT_MAX_KM = 5.0
-DEFAULT_OPEN = OpenMode.ARRIVAL
-AT_YEARS = (2000, 2100)  # what a worker or planner may ask about
 Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
-@dataclass(frozen=True, slots=True)
-class LocateQuery:
-    """``/locate``'s parameters, validated (by FastAPI on the route, by the fast path's parser)."""
-
-    lon: float
-    lat: float
-    coords: CoordSystem = CoordSystem.WGS84
-    k: int = DEFAULT_K
-    need: Sequence[Amenity] | None = None
-    kind: Sequence[StationKind] | None = None
-    profile: WorkerProfile | None = None
-    open: OpenMode = DEFAULT_OPEN
-    at: datetime | None = None
-    max_km: float = DEFAULT_MAX_KM
-
-
-def _final(shortlist: int, found: list[Located], k: int, complete: float) -> bool:
-    """The KNN shortlist holds the answer: it held every match within the radius (fewer rows
-    than asked), or ``k`` places were found, all ranking nearer than the distance within which
-    it is complete (a place further out ranks at least by its metres)."""
-    return shortlist < KNN_SHORTLIST or (
-        len(found) == k and max(rank_key(f) for f in found) < complete
-    )
-
-
-async def _search(conn: asyncpg.Connection, lon: float, lat: float, kinds: list[str],
-                  needs: list[str] | None, metres: float, k: int, rank: Rank,
-                  out: LeftOut | None = None,
-                  ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
-    """Candidates (on demand) and answer from PostGIS: the KNN shortlist when it provably holds the
-    answer, else (rarely) every match within ``metres``, nearest first, up to
-    :data:`SHORTLIST`. Places with the hours ``out`` names (or none, if it says so) are left
-    out, but not from a notice's candidates: it counts closed places."""
-    box = envelope(lon, lat, metres)
-    hours = out or ([], False)
-    rows = await conn.fetch(KNN_SQL, lon, lat, *box, kinds, needs, KNN_SHORTLIST, *hours)
-    complete = complete_within(lat, [r[-1] for r in rows], KNN_SHORTLIST, metres)
-    candidates = [candidate_of(r) for r in rows if r[5] <= metres]  # r[5]: distance_m
-    found = rank(candidates)
-    if not _final(len(rows), found, k, complete):
-        candidates = await _within_sql(conn, lon, lat, box, kinds, needs, metres, SHORTLIST,
-                                       hours)  # fmt: skip
-        found = rank(candidates)
-    if out is not None and not found:  # a notice follows: count every place, closed or not
-        candidates = await _within_sql(conn, lon, lat, box, kinds, needs, metres, SHORTLIST)
-    return partial(list, candidates), found
-
-
-def _search_index(index: PlaceIndex, lon: float, lat: float, kinds: list[str],
-                  needs: list[str] | None, metres: float, k: int, rank: Rank, stale_at: datetime,
-                  hours: HoursFilter | None = None,
-                  ) -> tuple[Callable[[], list[Candidate]], list[Located]]:  # fmt: skip
-    """:func:`_search`'s two questions asked of the in-memory stations: the same answer. Only
-    the places the ranking reaches become candidates; the others only if a notice counts them
-    (and then those ``hours`` left out too).
-    """
-    box = envelope(lon, lat, metres)
-    reach = box_reach(lon, lat, box)
-    kind_bits, need_bits = kind_mask(kinds), amenity_mask(needs or ())
-    short, degrees = index.shortlist(lon, lat, kind_bits, need_bits, reach, KNN_SHORTLIST,
-                                     hours)  # fmt: skip
-    complete = complete_within(lat, degrees, KNN_SHORTLIST, metres)
-    near = short.metres <= metres
-    found_near = Found(short.at[near], short.metres[near])
-    found = rank(index.ranked(found_near, stale_at), ranked=True)
-    if not _final(len(degrees), found, k, complete):
-        found_near = index.within(lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST,
-                                  hours)  # fmt: skip
-        found = rank(index.ranked(found_near, stale_at), ranked=True)
-    if hours is not None:
-        every = partial(index.within, lon, lat, kind_bits, need_bits, reach, metres, SHORTLIST)
-        return lambda: index.candidates(every()), found
-    return partial(index.candidates, found_near), found
-
-
-LeftOut = tuple[list[str], bool]  # hours texts a search leaves out, and whether "no hours"
 _HOURS_FILTERS_MAX = 64  # per snapshot: a few modes and spans per minute
 # A span is rounded up to whole steps: each span is a filter of its own.
 _SPAN_STEP_MIN = 30
@@ -207,30 +106,15 @@ def _left_out(snapshot: Snapshot | None, mode: OpenMode, moment: datetime,
     return (texts, none) if texts or none else None
 
 
-async def _within(snapshot: Snapshot | None, acquire: Acquire, lon: float, lat: float,
-                  kinds: list[str], needs: list[str] | None, metres: float, limit: int,
-                  ) -> list[Candidate]:  # fmt: skip
-    """Every match within ``metres``, nearest first, at most ``limit``: from memory when the
-    snapshot is current, else from PostGIS (what a walk is searched among)."""
-    box = envelope(lon, lat, metres)
+async def _straight(snapshot: Snapshot | None, acquire: Acquire, area: Area,
+                    stale_at: datetime, limit: int) -> list[Candidate]:  # fmt: skip
+    """Every match within the radius as the crow flies, nearest first, at most ``limit``: what
+    a walk is searched among (from memory when the snapshot is current, else PostGIS)."""
     if snapshot is not None:
-        index = snapshot.index
-        found = index.within(lon, lat, kind_mask(kinds), amenity_mask(needs or ()),
-                             box_reach(lon, lat, box), metres, limit)  # fmt: skip
-        return index.candidates(found)
+        index = IndexSource(snapshot.index, area, stale_at)
+        return index.candidates(await index.within(limit))
     async with acquire() as conn:
-        return await _within_sql(conn, lon, lat, box, kinds, needs, metres, limit)
-
-
-async def _within_sql(conn: asyncpg.Connection, lon: float, lat: float,
-                      box: tuple[float, float, float, float], kinds: list[str],
-                      needs: list[str] | None, metres: float, limit: int,
-                      hours: LeftOut = ([], False),
-                      ) -> list[Candidate]:  # fmt: skip
-    """Every match within ``metres``, nearest first, at most ``limit``, from PostGIS; without
-    the places whose hours are among ``hours`` (and without hours, if its flag says so)."""
-    rows = await conn.fetch(CANDIDATES_SQL, lon, lat, *box, kinds, needs, metres, limit, *hours)
-    return [candidate_of(r) for r in rows]
+        return await PostgisSource(conn, area).within(limit)
 
 
 async def current_snapshot(services: Services) -> Snapshot | None:
@@ -265,42 +149,11 @@ def _statics(candidates: list[Candidate],
     responses={400: {"description": "bad coordinates or parameters (problem+json)"}},
 )
 async def locate_nearest(
-    request: Request,
-    conn: ConnectionDep,
-    lon: Annotated[float, Query(ge=-180, le=180, examples=[116.2135], description="longitude")],
-    lat: Annotated[float, Query(ge=-90, le=90, examples=[39.8496], description="latitude")],
-    coords: CoordsQuery = CoordSystem.WGS84,
-    k: Annotated[
-        int, Query(ge=1, le=MAX_K, description="how many places (at most 20)")
-    ] = DEFAULT_K,
-    need: Annotated[
-        list[Amenity] | None, Query(description="amenities the place must have (all of them)")
-    ] = None,
-    kind: Annotated[list[StationKind] | None, Query(description="only these kinds")] = None,
-    profile: Annotated[
-        WorkerProfile | None,
-        Query(description="who is asking: keeps the places meant for them, marks what they need"),
-    ] = None,
-    open: Annotated[
-        OpenMode,
-        Query(description="arrival: open when you get there on foot; now: open now; any"),
-    ] = DEFAULT_OPEN,
-    at: Annotated[
-        datetime | None,
-        Query(
-            description="plan for this time instead of now (ISO; no zone = Beijing time; years"
-            " 2000-2100)",
-            examples=["2026-11-29T05:00"],
-        ),
-    ] = None,
-    max_km: Annotated[
-        float, Query(gt=0, le=MAX_KM, description="search radius in km")
-    ] = DEFAULT_MAX_KM,
+    request: Request, conn: ConnectionDep, query: Annotated[LocateParams, Query()]
 ) -> Response:
     # The body is built as bytes (see api.locator.render); the response model above documents
     # it and the tests validate against it. api.locator.fastpath answers most requests before
-    # they get here, through the same answer().
-    query = LocateQuery(lon, lat, coords, k, need, kind, profile, open, at, max_km)
+    # they get here, through the same answer() and the same LocateParams.
     body = await answer(services_of(request.app), partial(nullcontext, conn), query)
     return Response(body, media_type="application/json")
 
@@ -314,7 +167,7 @@ def _kinds(profile: WorkerProfile | None, asked: frozenset[StationKind] | None,
     return tuple(sorted(k.value for k in (allowed & asked if asked else allowed)))
 
 
-async def answer(services: Services, acquire: Acquire, q: LocateQuery) -> bytes:
+async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes:
     """The ``/locate`` body; a database connection is taken only when the answer needs one."""
     if q.coords is CoordSystem.WGS84:
         wlon, wlat = q.lon, q.lat  # ranges checked by the caller; no shift to undo
@@ -331,6 +184,7 @@ async def answer(services: Services, acquire: Acquire, q: LocateQuery) -> bytes:
     needs = [n.value for n in q.need] if q.need else None
     metres, k = q.max_km * 1000, q.k
 
+    area = Area(wlon, wlat, metres, kinds, needs)
     rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
     router = services.walk_router
     method, on_foot = METHOD, None
@@ -338,26 +192,28 @@ async def answer(services: Services, acquire: Acquire, q: LocateQuery) -> bytes:
     if router is not None and q.max_km > WALK_MAX_KM:
         method = beyond_walk_method(q.max_km)
     elif router is not None:
-        fetch = partial(_within, snapshot, acquire, wlon, wlat, kinds, needs, metres)
-        on_foot = await search_on_foot(fetch, router, wlon, wlat, metres, k,
-                                       partial(rank, walked=True))  # fmt: skip
+        straight = partial(_straight, snapshot, acquire, area, stale_from(moment))
+        on_foot = await search_on_foot(straight, router, area, k, partial(rank, walked=True))
         name = router.network.source
         method = walked_method(name) if on_foot is not None else off_network_method(name)
-    candidates: Callable[[], list[Candidate]]  # only needed (and made) for a notice
+    near: list[Candidate] = []  # only made for an empty answer's notice
     if on_foot is not None:
-        candidates, found = partial(list, on_foot[0]), on_foot[1]
+        found, walked_to = on_foot
+        near = walked_to if not found else near
     elif snapshot is not None:
         hours = _hours_filter(snapshot, q.open, moment, metres)
-        candidates, found = _search_index(snapshot.index, wlon, wlat, kinds, needs, metres, k,
-                                          rank, stale_from(moment), hours)  # fmt: skip
+        index = IndexSource(snapshot.index, area, stale_from(moment), hours)
+        found, hits = await search(index, k, rank)
+        near = await nearby(index, hits) if not found else near
     else:
         out = _left_out(_latest_snapshot(services), q.open, moment, metres)
         async with acquire() as conn:
-            candidates, found = await _search(conn, wlon, wlat, kinds, needs, metres, k, rank,
-                                              out)  # fmt: skip
+            postgis = PostgisSource(conn, area, out)
+            found, rows = await search(postgis, k, rank)
+            near = await nearby(postgis, rows) if not found else near
     notice = None
     if not found:
-        notice = await _notice(acquire, wlon, wlat, kinds, needs, q.max_km, candidates(), q.open,
+        notice = await _notice(acquire, wlon, wlat, kinds, needs, q.max_km, near, q.open,
                                moment)  # fmt: skip
     if q.coords is CoordSystem.WGS84:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)

@@ -1,25 +1,20 @@
-"""The locator's SQL: a KNN shortlist first, the whole radius only when that is not enough.
+"""PostGIS as a place source of the locator's search (:mod:`geo.locator.search`).
 
-Both statements return the same columns (see :data:`COLUMNS`), distances in true metres
-(geography). The KNN statement orders by ``<->`` (planar degrees, from the GiST index) and
-also returns each row's degree distance, from which :func:`complete_within` derives how far
-the shortlist is provably complete in metres: the caller re-ranks by true metres and accepts
-the answer only when every result lies inside that distance.
+:class:`PostgisSource` answers the search's two questions with two statements returning the
+same columns (see :data:`COLUMNS`), distances in true metres (geography). The KNN statement
+orders by ``<->`` (planar degrees, from the GiST index) and also returns each row's degree
+distance, from which the search derives how far the shortlist is provably complete.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-from geo.locator.rules import Candidate
+import asyncpg
 
-SHORTLIST = 200  # the most candidates the whole-radius query returns, nearest metres first
-KNN_SHORTLIST = 40  # first query: the 40 nearest by degrees, usually final for k <= 10
-METRES_PER_DEGREE = 111_319.0  # one degree of the equator (a = 6,378,137 m): a lower bound
-MERIDIAN_MIN_M_PER_DEGREE = 110_574.0  # one degree of latitude at the equator (the shortest)
-SAFETY = 0.99  # 1 % for the planar approximation of short geodesics (as in the envelope)
+from geo.locator.rules import Candidate, Located, Rank
+from geo.locator.search import Area, Shortlist
 
 COLUMNS = (
     "id", "name", "kind", "lon", "lat", "distance_m", "amenities", "opening_hours",
@@ -63,7 +58,7 @@ SELECT c.id, c.name, c.kind, c.lon, c.lat, c.distance_m, c.amenities, c.opening_
 """
 
 # Every match within $9 metres, nearest metres first, at most $10 of them. In both statements
-# the last two parameters leave places out by their hours (api.locator.route.HoursOut): those whose
+# the last two parameters leave places out by their hours (:data:`LeftOut`): those whose
 # hours are in the list, and those without hours if the flag says so (none: '{}', false).
 CANDIDATES_SQL = _SHORTLIST.format(
     extra="",
@@ -106,25 +101,34 @@ SELECT (SELECT min(ST_Distance(near.geom::geography, here.pt::geography)) FROM n
 """
 
 
-def envelope(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
-    """A lon/lat box certainly containing the circle (1 % margin over the ellipsoid's radii)."""
-    dlat = metres / 110_574 * 1.01
-    dlon = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+LeftOut = tuple[list[str], bool]  # hours texts a search leaves out, and whether "no hours"
+_KEEP_ALL: LeftOut = ([], False)
 
 
-def complete_within(lat: float, degrees: Sequence[float], limit: int, radius_m: float) -> float:
-    """Metres within which a KNN shortlist holds every match, given its rows' degree distances.
+class PostgisSource:
+    """The open stations in PostGIS, through one connection, for one :class:`Area`; ``out``:
+    the hours (and whether no hours) it leaves out, as judged from the newest snapshot."""
 
-    Fewer rows than ``limit``: every match within ``radius_m`` came back. Otherwise every
-    place nearer than the last row in degrees is in, and a place ``m`` metres away is at most
-    ``m / (metres per degree, shortest axis)`` degrees away, so every place nearer than
-    ``last degrees x that`` metres is in. The shortest axis is the parallel at the highest
-    latitude the shortlist can reach (less 1 %); strictly nearer: a tie may be cut.
-    """
-    if len(degrees) < limit:
-        return radius_m
-    last = degrees[-1]
-    top = min(abs(lat) + last, 89.0)
-    per_degree = min(METRES_PER_DEGREE * math.cos(math.radians(top)), MERIDIAN_MIN_M_PER_DEGREE)
-    return min(last * per_degree * SAFETY, radius_m)
+    def __init__(self, conn: asyncpg.Connection, area: Area, out: LeftOut | None = None) -> None:
+        self.area, self.filters_hours = area, out is not None
+        self._conn, self._out = conn, out or _KEEP_ALL
+
+    async def shortlist(self, count: int) -> Shortlist[list[Candidate]]:
+        a = self.area
+        rows = await self._conn.fetch(KNN_SQL, a.lon, a.lat, *a.box, a.kinds, a.needs, count,
+                                      *self._out)  # fmt: skip
+        near = [candidate_of(r) for r in rows if r[5] <= a.metres]  # r[5]: distance_m
+        return Shortlist(near, len(rows), [r[-1] for r in rows])
+
+    async def within(self, limit: int, *, every: bool = False) -> list[Candidate]:
+        a = self.area
+        out = _KEEP_ALL if every else self._out
+        rows = await self._conn.fetch(CANDIDATES_SQL, a.lon, a.lat, *a.box, a.kinds, a.needs,
+                                      a.metres, limit, *out)  # fmt: skip
+        return [candidate_of(r) for r in rows]
+
+    def ranked(self, hits: list[Candidate], rank: Rank) -> list[Located]:
+        return rank(hits)
+
+    def candidates(self, hits: list[Candidate]) -> list[Candidate]:
+        return list(hits)

@@ -10,9 +10,10 @@ import pytest
 
 from api.locator import route as locator
 from api.locator.schemas import LocateResponse
-from api.locator.sql import COLUMNS, KNN_SHORTLIST
+from api.locator.sql import COLUMNS
 from geo.crs import CoordSystem, wgs84_to_gcj02
 from geo.locator.rules import Candidate
+from geo.locator.search import KNN_SHORTLIST
 from geo.standards import BEIJING
 
 pytestmark = pytest.mark.anyio

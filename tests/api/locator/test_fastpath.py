@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -21,8 +21,7 @@ from threadpoolctl import ThreadpoolController, threadpool_info
 
 from api.app import create_app
 from api.locator import fastpath as locate_fastpath
-from api.locator.fastpath import parse_query
-from api.locator.route import LocateQuery
+from api.locator.query import LocateParams, parse_query
 from api.runtime.places import LivePlaces
 from geo.config import ApiSettings, Settings
 from geo.crs import CoordSystem
@@ -35,17 +34,24 @@ NEAR_DUCK = "lon=116.2701&lat=39.8601"  # the tiny fixture's 24/7 烤鸭店暖�
 
 
 # --- the parser ------------------------------------------------------------------------------
+P = LocateParams
+
+
 @pytest.mark.parametrize(("query", "expected"), [
-    ("lon=116.4&lat=39.9", LocateQuery(116.4, 39.9)),
+    ("lon=116.4&lat=39.9", P(lon=116.4, lat=39.9)),
     ("lat=39.9&lon=-116.25&k=20&open=any&coords=gcj02",
-     LocateQuery(-116.25, 39.9, CoordSystem.GCJ02, 20, open=OpenMode.ANY)),
+     P(lon=-116.25, lat=39.9, coords=CoordSystem.GCJ02, k=20, open=OpenMode.ANY)),
     ("lon=116.4&lat=39.9&need=toilet&need=hot_water&kind=rest_point&profile=courier",
-     LocateQuery(116.4, 39.9, need=[Amenity.TOILET, Amenity.HOT_WATER],
-                 kind=[StationKind.REST_POINT], profile=WorkerProfile.COURIER)),
+     P(lon=116.4, lat=39.9, need=[Amenity.TOILET, Amenity.HOT_WATER],
+       kind=[StationKind.REST_POINT], profile=WorkerProfile.COURIER)),
     ("lon=116.4&lat=39.9&at=2026-11-25T03:00&max_km=0.5",
-     LocateQuery(116.4, 39.9, at=datetime(2026, 11, 25, 3, 0), max_km=0.5)),
+     P(lon=116.4, lat=39.9, at=datetime(2026, 11, 25, 3, 0), max_km=0.5)),
     ("lon=180&lat=-90&at=2026-11-25T03:00:59&max_km=20&unknown=1",  # unknown: ignored
-     LocateQuery(180.0, -90.0, at=datetime(2026, 11, 25, 3, 0, 59), max_km=20.0)),
+     P(lon=180.0, lat=-90.0, at=datetime(2026, 11, 25, 3, 0, 59), max_km=20.0)),
+    # Read as the route reads them (one model): exponents, leading zeros, a zone.
+    ("lon=1.164e2&lat=39.9&k=05", P(lon=116.4, lat=39.9, k=5)),
+    ("lon=116.4&lat=39.9&at=2026-11-24T19:00Z",
+     P(lon=116.4, lat=39.9, at=datetime(2026, 11, 24, 19, 0, tzinfo=UTC))),
 ])  # fmt: skip
 def test_plain_queries_are_understood(query, expected):
     assert parse_query(query.encode()) == expected
@@ -57,23 +63,31 @@ def test_plain_queries_are_understood(query, expected):
     "lon=116.4&lat=39.9&lon=116.5",  # duplicate
     "lon=116%2E4&lat=39.9",  # percent-encoding
     "lon=116.4&lat=39.9&at=2026-11-25T03:00%2B08:00",
-    "lon=116.4&lat=39.9&at=2026-11-25T03:00Z",  # a zone
     "lon=116.4&lat=39.9&at=2026-02-30T03:00",  # no such day
-    "lon=180.1&lat=39.9", "lon=116.4&lat=90.5", "lon=1e2&lat=39.9", "lon=nan&lat=39.9",
-    "lon=116.4&lat=39.9&k=0", "lon=116.4&lat=39.9&k=21", "lon=116.4&lat=39.9&k=05",
+    "lon=180.1&lat=39.9", "lon=116.4&lat=90.5", "lon=nan&lat=39.9", "lon=inf&lat=39.9",
+    "lon=116.4&lat=39.9&k=0", "lon=116.4&lat=39.9&k=21", "lon=116.4&lat=39.9&k=2.5",
     "lon=116.4&lat=39.9&max_km=0", "lon=116.4&lat=39.9&max_km=20.5",
     "lon=116.4&lat=39.9&need=jacuzzi", "lon=116.4&lat=39.9&kind=", "lon=116.4&lat=39.9&open",
     "lon=116.4&lat=39.9&coords=WGS84", "lon=116.4&lat=39.9&profile=pilot",
     "lon=116.4&lat=39.9&open=later", "lon=١١٦&lat=39.9",
 ])  # fmt: skip
-def test_anything_unusual_is_left_to_the_route(query):
+def test_anything_unusual_or_invalid_is_left_to_the_route(query):
     assert parse_query(query.encode()) is None
+
+
+async def test_what_the_parser_refuses_the_route_refuses(client):
+    """The fast path leaves invalid values to the route; the route explains them (one model)."""
+    for query in ("lon=116.4&lat=39.9&k=0", "lon=116.4&lat=39.9&max_km=20.5",
+                  "lon=116.4&lat=39.9&need=jacuzzi", "lon=nan&lat=39.9"):  # fmt: skip
+        response = await client.get(f"/locate?{query}")
+        assert response.status_code == 422, query
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 # --- with the lifespan -----------------------------------------------------------------------
 class Live:
     def __init__(self, http: httpx.AsyncClient, app: Any, writer: asyncpg.Connection,
-                 fast_calls: list[LocateQuery]) -> None:  # fmt: skip
+                 fast_calls: list[LocateParams]) -> None:  # fmt: skip
         self.http, self.app, self.writer, self.fast_calls = http, app, writer, fast_calls
 
     @property
@@ -96,10 +110,10 @@ async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
 
 @pytest.fixture
 async def live(tiny_database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Live]:
-    fast_calls: list[LocateQuery] = []
+    fast_calls: list[LocateParams] = []
     answer = locate_fastpath.answer
 
-    async def counted(state: Any, acquire: Any, query: LocateQuery) -> bytes:
+    async def counted(state: Any, acquire: Any, query: LocateParams) -> bytes:
         fast_calls.append(query)
         return await answer(state, acquire, query)
 
@@ -124,6 +138,7 @@ QUERIES = [
     f"{NEAR_DUCK}&open=now&at=2026-11-25T03:00&kind=subdistrict_station",  # nothing open
     f"{NEAR_DUCK}&need=toilet&at=2026-10-01T12:00&max_km=20",  # a holiday
     "lon=2.35&lat=48.85&at=2026-11-25T10:30",  # outside the area
+    f"{NEAR_DUCK}&k=03&at=2026-11-24T19:00Z",  # a zone and a leading zero: read as the route does
 ]
 
 

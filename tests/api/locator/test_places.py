@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from api.locator import route as locator
-from api.locator.sql import SHORTLIST
+from api.locator.query import MAX_KM
 from api.runtime.places import Snapshot, read_snapshot
 from geo.locator.index import PlaceIndex
+from geo.locator.search import SHORTLIST
 from geo.vocab import Amenity, StationKind
 
 pytestmark = pytest.mark.anyio
@@ -241,7 +242,7 @@ async def test_many_radii_share_a_few_hours_filters(client, api_conn, monkeypatc
         response = await client.get(f"/locate?lon={POINT[0]}&lat={POINT[1]}&k=3"
                                     f"&open=arrival&at={NIGHT}&max_km={max_km}")  # fmt: skip
         assert response.status_code == 200
-    longest = locator.walking_minutes(locator.MAX_KM * 1000)
+    longest = locator.walking_minutes(MAX_KM * 1000)
     assert (
         1 < len(snapshot.hours_filters) <= math.ceil(longest / locator._SPAN_STEP_MIN) < len(radii)
     )

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from api.locator.sql import complete_within
+from geo.locator.search import complete_within
 
 GEOD = Geod(ellps="WGS84")
 

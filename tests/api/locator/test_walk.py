@@ -135,7 +135,7 @@ async def test_walks_are_searched_among_the_same_places_in_memory(walking_client
             f"p{i}", lon, SOUTH if i % 2 else NORTH,
         )  # fmt: skip
     monkeypatch.setattr("api.locator.route.WALK_MAX_KM", 20.0)
-    monkeypatch.setattr("api.locator.walk.WALK_SHORTLIST", 10)  # exercise the refetch too
+    monkeypatch.setattr("geo.locator.search.WALK_SHORTLIST", 10)  # exercise the refetch too
     queries = [{"max_km": km, "open": mode, "k": k, "at": "2026-11-25T10:30"}
                for km in (1, 5, 12) for mode in ("any", "arrival") for k in (3, 20)]  # fmt: skip
     by_sql = [await _locate(walking_client, *HERE, **q) for q in queries]
@@ -148,7 +148,7 @@ async def test_walks_are_searched_among_the_same_places_in_memory(walking_client
 
     monkeypatch.setattr(locator, "current_snapshot", current)
     acquired = []
-    monkeypatch.setattr(locator, "_within", _counting(locator._within, acquired))
+    monkeypatch.setattr(locator, "_straight", _counting(locator._straight, acquired))
     by_memory = [await _locate(walking_client, *HERE, **q) for q in queries]
     assert len(acquired) > len(queries) and not any(acquired)  # refetches too, no connection
     for sql, memory in zip(by_sql, by_memory, strict=True):
@@ -160,7 +160,7 @@ async def test_walks_are_searched_among_the_same_places_in_memory(walking_client
 
 
 def _counting(within, acquired):
-    """``_within`` that records whether each call would have needed a connection."""
+    """``_straight`` that records whether each call would have needed a connection."""
 
     async def counted(snapshot, acquire, *args):
         def refuse():

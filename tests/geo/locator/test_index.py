@@ -3,6 +3,8 @@
 Every answer is checked against brute force over all places: degree distances with
 ``np.hypot`` (as ``<->`` measures them), metres from pyproj's WGS-84 geodesic (as geography
 does), filters as ``kind = ANY(kinds) AND amenities @> needs``, and locate()'s rank rule.
+
+Longer than ~400 lines: one module's tests, with the brute-force reference they share.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import pytest
 from numpy.typing import NDArray
 from pyproj import Geod
 
-from api.locator.sql import KNN_SHORTLIST, SHORTLIST, envelope
 from geo.hours import ChinaCalendar, open_state
 from geo.locator.index import (
     Found,
@@ -27,6 +28,7 @@ from geo.locator.index import (
     kind_mask,
 )
 from geo.locator.rules import STALE_PENALTY, Candidate, OpenMode, locate, may_be_open, stale_from
+from geo.locator.search import KNN_SHORTLIST, SHORTLIST, envelope
 from geo.standards import BEIJING
 from geo.vocab import Amenity, StationKind
 
