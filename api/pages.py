@@ -22,20 +22,9 @@ from api.deps import ConnectionDep, SettingsDep
 from geo.config import Settings
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
-from maps.locator import (
-    BASEMAPS,
-    EMBED_JS,
-    Basemap,
-    Params,
-    custom_basemap,
-    iframe_snippet,
-    locator_html,
-    oembed,
-    parse_locator,
-    parse_widget,
-    script_snippet,
-    widget_html,
-)
+from maps.basemaps import BASEMAPS, Basemap, custom_basemap
+from maps.embed import EMBED_JS, iframe_snippet, oembed, script_snippet
+from maps.locator import Params, locator_html, parse_locator, parse_widget, widget_html
 from maps.pages import index_html
 
 router = APIRouter(tags=["pages"])

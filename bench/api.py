@@ -15,6 +15,10 @@ items (bbox, limit 100) ≥ 3× tipg; uncached z14 tiles ≥ 2× tipg; cached ti
 Run: ``.venv/bin/python -m bench.api [--duration 10] [--rounds 5] [--warmup 2] [--connections 8]``
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``; ``--install-wrk`` does it when run as root),
 PostgreSQL's ``pgbench`` and the ``bench`` dependency group (tipg). About 3 minutes.
+
+Longer than ~400 lines on purpose: one benchmark run is one script (data, three servers,
+alternating rounds, the report), read top to bottom; its helpers are in ``bench/api_data.py``
+and ``bench/api_minimal.py``.
 """
 
 from __future__ import annotations
@@ -48,13 +52,14 @@ import asyncpg
 import psycopg
 from isal import isal_zlib
 
-from api.locator.sql import CANDIDATES_SQL, KNN_SHORTLIST, KNN_SQL, SHORTLIST, envelope
+from api.locator.sql import CANDIDATES_SQL, KNN_SQL
 from api.ogc.collections import COLLECTIONS, Selection, items_query
 from api.ogc.tiles import EXTENT, LAYERS, WORLD_M
 from bench import api_data
 from bench.api_minimal import NEAREST_SQL
 from geo.config import get_settings
 from geo.locator.rules import STALE_DAYS, STALE_PENALTY
+from geo.locator.search import KNN_SHORTLIST, SHORTLIST, envelope
 from geo.store.db import resolve_database_url
 from geo.vocab import StationKind
 

@@ -29,11 +29,10 @@ from geo.coverage.analysis import (
     CoverageParams,
     analyse,
     boundary_metrics,
-    demand_cells,
     nearest_two,
-    spread_population,
     underserved_score,
 )
+from geo.coverage.demand import demand_cells, spread_population
 from geo.crs import local_projector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "beijing"

@@ -27,7 +27,7 @@ from scipy.spatial.distance import cdist
 from spopt.locate import MCLP
 
 from bench.coverage import load_beijing
-from geo.coverage.analysis import demand_cells
+from geo.coverage.demand import demand_cells
 from geo.crs import local_projector
 from geo.siting.mip import merge_rows
 from geo.siting.problem import Floats, build_problem

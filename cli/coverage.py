@@ -68,7 +68,8 @@ def coverage(
     top: Annotated[int, typer.Option(help="rows shown in the terminal")] = 15,
 ) -> None:
     """Who is far from a station, per boundary, ranked from the most underserved."""
-    from geo.coverage.analysis import CoverageParams, demand_cells, worker_points
+    from geo.coverage.analysis import CoverageParams
+    from geo.coverage.demand import demand_cells, worker_points
     from geo.coverage.query import CoverageQuery, run_coverage, run_what_if
     from geo.coverage.report import write_report
     from geo.coverage.supply import DEFAULT_STATUSES

@@ -40,7 +40,7 @@ def map_command(
     title: Annotated[str, typer.Option(help="title on the map")] = "工会驿站步行可达覆盖",
 ) -> None:
     """Write a standalone HTML map of coverage, gaps, stations and proposed sites."""
-    from geo.coverage.analysis import worker_points
+    from geo.coverage.demand import worker_points
     from geo.coverage.query import CoverageQuery, run_coverage
     from geo.coverage.report import write_png
     from geo.store.frames import load_boundaries, load_enterprises, load_stations

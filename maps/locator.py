@@ -1,8 +1,9 @@
-"""The worker's locator page and the embeddable widget: options, basemaps, labels, rendering.
+"""The worker's locator page and the embeddable widget: options, labels, rendering.
 
 Nothing here reads a request or opens a database: the API hands in the query parameters as a
 plain mapping and the list of enabled basemaps, and gets HTML (or the embed snippets) back.
-Options are validated and put back in one canonical order, so one view has one URL.
+Options are validated and put back in one canonical order, so one view has one URL. The
+basemaps are :mod:`maps.basemaps`; the snippets a partner pastes, :mod:`maps.embed`.
 """
 
 from __future__ import annotations
@@ -16,75 +17,15 @@ from enum import StrEnum
 from functools import cache
 from string import Template
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
-from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.locator.rules import OpenMode, WorkerProfile
 from geo.vocab import LABELS_ZH, Amenity, StationKind
+from maps.basemaps import BASEMAPS, Basemap
 from maps.pages import KIND_COLOURS, STATIC_DIR, TEMPLATES
 
 Params = dict[str, list[str]]  # a query string: each name with all its values, in order
-
-
-@dataclass(frozen=True)
-class Basemap:
-    """A tile source and the coordinate system its tiles are drawn in.
-
-    Points must be drawn in the basemap's system (``crs``) or they land 100-700 m off, so the
-    page asks the API for ``coords=<crs>``. ``url`` is a Leaflet XYZ template; ``None`` means no
-    tiles (the boundaries are the base). ``drawable`` is false for Baidu, whose BD-09 tiles use
-    Baidu's own Mercator and tile grid, which Leaflet's Web Mercator cannot place.
-    """
-
-    id: str
-    name_zh: str
-    name_en: str
-    crs: CoordSystem
-    url: str | None = None
-    subdomains: str = ""
-    attribution: str = ""
-    max_zoom: int = 18
-    drawable: bool = True
-
-    @property
-    def origin(self) -> str | None:
-        """The tile host for a CSP ``img-src`` (a ``{s}`` label becomes ``*``)."""
-        if not self.url:
-            return None
-        parts = urlsplit(self.url)
-        if not parts.scheme:
-            return None  # a path on this server: 'self' covers it
-        host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
-        return f"{parts.scheme}://{host}"
-
-
-# Known tile sources. None is enabled by default: a deployment lists the ones it may use (and
-# has the right to use) in NUANXIN_BASEMAPS; "none" is always there and needs no network.
-BASEMAPS: dict[str, Basemap] = {
-    b.id: b
-    for b in (
-        Basemap("none", "无底图（行政区划）", "No tiles (boundaries)", CoordSystem.WGS84),
-        Basemap("osm", "OpenStreetMap", "OpenStreetMap", CoordSystem.WGS84,
-                "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                attribution="© OpenStreetMap contributors", max_zoom=19),
-        Basemap("amap", "高德地图", "Amap", CoordSystem.GCJ02,
-                "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-                "&x={x}&y={y}&z={z}", subdomains="1234", attribution="© 高德地图 AutoNavi"),
-        Basemap("tencent", "腾讯地图", "Tencent Maps", CoordSystem.GCJ02,
-                "https://rt{s}.map.gtimg.com/tile?z={z}&x={x}&y={-y}&styleid=1000&scene=0",
-                subdomains="0123", attribution="© 腾讯地图"),
-        Basemap("baidu", "百度地图", "Baidu Maps", CoordSystem.BD09, drawable=False),
-    )
-}  # fmt: skip
-
-
-def custom_basemap(url: str, crs: str, attribution: str = "") -> Basemap:
-    """A deployment's own tile server (e.g. an intranet one), in the system it declares."""
-    if not url.startswith(("https://", "http://", "/")):
-        raise InvalidInputError("a custom tile URL must be http(s) or a path", field="basemap")
-    return Basemap("custom", "本地底图", "Local tiles", CoordSystem(crs), url,
-                   attribution=attribution)  # fmt: skip
 
 
 LABELS_EN: dict[str, str] = {
@@ -389,63 +330,3 @@ def widget_html(options: WidgetOptions, basemap: Basemap) -> str:
         map_label=html.escape(t["map"]),
         config=_config("widget", options, basemap, options.query()),
     )
-
-
-def iframe_snippet(base_url: str, options: WidgetOptions, width: str = "100%") -> str:
-    """The ``<iframe>`` a partner pastes (also oEmbed's ``html``)."""
-    query = options.query()
-    src = f"{base_url}/embed" + (f"?{query}" if query else "")
-    allow = ' allow="geolocation"' if options.nearest else ""
-    title = "暖心地图 Nuanxin map"
-    return (f'<iframe src="{html.escape(src)}" width="{html.escape(width)}" '
-            f'height="{options.height}" style="border:0" loading="lazy" title="{title}"'
-            f'{allow}></iframe>')  # fmt: skip
-
-
-def script_snippet(base_url: str, options: WidgetOptions) -> str:
-    """The ``<script>`` form: ``/embed.js`` turns its data-* attributes into the same iframe."""
-    pairs = parse_qsl(options.query())
-    data = "".join(f' data-{name}="{html.escape(value)}"' for name, value in pairs)
-    return f'<script src="{html.escape(base_url)}/embed.js"{data} async></script>'
-
-
-EMBED_JS = """(function () {
-  "use strict";
-  // Nuanxin map widget: <script src=".../embed.js" data-kinds="rest_point" ...></script>
-  var me = document.currentScript;
-  if (!me) return;
-  var src = new URL(me.src), params = new URLSearchParams();
-  for (var i = 0; i < me.attributes.length; i++) {
-    var a = me.attributes[i];
-    if (a.name.indexOf("data-") === 0) params.set(a.name.slice(5), a.value);
-  }
-  var frame = document.createElement("iframe");
-  var query = params.toString();
-  frame.src = src.origin + "/embed" + (query ? "?" + query : "");
-  frame.width = "100%";
-  frame.height = params.get("height") || "400";
-  frame.style.border = "0";
-  frame.loading = "lazy";
-  frame.title = "暖心地图 Nuanxin map";
-  if (params.get("nearest") === "1") frame.allow = "geolocation";
-  me.parentNode.insertBefore(frame, me.nextSibling);
-})();
-"""
-
-
-def oembed(base_url: str, options: WidgetOptions, maxwidth: int | None,
-           maxheight: int | None) -> dict[str, Any]:  # fmt: skip
-    """An oEmbed 1.0 "rich" response for a widget (or locator) URL of this site."""
-    height = min(options.height, maxheight) if maxheight else options.height
-    width = min(640, maxwidth) if maxwidth else 640
-    sized = WidgetOptions(**{**asdict(options), "height": height})
-    return {
-        "version": "1.0",
-        "type": "rich",
-        "provider_name": "Nuanxin 暖心",
-        "provider_url": base_url + "/",
-        "title": STRINGS[options.lang]["title"],
-        "html": iframe_snippet(base_url, sized, width=str(width)),
-        "width": width,
-        "height": height,
-    }

@@ -21,7 +21,8 @@ from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep, ServicesDep
 from api.runtime.database import fetch
 from api.runtime.freshness import versions_now
-from geo.coverage.analysis import CoverageParams, CoverageResult, worker_points
+from geo.coverage.analysis import CoverageParams, CoverageResult
+from geo.coverage.demand import worker_points
 from geo.coverage.query import CoverageQuery, run_coverage
 from geo.coverage.supply import DEFAULT_STATUSES
 from geo.crs import CoordSystem

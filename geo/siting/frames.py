@@ -6,8 +6,8 @@ A thin GeoDataFrame adapter over the numeric core (:mod:`geo.siting.problem`,
 Method (stated in every result, see ``SitingResult.method``):
 
 * **Demand**: residents as in the coverage analysis (each boundary's population spread over
-  its H3 cells, :func:`geo.coverage.analysis.demand_cells`) and, optionally, outdoor workers at
-  their workplaces (:func:`geo.coverage.analysis.worker_points`). Weight = ``alpha·residents +
+  its H3 cells, :func:`geo.coverage.demand.demand_cells`) and, optionally, outdoor workers at
+  their workplaces (:func:`geo.coverage.demand.worker_points`). Weight = ``alpha·residents +
   (1 − alpha)·workers``; the default 0.5 counts a resident and a worker alike.
 * **Reach**: the coverage analysis's walk — straight-line metres × detour factor ≤ walk
   metres (15 min × 80 m/min = 1,200 m, about 923 m straight at detour 1.3) — or an explicit
@@ -32,12 +32,8 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo.coverage.analysis import (
-    CoverageParams,
-    boundary_owners,
-    demand_cells,
-    worker_points,
-)
+from geo.coverage.analysis import CoverageParams, boundary_owners
+from geo.coverage.demand import demand_cells, worker_points
 from geo.crs import local_projector
 from geo.errors import InvalidInputError
 from geo.siting.problem import CoverProblem, Floats, build_problem, marginal_gains, reach_matrix

@@ -2,6 +2,8 @@
 
 Pages are kept small on purpose (default 2, maximum 3 features) so that paging, clamping and
 ``next`` links are exercised by three stations, two enterprises and three boundaries.
+
+Longer than ~400 lines: one standard's conformance, from the landing page to GDAL.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ limits; the cache is invalidated by any committed edit and by nothing else.
 
 Tiles are decoded by the small protobuf reader below (the MVT 2.1 schema), so a test sees
 what a map client would: layer names, feature ids, properties and tile-unit positions.
+
+Longer than ~400 lines: the tests share the MVT decoder below and the live cache fixtures.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from geo.coverage.analysis import (
     boundary_metrics,
     grouped_weighted_quantile,
     nearest_two,
-    worker_points,
 )
+from geo.coverage.demand import worker_points
 from geo.errors import InvalidInputError
 
 DATA = PROJECT_ROOT / "data"

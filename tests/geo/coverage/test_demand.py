@@ -11,8 +11,8 @@ from pyproj import Transformer
 from rasterio.transform import from_bounds
 from shapely import Point, box
 
-from geo.coverage.analysis import analyse, demand_cells
-from geo.coverage.demand import reweight, weights_from_points, weights_from_raster
+from geo.coverage.analysis import analyse
+from geo.coverage.demand import demand_cells, reweight, weights_from_points, weights_from_raster
 from geo.errors import InvalidInputError
 
 RES = 8

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from geo.config import PROJECT_ROOT
-from geo.coverage.analysis import analyse, spread_population
+from geo.coverage.analysis import analyse
+from geo.coverage.demand import spread_population
 from geo.coverage.query import population_note
 from geo.coverage.report import write_report
 from geo.coverage.supply import select_supply
