@@ -42,6 +42,7 @@ a longitude outside [-180, 180] or a latitude outside [-90, 90] raises ``ValueEr
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, overload
@@ -344,3 +345,42 @@ def local_projector(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) 
         f"+proj=aeqd +lat_0={np.mean(lat):.6f} +lon_0={np.mean(lon):.6f} +datum=WGS84 +units=m"
     )
     return Transformer.from_crs(4326, centre, always_xy=True)
+
+
+_DEGREE = 'ANGLEUNIT["degree",0.0174532925199433]'
+_SHIFTED_WKT = (
+    'GEOGCRS["{name}",DATUM["{datum}",ELLIPSOID["WGS 84",6378137,298.257223563,'
+    'LENGTHUNIT["metre",1]]],PRIMEM["Greenwich",0,' + _DEGREE + "],CS[ellipsoidal,2],"
+    'AXIS["geodetic latitude (Lat)",north,ORDER[1],' + _DEGREE + "],"
+    'AXIS["geodetic longitude (Lon)",east,ORDER[2],' + _DEGREE + '],REMARK["{remark}"]]'
+)
+_SHIFTED: Final = {
+    CoordSystem.GCJ02: ("GCJ-02 (not EPSG:4326)", "GCJ-02 shift of WGS 84",
+                        "WGS-84 shifted by China's GCJ-02 algorithm (Amap, Tencent): "
+                        "100-700 m off WGS-84; no EPSG code exists"),
+    CoordSystem.BD09: ("BD-09 (not EPSG:4326)", "BD-09 shift of WGS 84",
+                       "GCJ-02 shifted again by Baidu's BD-09 algorithm: about 1 km off "
+                       "WGS-84 in Beijing; no EPSG code exists"),
+}  # fmt: skip
+
+
+def crs_label(system: CoordSystem) -> str:
+    """How a file labels coordinates in ``system``: ``EPSG:4326`` for WGS-84; for GCJ-02 and
+    BD-09, which have no EPSG code, a geographic CRS (WKT2) named for what they are, so GDAL and
+    QGIS show "GCJ-02" instead of silently taking shifted points for WGS-84."""
+    if CoordSystem(system) is CoordSystem.WGS84:
+        return "EPSG:4326"
+    name, datum, remark = _SHIFTED[CoordSystem(system)]
+    return _SHIFTED_WKT.format(name=name, datum=datum, remark=remark)
+
+
+def shifted_system(crs: Any) -> CoordSystem | None:
+    """GCJ-02 or BD-09 when a file's CRS (a pyproj ``CRS``) is named as one, as
+    :func:`crs_label` names it: its points must be unshifted, not reprojected (PROJ knows no
+    transformation and would take them for WGS-84)."""
+    name = str(getattr(crs, "name", "") or "")
+    if re.search(r"(?i)\bGCJ-?02\b", name):
+        return CoordSystem.GCJ02
+    if re.search(r"(?i)\bBD-?09\b", name):
+        return CoordSystem.BD09
+    return None

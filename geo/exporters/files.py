@@ -2,7 +2,10 @@
 
 Files carry the same field names the importers read, so export → import gives the same rows.
 Coordinates are WGS-84 unless ``crs`` asks for GCJ-02 (Amap, Tencent) or BD-09 (Baidu): the
-only place data leaves WGS-84 is here, at the edge.
+only place data leaves WGS-84 is here, at the edge. A file says which system it is in: a
+GeoPackage labels shifted points with a CRS named GCJ-02 or BD-09 (:func:`geo.crs.crs_label`;
+neither has an EPSG code), and GeoJSON, which is WGS-84 by definition (RFC 7946 §4), refuses
+them. CSV and XLSX have no CRS to label: the command says which system it wrote.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.crs import CoordSystem, convert
+from geo.crs import CoordSystem, convert, crs_label
 from geo.errors import InvalidInputError
 from geo.vocab import LABELS_ZH, Amenity, StationKind
 
@@ -67,12 +70,17 @@ BOUNDARY_FIELDS = (
 )  # fmt: skip
 
 
-def write_boundaries(conn: Connection, path: Path, *, vintage: str | None = None) -> int:
-    """Boundaries (all, or one vintage) to GeoJSON or GeoPackage, importable back unchanged."""
+def write_boundaries(conn: Connection, path: Path, *, vintage: str | None = None,
+                     crs: CoordSystem = CoordSystem.WGS84) -> int:  # fmt: skip
+    """Boundaries (all, or one vintage) to GeoJSON or GeoPackage, importable back unchanged;
+    in GCJ-02 or BD-09 (GeoPackage only, labelled) every vertex is shifted."""
     import geopandas
+    import numpy as np
+    import shapely
 
     if path.suffix.lower() not in {".geojson", ".gpkg"}:
         raise InvalidInputError("boundaries export to .geojson or .gpkg (polygons need geometry)")
+    check_vector_crs(path.suffix.lower(), crs)
     columns = ", ".join(BOUNDARY_FIELDS)
     frame = geopandas.read_postgis(
         text(f"SELECT {columns}, geom FROM boundaries "  # noqa: S608 - fixed column list
@@ -81,6 +89,13 @@ def write_boundaries(conn: Connection, path: Path, *, vintage: str | None = None
     )  # fmt: skip
     for column in ("valid_from", "valid_to"):
         frame[column] = frame[column].map(lambda d: d.isoformat() if d is not None else None)
+    if crs is not CoordSystem.WGS84:
+
+        def shift(xy: np.ndarray) -> np.ndarray:
+            return np.column_stack(convert(xy[:, 0], xy[:, 1], CoordSystem.WGS84, crs))
+
+        frame = frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), shift))
+        frame = frame.set_crs(crs_label(crs), allow_override=True)
     frame.to_file(path, driver="GeoJSON" if path.suffix.lower() == ".geojson" else "GPKG")
     return len(frame)
 
@@ -139,9 +154,10 @@ def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
     crs = layout_crs(layout, crs)
     if layout is not ExportLayout.RECORDS and suffix not in {".csv", ".xlsx"}:
         raise InvalidInputError(f"the {layout} layout is a spreadsheet: use .csv or .xlsx")
+    check_vector_crs(suffix, crs)
     rows = _in_crs(rows, crs)
     if suffix in {".geojson", ".gpkg"}:
-        _write_vector(rows, path, fields)
+        _write_vector(rows, path, fields, crs)
         return len(rows)
     if layout is ExportLayout.RECORDS:
         header = list(fields)
@@ -165,7 +181,17 @@ def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
     return len(rows)
 
 
-def _write_vector(rows: list[dict[str, Any]], path: Path, fields: Sequence[str]) -> None:
+def check_vector_crs(suffix: str, crs: CoordSystem) -> None:
+    """Refuse a format that cannot say the points are shifted (GeoJSON is WGS-84 by RFC 7946)."""
+    if suffix == ".geojson" and crs is not CoordSystem.WGS84:
+        raise InvalidInputError(
+            f"GeoJSON is WGS-84 by definition (RFC 7946), so {crs} points in it would be read "
+            f"as WGS-84 and drawn hundreds of metres off: write {crs} to .gpkg (labelled as "
+            f"{crs}), .csv or .xlsx, or leave out --crs", field="crs")  # fmt: skip
+
+
+def _write_vector(rows: list[dict[str, Any]], path: Path, fields: Sequence[str],
+                  crs: CoordSystem = CoordSystem.WGS84) -> None:  # fmt: skip
     properties = [f for f in fields if f not in {"lon", "lat"}]
     if path.suffix.lower() == ".geojson":
         features = [
@@ -185,7 +211,7 @@ def _write_vector(rows: list[dict[str, Any]], path: Path, fields: Sequence[str])
         {f: [_cell(row.get(f), f) if f in LIST_FIELDS or f.endswith(("_on", "_at"))
              else row.get(f) for row in rows] for f in properties},
         geometry=points([[row["lon"], row["lat"]] for row in rows]) if rows else [],
-        crs=4326,
+        crs=crs_label(crs),
     )  # fmt: skip
     pyogrio.write_dataframe(frame, path, layer=path.stem, driver="GPKG")
 

@@ -18,7 +18,7 @@ from pyproj import CRS
 from shapely import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.crs import CoordSystem, convert
+from geo.crs import CoordSystem, convert, shifted_system
 from geo.errors import InvalidInputError
 from geo.importers._validate import Rejection, SourceRow
 from geo.importers.coords import SourceCrs
@@ -106,14 +106,19 @@ def read_boundaries(
         frame = pyogrio.read_dataframe(_open_path(path))
     except pyogrio.errors.DataSourceError as exc:
         raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
-    shift = crs if isinstance(crs, CoordSystem) and crs is not CoordSystem.WGS84 else None
-    if frame.crs is None:
+    shift: CoordSystem | None = None
+    if isinstance(crs, CoordSystem) and crs is not CoordSystem.WGS84:
+        shift = crs
+    labelled = declared_shift(frame.crs, crs, path)
+    if labelled is not None:
+        shift = labelled  # GCJ-02/BD-09 as the file says: unshift, do not reproject
+    elif frame.crs is None:
         if not isinstance(crs, CRS):
             raise InvalidInputError(
                 f"{path.name}: declares no CRS (a shapefile needs its .prj); name one with --crs"
             )
         frame = frame.set_crs(crs)
-    if frame.crs.to_epsg() != 4326:
+    if labelled is None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     columns = [c for c in frame.columns if c != "geometry"]
     if path.suffix.lower() == ".kml":
@@ -154,15 +159,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_vector_points(path: Path) -> tuple[list[SourceRow], list[Rejection]]:
-    """Point rows (``lon``/``lat`` in WGS-84) from any vector file GDAL reads (GeoPackage…)."""
+def declared_shift(declared: CRS | None, asked: SourceCrs, path: Path) -> CoordSystem | None:
+    """GCJ-02 or BD-09 when the file's CRS says so (as our exports label them); an ``asked``
+    system (``--crs``) other than WGS-84 (the default) that contradicts it is refused."""
+    labelled = shifted_system(declared)
+    if labelled is not None and asked not in (CoordSystem.WGS84, labelled):
+        raise InvalidInputError(f"{path.name} is labelled {labelled} but --crs says {asked}: "
+                                "leave out --crs", field="crs")  # fmt: skip
+    return labelled
+
+
+def read_vector_points(path: Path, crs: SourceCrs = CoordSystem.WGS84,
+                       ) -> tuple[list[SourceRow], list[Rejection], SourceCrs]:  # fmt: skip
+    """Point rows from any vector file GDAL reads (GeoPackage…), and the system their
+    ``lon``/``lat`` are in: WGS-84, or GCJ-02/BD-09 when the file is labelled so."""
     try:
         frame = pyogrio.read_dataframe(_open_path(path))
     except pyogrio.errors.DataSourceError as exc:
         raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
     if frame.crs is None:
         raise InvalidInputError(f"{path.name}: declares no CRS")
-    if frame.crs.to_epsg() != 4326:
+    labelled = declared_shift(frame.crs, crs, path)
+    if labelled is None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     columns = [c for c in frame.columns if c != "geometry"]
     rows, rejected = [], []
@@ -178,4 +196,4 @@ def read_vector_points(path: Path) -> tuple[list[SourceRow], list[Rejection]]:
             continue
         row = {k: _plain(v) for k, v in values.items() if _plain(v) not in (None, "")}
         rows.append(SourceRow(location, {**row, "lon": geometry.x, "lat": geometry.y}))
-    return rows, rejected
+    return rows, rejected, labelled or crs

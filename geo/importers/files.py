@@ -86,7 +86,7 @@ def import_file(
         rows, rejected, warnings = read_boundaries(path, mapping, crs=crs, defaults=defaults,
                                                    ignore_unknown=ignore_unknown)  # fmt: skip
     else:
-        rows, rejected = _read_points(path, mapping)
+        rows, rejected, crs = _read_points(path, mapping, crs)
         rows, swapped = prepare_points(rows, crs, path.name,
                                        record_crs=kind is ImportKind.STATIONS)  # fmt: skip
         rejected.extend(swapped)
@@ -141,17 +141,19 @@ def import_file(
 
 
 def _read_points(
-    path: Path, mapping: Mapping[str, str] | None
-) -> tuple[list[SourceRow], list[Rejection]]:
+    path: Path, mapping: Mapping[str, str] | None, crs: SourceCrs
+) -> tuple[list[SourceRow], list[Rejection], SourceCrs]:
+    """The file's point rows, its rejections, and the system its coordinates are in (``crs``
+    unless the file says otherwise)."""
     suffix = path.suffix.lower()
     if suffix in {".geojson", ".json"}:
-        return read_features(path, points=True)
+        return *read_features(path, points=True), crs
     if suffix == ".csv":
-        return read_csv(path, mapping), []
+        return read_csv(path, mapping), [], crs
     if suffix == ".xlsx":
-        return read_xlsx(path, mapping), []
+        return read_xlsx(path, mapping), [], crs
     if suffix == ".gpkg":
-        return read_vector_points(path)
+        return read_vector_points(path, crs)
     raise InvalidInputError(
         f"{path.name}: unsupported format {suffix!r}; use one of {sorted(POINT_FORMATS)}"
     )
