@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from cli.errors import friendly_errors
+from cli.errors import EXIT_PARTIAL, fail, friendly_errors
 from cli.options import engine
 from geo.config import get_settings
 from geo.crs import CoordSystem, parse_coord_system
@@ -76,7 +76,12 @@ def import_(
     ignore_unknown: Annotated[bool, typer.Option(help="boundaries: drop unmapped columns")] = False,
     strict: Annotated[bool, typer.Option(help="abort on the first bad row")] = False,
 ) -> None:
-    """Import a file in one transaction; rejected rows are listed and saved beside it."""
+    """Import a file in one transaction; rejected rows are listed and saved beside it.
+
+    Exits 0 when every row was written (or was already there), 3 when some were rejected and
+    the rest written, 1 when nothing was written (an unreadable file, --strict, or every row
+    rejected).
+    """
     defaults = {
         k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items() if v
     }
@@ -95,6 +100,9 @@ def import_(
     if report.rejected:
         out = write_rejections(report, path.with_name(path.name + ".rejected.csv"))
         typer.echo(f"rejected rows written to {out}")
+        if not report.accepted:
+            raise fail(f"every row of {path.name} was rejected; nothing was written")
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 class ExportTable(StrEnum):
@@ -119,8 +127,8 @@ def export(
         raise InvalidInputError(str(exc), field="crs") from exc
     if table is ExportTable.BOUNDARIES:
         with engine(get_settings()).connect() as conn:
-            count = write_boundaries(conn, path)
-        typer.echo(f"{count} boundaries written to {path}")
+            count = write_boundaries(conn, path, crs=system)
+        typer.echo(f"{count} boundaries written to {path} ({system})")
         return
     fields = STATION_FIELDS if table is ExportTable.STATIONS else ENTERPRISE_FIELDS
     if layout is not ExportLayout.RECORDS and table is not ExportTable.STATIONS:
@@ -134,4 +142,7 @@ def export(
         typer.echo(f"{len(rows)} stations written as HSDS 3.0: {len(written)} files in {path}")
         return
     count = write_rows(rows, path, fields=fields, crs=system, layout=layout)
-    typer.echo(f"{count} {table.value} written to {path} ({layout}, {layout_crs(layout, system)})")
+    written_in = layout_crs(layout, system)
+    note = "" if written_in is CoordSystem.WGS84 or path.suffix.lower() == ".gpkg" else (
+        f"; no CRS in the file: import it back with --crs {written_in}")  # fmt: skip
+    typer.echo(f"{count} {table.value} written to {path} ({layout}, {written_in}{note})")

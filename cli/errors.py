@@ -19,7 +19,10 @@ from geo.errors import GeoError
 from geo.store.models import explain_integrity_error
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Exit codes, the same for every command (docs/cli.md). 2 is click's: a usage error.
+EXIT_OK = 0  # done; an import wrote (or found unchanged) every row
 EXIT_FAILED = 1  # the command could not do its work; nothing was written
+EXIT_PARTIAL = 3  # an import wrote its good rows and rejected others (listed, saved beside it)
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:

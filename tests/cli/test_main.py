@@ -82,7 +82,9 @@ def test_upgrade_load_twice_import_and_downgrade(scratch_database_url, bundle, t
     assert "Traceback" not in strict.stderr
     assert _count(url, "stations") == 3
 
-    lenient = run("import", "stations", str(bad), url=url).stdout
+    partial = run("import", "stations", str(bad), url=url, check=False)
+    assert partial.returncode == 3, partial.stderr  # some written, some rejected: a script can tell
+    lenient = partial.stdout
     assert "1 inserted, 0 updated, 0 unchanged, 7 rejected" in lenient
     assert "feature 3: kind: unknown StationKind 'teahouse'" in lenient
     rejected = (tmp_path / "bad.geojson.rejected.csv").read_text(encoding="utf-8").splitlines()
@@ -90,6 +92,23 @@ def test_upgrade_load_twice_import_and_downgrade(scratch_database_url, bundle, t
     report = json.loads((tmp_path / "bad.geojson.import-report.json").read_text(encoding="utf-8"))
     assert report["inserted"] == 1 and len(report["rejected"]) == 7
     assert _count(url, "stations") == 4
+    again = run("import", "stations", str(FIXTURES / "stations_tiny.geojson"), url=url)
+    assert again.returncode == 0 and "3 unchanged, 0 rejected" in again.stdout
+    hopeless = tmp_path / "hopeless.csv"
+    hopeless.write_text("external_id,name,kind,lon,lat\nh1,Nowhere,rest_point,999,39.9\n",
+                        encoding="utf-8")  # fmt: skip
+    nothing = run("import", "stations", str(hopeless), url=url, check=False)
+    assert nothing.returncode == 1
+    assert "every row of hopeless.csv was rejected; nothing was written" in nothing.stderr
+    assert _count(url, "stations") == 4
+    shifted = run("export", "stations", str(tmp_path / "x.geojson"), "--crs", "gcj02", url=url,
+                  check=False)  # fmt: skip
+    assert shifted.returncode == 1 and "GeoJSON is WGS-84 by definition" in shifted.stderr
+    assert len(shifted.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.geojson").exists()
+    labelled = run("export", "stations", str(tmp_path / "x.gpkg"), "--crs", "gcj02", url=url)
+    assert "(records, gcj02)" in labelled.stdout
+    sheet = run("export", "stations", str(tmp_path / "x.csv"), "--crs", "bd09", url=url)
+    assert "no CRS in the file: import it back with --crs bd09" in sheet.stdout
 
     out = run("export", "stations", str(tmp_path / "amap.csv"), "--layout", "amap", url=url)
     assert "4 stations written" in out.stdout and "gcj02" in out.stdout
