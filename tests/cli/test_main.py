@@ -92,7 +92,8 @@ def test_upgrade_load_twice_import_and_downgrade(scratch_database_url, bundle, t
     report = json.loads((tmp_path / "bad.geojson.import-report.json").read_text(encoding="utf-8"))
     assert report["inserted"] == 1 and len(report["rejected"]) == 7
     assert _count(url, "stations") == 4
-    again = run("import", "stations", str(FIXTURES / "stations_tiny.geojson"), url=url)
+    same = shutil.copy(FIXTURES / "stations_tiny.geojson", tmp_path)  # reports land beside it
+    again = run("import", "stations", str(same), url=url)
     assert again.returncode == 0 and "3 unchanged, 0 rejected" in again.stdout
     hopeless = tmp_path / "hopeless.csv"
     hopeless.write_text("external_id,name,kind,lon,lat\nh1,Nowhere,rest_point,999,39.9\n",
