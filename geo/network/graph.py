@@ -10,8 +10,9 @@ Given a network, each cell's distance to its nearest and second-nearest station 
 * second-nearest *distinct* station: a two-label Dijkstra that keeps each node's two best
   stations, bounded by the walk limit, since only "is a second station within a walk" is asked.
 
-OSM files (``.osm``, ``.osm.pbf``) are read with GDAL's OSM driver; ways without a ``highway``
-tag, and ``motorway``/``trunk`` (and their links), which pedestrians may not use, are dropped.
+OSM files (``.osm``, ``.osm.pbf``) are read with GDAL's OSM driver and keep only the ways a
+person may walk (:mod:`geo.network.osm`: osmnx's walking rules, ``foot=no`` and
+``access=private`` included); a line file with OSM tag columns is filtered the same way.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo.errors import InvalidInputError
+from geo.network.osm import walkable_lines
 
 Floats = NDArray[np.float64]
-NOT_FOR_WALKING = {"motorway", "motorway_link", "trunk", "trunk_link", "construction",
-                   "proposed", "raceway", "bus_guideway"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def read_network_lines(path: Path) -> geopandas.GeoDataFrame:
             lines = geopandas.read_file(path, layer="lines")
             if "highway" not in lines:
                 raise InvalidInputError(f"{path.name} has no highway ways", field="network")
-            lines = lines[lines["highway"].notna() & ~lines["highway"].isin(NOT_FOR_WALKING)]
         else:
             lines = geopandas.read_file(path)
+        lines = walkable_lines(lines, osm=name.endswith((".osm", ".osm.pbf", ".pbf")))
     except pyogrio.errors.DataSourceError as exc:
         raise InvalidInputError(
             f"{path.name} is not a network GDAL can read", field="network"
