@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
+
+import opening_hours
 
 from geo.standards import BEIJING
 from geo.vocab import LABELS_ZH, Amenity, HostType, Service, StationKind, StationStatus
@@ -82,63 +85,80 @@ STATUS = {StationStatus.OPEN: "active", StationStatus.TEMPORARILY_CLOSED: "tempo
 TAXONOMIES = {"amenities": (Amenity, "暖心站点设施", "站点为户外劳动者提供的设施"),
               "services": (Service, "工会服务项目", "站点提供的工会服务")}  # fmt: skip
 
-OSM_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ZH_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-_DAY = "(?:Mo|Tu|We|Th|Fr|Sa|Su)"
-_SPAN = r"\d\d:\d\d-\d\d:\d\d"
-_RULE = re.compile(
-    rf"(?:(?P<days>{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*)\s+)?"
-    rf"(?P<times>{_SPAN}(?:,{_SPAN})*|off|closed)"
-)
 Week = list[tuple[tuple[int, ...], str, str]]
+DAY_MIN = 24 * 60
+WEEK_MIN = 7 * DAY_MIN
+# A year of weeks the rules are evaluated over: an exact weekly schedule gives all of them alike.
+REFERENCE_MONDAYS = tuple(dt.datetime(2025, 1, 6) + dt.timedelta(weeks=k) for k in range(52))
+# What a weekly HSDS row cannot say, though the evaluator would give an answer for a week:
+# holidays (evaluated without a holiday calendar here), the sun (a fixed default time without a
+# position), Easter, and rules bound to given years.
+_NOT_WEEKLY = re.compile(r"\b(?:PH|SH|sunrise|sunset|dawn|dusk|easter|(?:19|20)\d\d)\b", re.I)
 
 
 def _id(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
 
 
-def _span(text: str) -> tuple[str, str] | None:
-    opens, closes = text.split("-")
-    if closes == "24:00":
-        closes = "23:59"  # HSDS has no 24:00; the spec's own 24h convention ends at 23:59
-    valid = all(int(t[:2]) < 24 and int(t[3:]) < 60 for t in (opens, closes))
-    return (opens, closes) if valid and opens < closes else None  # past midnight: not one row
+def _open_minutes(rules: opening_hours.OpeningHours,
+                  monday: dt.datetime) -> tuple[tuple[int, int], ...] | None:  # fmt: skip
+    """The week's open stretches as minutes since Monday 00:00, one stretch wrapping past
+    Sunday midnight joined up; ``None`` if any part is unknown or carries a comment."""
+    stretches = []
+    for start, end, state, comment in rules.intervals(monday, monday + dt.timedelta(days=7)):
+        if comment or state == opening_hours.State.UNKNOWN:
+            return None
+        if state == opening_hours.State.OPEN:
+            stretches.append((int((start - monday).total_seconds()) // 60,
+                              int((end - monday).total_seconds()) // 60))  # fmt: skip
+    if len(stretches) > 1 and stretches[0][0] == 0 and stretches[-1][1] == WEEK_MIN:
+        (_, first_end), (last_start, _) = stretches[0], stretches[-1]
+        stretches = [*stretches[1:-1], (last_start, WEEK_MIN + first_end)]
+    return tuple(stretches)
 
 
-def _days(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        first, _, last = part.partition("-")
-        start, end = OSM_DAYS.index(first), OSM_DAYS.index(last or first)
-        out += [(start + k) % 7 for k in range((end - start) % 7 + 1)]  # Sa-Mo wraps, as in OSM
-    return out
+def _hhmm(minute: int) -> str:
+    return "23:59" if minute == DAY_MIN else f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+@functools.lru_cache(maxsize=4096)
 def weekly_hours(text: str) -> Week | None:
-    """(days 0=Mo, opens, closes) per HSDS row for the simple OSM forms we can map exactly.
+    """(days 0=Mo, opens, closes) per HSDS row, when the OSM hours are one weekly schedule.
 
-    Handles "24/7", "; "-separated rules of weekday lists/ranges with one or more HH:MM-HH:MM
-    spans (a later rule replaces earlier ones for its days, as in OSM), and "<days> off". Anything
-    else (PH/SH, sunrise, months, weeks, comments, "," between rules, spans past midnight) returns
-    None: the caller then keeps the original string as description rather than guessing.
+    The hours are evaluated by opening-hours-py (the OSM evaluator the project uses everywhere)
+    over every week of a reference year; they map when all weeks are alike, no part is unknown
+    or commented, and no stretch runs past midnight except whole days (HSDS rows are one span
+    within one day; the spec's 24-hour convention ends at 23:59). Anything else (holidays,
+    sunrise, months, week numbers, years, comments, 22:00-02:00) returns None: the caller keeps
+    the original string as description rather than guessing.
     """
-    if text.strip() == "24/7":
-        return [(tuple(range(7)), "00:00", "23:59")]
-    week: dict[int, tuple[tuple[str, str], ...]] = {}
-    for rule in text.split(";"):
-        match = _RULE.fullmatch(rule.strip())
-        if match is None:
-            return None
-        times = match["times"]
-        spans = [] if times in {"off", "closed"} else [_span(s) for s in times.split(",")]
-        if None in spans:
-            return None
-        for day in _days(match["days"]) if match["days"] else range(7):
-            week[day] = tuple(s for s in spans if s is not None)
+    if _NOT_WEEKLY.search(text):
+        return None
+    try:
+        rules = opening_hours.OpeningHours(text)
+    except (opening_hours.ParserError, SyntaxError):  # type: ignore[attr-defined]
+        return None
+    weeks = {_open_minutes(rules, monday) for monday in REFERENCE_MONDAYS}
+    if len(weeks) != 1 or (stretches := weeks.pop()) is None:
+        return None
+    week: dict[int, list[tuple[str, str]]] = {}
+    for start, end in stretches:
+        if end - start >= WEEK_MIN:  # open all week
+            for day in range(7):
+                week.setdefault(day, []).append(("00:00", "23:59"))
+            continue
+        crosses = start // DAY_MIN != (end - 1) // DAY_MIN
+        if crosses and (start % DAY_MIN or end % DAY_MIN):
+            return None  # past midnight: not one row
+        for day in range(start // DAY_MIN, (end - 1) // DAY_MIN + 1):
+            since, until = max(start, day * DAY_MIN), min(end, (day + 1) * DAY_MIN)
+            week.setdefault(day % 7, []).append((_hhmm(since - day * DAY_MIN),
+                                                 _hhmm(until - day * DAY_MIN)))  # fmt: skip
     groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for day in sorted(week):
-        groups.setdefault(week[day], []).append(day)
+        groups.setdefault(tuple(sorted(week[day])), []).append(day)
     rows = [(tuple(days), o, c) for spans, days in groups.items() for o, c in spans]
     return rows or None  # never open at all is not a schedule HSDS can express
 

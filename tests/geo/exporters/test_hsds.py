@@ -124,6 +124,11 @@ def test_round_the_clock_is_every_day_midnight_to_23_59(rows):
          [("MO,TU,WE,TH", "09:00", "18:00"), ("FR", "09:00", "12:00")]),
         ("Mo-Sa 09:00-18:00; We off", [("MO,TU,TH,FR,SA", "09:00", "18:00")]),
         ("Sa-Mo 10:00-14:00", [("MO,SA,SU", "10:00", "14:00")]),
+        # An additional rule (","), which the evaluator reads as OSM does: Wednesday gets both.
+        ("Mo-Fr 09:00-12:00, We 14:00-18:00",
+         [("MO,TU,TH,FR", "09:00", "12:00"), ("WE", "09:00", "12:00"), ("WE", "14:00", "18:00")]),
+        ("Mo-Fr 08:00-24:00", [("MO,TU,WE,TH,FR", "08:00", "23:59")]),
+        ("Sa,Su 00:00-24:00", [("SA,SU", "00:00", "23:59")]),
     ],
 )  # fmt: skip
 def test_simple_forms_map_to_one_row_per_day_set_and_span(hours, expected):
@@ -142,8 +147,12 @@ def test_simple_forms_map_to_one_row_per_day_set_and_span(hours, expected):
         "Mo-Fr 08:00-12:00,14:00-18:00; PH off",
         "sunrise-sunset",
         "Mo-Fr 22:00-02:00",
-        "Mo-Fr 09:00-12:00, We 14:00-18:00",
         "Jan-Mar Mo-Fr 09:00-17:00",
+        "week 01-10 Mo 09:00-12:00",
+        "2025 Mo-Fr 09:00-17:00",
+        "Mo-Fr 09:00-17:00 unknown",
+        "Su 22:00-02:00",  # past Sunday midnight into Monday
+        "not hours at all",
         'Mo-Fr 09:00-17:00 "by appointment"',
         "off",
     ],
@@ -162,7 +171,8 @@ def test_no_opening_hours_gives_no_schedule():
     "hours",
     ["24/7", "Mo-Fr 09:00-20:00; Sa 09:00-20:00", "Mo-Fr 08:00-12:00,14:00-18:00",
      "Mo-Sa 09:00-18:00; We off", "Mo-Fr 09:00-18:00; Fr 09:00-12:00", "Sa-Mo 10:00-14:00",
-     "09:30-17:00", "Mo 09:00-12:00; Mo 14:00-18:00"],
+     "09:30-17:00", "Mo 09:00-12:00; Mo 14:00-18:00", "Mo-Fr 09:00-12:00, We 14:00-18:00",
+     "Sa,Su 00:00-24:00"],
 )  # fmt: skip
 def test_mapped_hours_agree_with_the_osm_evaluator(hours):
     """Independent check: opening-hours-py must say open exactly when our rows say open."""
@@ -283,3 +293,42 @@ def test_every_written_cell_fits_its_declared_field(rows, tmp_path):
         for key in resource["schema"].get("foreignKeys", []):
             target = ids[key["reference"]["resource"]]
             assert all(r[key["fields"]] in target for r in resource["records"] if r[key["fields"]])
+
+
+def _package(tmp_path, rows):
+    write_hsds(rows, tmp_path)
+    return tmp_path / "datapackage.json"
+
+
+def test_the_package_passes_frictionless_validation(rows, tmp_path):
+    """Frictionless (the Data Package reference validator) checks every table against its
+    Table Schema: types, required fields, primary and foreign keys."""
+    from frictionless import validate
+
+    varied = [*rows,
+              station(external_id="h1", opening_hours="Mo-Fr 09:00-12:00, We 14:00-18:00",
+                      address="丰台区某路1号", phone="010-12345678", amenities=["toilet"]),
+              station(external_id="h2", opening_hours="Mo-Fr 08:00-17:00; PH off",
+                      status="temporarily_closed", host_type="enterprise", host_name="某公司"),
+              station(external_id="h3", opening_hours="24/7", status="planned")]  # fmt: skip
+    report = validate(_package(tmp_path, varied))
+    problems = [f"{t.name}: {e.message}" for t in report.tasks for e in t.errors]
+    assert report.valid, problems[:5]
+    assert {t.name for t in report.tasks} >= {"service", "location", "schedule", "organization"}
+
+
+def test_frictionless_would_catch_a_broken_table(rows, tmp_path):
+    """The validation above is not vacuous: a location with a text latitude fails it."""
+    from frictionless import validate
+
+    package = _package(tmp_path, rows)
+    locations = tmp_path / "locations.csv"
+    lines = locations.read_text(encoding="utf-8").splitlines()
+    header = next(csv.reader([lines[0]]))
+    first = next(csv.reader([lines[1]]))
+    first[header.index("latitude")] = "north"
+    with locations.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, first, *csv.reader(lines[2:])])
+    report = validate(package)
+    assert not report.valid
+    assert any(e.type == "type-error" for t in report.tasks for e in t.errors)
