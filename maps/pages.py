@@ -11,16 +11,17 @@ from geo.vocab import LABELS_ZH, StationKind
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-# One colour per kind, chosen to stay distinguishable for common colour-vision deficiencies.
+# One colour per kind: the eight of Okabe & Ito's palette, made to stay distinct for every
+# common colour-vision deficiency (the old set put a red and a green side by side).
 KIND_COLOURS: dict[StationKind, str] = {
-    StationKind.SERVICE_CENTRE: "#7b3294",
-    StationKind.SUBDISTRICT_STATION: "#c0392b",
-    StationKind.COMMUNITY_UNION: "#e66101",
-    StationKind.ENTERPRISE_CENTRE: "#5e3c99",
-    StationKind.REST_POINT: "#1a9641",
-    StationKind.WATER_POINT: "#2c7bb6",
-    StationKind.SANITATION_CARE_POINT: "#fdae61",
-    StationKind.COUNSELLING_POINT: "#d01c8b",
+    StationKind.SERVICE_CENTRE: "#000000",
+    StationKind.SUBDISTRICT_STATION: "#d55e00",
+    StationKind.COMMUNITY_UNION: "#e69f00",
+    StationKind.ENTERPRISE_CENTRE: "#cc79a7",
+    StationKind.REST_POINT: "#009e73",
+    StationKind.WATER_POINT: "#56b4e9",
+    StationKind.SANITATION_CARE_POINT: "#f0e442",
+    StationKind.COUNSELLING_POINT: "#0072b2",
 }
 
 

@@ -35,17 +35,13 @@ from branca.element import Element
 from folium.utilities import JsCode
 
 from geo.coverage.analysis import CoverageResult
+from geo.coverage.report import GAP_COLOUR, NO_RESIDENTS, SHARE_CLASSES
 from geo.vocab import LABELS_ZH, StationKind, StationStatus
 from maps.pages import KIND_COLOURS, STATIC_DIR
 
 LEAFLET_DIR = STATIC_DIR / "vendor" / "leaflet-1.9.4"
 LEAFLET_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist"
 # Share of residents within a walk: five classes, red (few) to green (most), ColorBrewer RdYlGn.
-SHARE_CLASSES: tuple[tuple[float, str], ...] = (
-    (0.2, "#d7191c"), (0.4, "#fdae61"), (0.6, "#ffffbf"), (0.8, "#a6d96a"), (1.0, "#1a9641"),
-)  # fmt: skip
-NO_RESIDENTS = "#cccccc"
-GAP_COLOUR = "#7a0019"
 OTHER_KIND = "#555555"
 PLANNED = (StationStatus.PLANNED.value, StationStatus.UNDER_CONSTRUCTION.value)
 STATION_MARGIN_M = 2000.0  # stations this far beyond the boundaries' box are left out
@@ -82,7 +78,7 @@ _CSS = """<style>
 .nx-legend{position:absolute;bottom:28px;right:10px;z-index:1000;background:#fff;padding:8px;
  border-radius:4px;font:12px/1.5 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:220px}
 .nx-legend i{display:inline-block;width:14px;height:12px;margin-right:6px;vertical-align:middle}
-.nx-legend i.class{opacity:.7}
+.nx-legend i.class{opacity:.85;box-sizing:border-box;border:1px solid #555}
 .nx-legend i.dot{border-radius:50%;width:10px;height:10px;border:2px solid}
 .nx-legend .head{font-weight:bold;margin-top:4px}
 .leaflet-tooltip.nx-rank{background:transparent;border:0;box-shadow:none;font:bold 12px sans-serif}
@@ -261,7 +257,7 @@ def _coverage_features(result: CoverageResult,
         if "share_workers_within_walk" in row:
             figures.insert(7, ("步行可达户外劳动者", _fmt(row["share_workers_within_walk"], ".0%")))
         style = {"color": "#555555", "weight": 1, "fillColor": share_colour(share),
-                 "fillOpacity": 0.7}  # fmt: skip
+                 "fillOpacity": 0.85}  # fmt: skip
         properties = {"code": str(row["code"]), "name": str(row["name"]),
                       "share_within_walk": None if math.isnan(share) else round(share, 4),
                       "popup": _table(figures, str(row["name"])), "style": style}  # fmt: skip

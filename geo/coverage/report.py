@@ -27,6 +27,18 @@ from matplotlib import font_manager
 
 from geo.coverage.analysis import CoverageResult
 
+# The share of residents within a walk, on every map and picture: cividis, a sequential palette
+# made for colour-vision deficiency (Nuñez et al. 2018), dark where few are served; its
+# lightness rises steadily, so the classes read in greyscale and to every deficiency (red/green
+# palettes such as RdYlGn do not). SHARE_CLASSES are its colours at the five classes' middles.
+SHARE_CMAP = "cividis"
+SHARE_CLASSES: tuple[tuple[float, str], ...] = (
+    (0.2, "#083370"), (0.4, "#4f576c"), (0.6, "#7d7c78"), (0.8, "#aea371"), (1.0, "#e5cf52"),
+)  # fmt: skip
+NO_RESIDENTS = "#ffffff"  # outlined, never a colour of the ramp
+GAP_COLOUR = "#d55e00"  # Okabe-Ito vermillion: hatched areas beyond a walk, against the ramp
+STATION_COLOUR = "#000000"
+
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC")
 
 
@@ -62,15 +74,17 @@ def write_png(result: CoverageResult, boundaries: geopandas.GeoDataFrame,
     font = _cjk_font()
     with plt.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
         figure, axes = plt.subplots(figsize=(9, 9), dpi=110)
-        frame.plot(column="share_within_walk", ax=axes, cmap="RdYlGn", vmin=0, vmax=1,
+        frame.plot(column="share_within_walk", ax=axes, cmap=SHARE_CMAP, vmin=0, vmax=1,
                    edgecolor="#555555", linewidth=0.4, legend=True,
                    legend_kwds={"label": "share of residents within a walk", "shrink": 0.6},
-                   missing_kwds={"color": "#dddddd", "label": "no residents"})  # fmt: skip
+                   missing_kwds={"color": NO_RESIDENTS, "edgecolor": "#555555", "hatch": "..",
+                                 "label": "no residents"})  # fmt: skip
         if result.gaps is not None and not result.gaps.empty:
-            result.gaps.plot(ax=axes, facecolor="none", edgecolor="#7a0019", hatch="///",
+            result.gaps.plot(ax=axes, facecolor="none", edgecolor=GAP_COLOUR, hatch="///",
                              linewidth=0.2)  # fmt: skip
         if stations is not None and not stations.empty:
-            stations.plot(ax=axes, markersize=4, color="#1f3a93", zorder=3)
+            stations.plot(ax=axes, markersize=5, color=STATION_COLOUR, edgecolor="white",
+                          linewidth=0.3, zorder=3)  # fmt: skip
         for row in frame.head(label_top).itertuples():
             point = row.geometry.representative_point()
             label = f"{row.rank}. {row.name if font else row.code}"
