@@ -61,11 +61,12 @@ setup: system-packages python-env  ## everything both commands need
 serve: setup  ## the main job: local PostGIS, migrations, bundled data, API on :8000
 	$(VENV)/bin/nuanxin up
 
-lint: python-env  ## ruff, mypy and the import contracts
+lint: python-env  ## ruff, mypy, the import contracts and the declared dependencies
 	$(VENV)/bin/ruff check geo api maps cli tests bench data
 	$(VENV)/bin/ruff format --check geo api maps cli tests bench data
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache  # the arrows of docs/architecture.md (pyproject.toml)
+	$(VENV)/bin/deptry .  # every third-party import a declared dependency
 
 test: setup test-packages lint  ## lint, then the whole pytest suite against a real PostGIS
 	$(VENV)/bin/python -m pytest
