@@ -149,16 +149,29 @@ def _print_coverage(table: Any, method: dict[str, str], top: int) -> None:
                    "within walk", "2+ in walk", "p90 m", "beyond walk", "score"):  # fmt: skip
         view.add_column(header, justify="left" if header in ("code", "name") else "right")
     for row in table.head(top).itertuples():
+        by_area = getattr(row, "share_basis", "residents") == "area"
         view.add_row(
-            str(row.rank), row.code, row.name, f"{row.residents:,.0f}", str(row.stations),
-            f"{row.share_within_radius:.0%}", f"{row.share_within_walk:.0%}",
-            f"{row.share_two_plus:.0%}", f"{row.p90_nearest_m:,.0f}",
-            f"{row.uncovered_residents:,.0f}", f"{row.score:.2f}",
+            str(row.rank), row.code, row.name, _count(row.residents), str(row.stations),
+            _share(row.share_within_radius, by_area), _share(row.share_within_walk, by_area),
+            _share(row.share_two_plus, by_area), _count(row.p90_nearest_m),
+            _count(row.uncovered_residents), f"{row.score:.2f}",
         )  # fmt: skip
+    if "share_basis" in table and (table["share_basis"] == "area").any():
+        view.caption = "* of the area: no population for this boundary (nuanxin import population)"
     console = make_console()
     console.print(view)
     for key, value in method.items():
         console.print(f"{key}: {value}", highlight=False)
+
+
+def _count(value: float) -> str:
+    return "—" if value != value else f"{value:,.0f}"  # NaN: unknown
+
+
+def _share(value: float, by_area: bool) -> str:
+    if value != value:
+        return "—"
+    return f"{value:.0%}*" if by_area else f"{value:.0%}"
 
 
 def _print_what_if(table: Any, top: int) -> None:

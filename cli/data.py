@@ -53,9 +53,18 @@ def load(
         print_report(report)
 
 
+class ImportWhat(StrEnum):
+    """What a file holds: rows of a table, or figures for boundaries already there."""
+
+    STATIONS = "stations"
+    ENTERPRISES = "enterprises"
+    BOUNDARIES = "boundaries"
+    POPULATION = "population"
+
+
 @friendly_errors
 def import_(
-    kind: Annotated[ImportKind, typer.Argument(help="what the file holds")],
+    what: Annotated[ImportWhat, typer.Argument(help="what the file holds")],
     path: Annotated[
         Path,
         typer.Argument(
@@ -75,6 +84,18 @@ def import_(
     ] = None,
     ignore_unknown: Annotated[bool, typer.Option(help="boundaries: drop unmapped columns")] = False,
     strict: Annotated[bool, typer.Option(help="abort on the first bad row")] = False,
+    year: Annotated[
+        int | None, typer.Option(help="population: the figures' year (if the file has several)")
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, help="population: points that spread a district's total (else by area)"
+        ),
+    ] = None,
+    weight_column: Annotated[
+        str, typer.Option(help="population: the weight layer's column")
+    ] = "weight",
 ) -> None:
     """Import a file in one transaction; rejected rows are listed and saved beside it.
 
@@ -82,6 +103,12 @@ def import_(
     the rest written, 1 when nothing was written (an unreadable file, --strict, or every row
     rejected).
     """
+    if what is ImportWhat.POPULATION:
+        _import_population(path, level=level or "subdistrict", vintage=vintage, year=year,
+                           source=source, weights=weights, weight_column=weight_column,
+                           strict=strict)  # fmt: skip
+        return
+    kind = ImportKind(what.value)
     defaults = {
         k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items() if v
     }
@@ -101,6 +128,32 @@ def import_(
         out = write_rejections(report, path.with_name(path.name + ".rejected.csv"))
         typer.echo(f"rejected rows written to {out}")
         if not report.accepted:
+            raise fail(f"every row of {path.name} was rejected; nothing was written")
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _import_population(path: Path, *, level: str, vintage: str | None, year: int | None,
+                       source: str | None, weights: Path | None, weight_column: str,
+                       strict: bool) -> None:  # fmt: skip
+    """Populations onto boundaries (geo.importers.population); exit codes as for any import."""
+    import geopandas
+
+    from geo.importers.population import import_population
+
+    layer = geopandas.read_file(weights).to_crs(4326) if weights else None
+    with session_scope(engine(get_settings())) as session:
+        report = import_population(session, path, level=level, vintage=vintage, year=year,
+                                   source=source, weights=layer, weight_column=weight_column,
+                                   strict=strict)  # fmt: skip
+    typer.echo(report.summary())
+    for method in report.methods:
+        typer.echo(f"  {method}")
+    for item in report.rejected[:20]:
+        typer.echo(f"  rejected {item.location}: {item.column or 'row'}: {item.reason}")
+    if len(report.rejected) > 20:
+        typer.echo(f"  … and {len(report.rejected) - 20} more rejected")
+    if report.rejected:
+        if not report.written:
             raise fail(f"every row of {path.name} was rejected; nothing was written")
         raise typer.Exit(EXIT_PARTIAL)
 

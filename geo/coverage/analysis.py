@@ -173,13 +173,17 @@ def underserved_score(table: pd.DataFrame) -> pd.DataFrame:
     """Add the score's parts (0..1 over the boundaries given), the score and the rank.
 
     Three parts from residents; a fourth, the share of workers beyond a walk, when the table
-    has workers. Each part is shown so a planner can say which one drives a rank.
+    has workers. Each part is shown so a planner can say which one drives a rank. A boundary
+    without a population (``residents`` NaN) has no load or uncovered part: its score is the
+    mean of the parts it has.
     """
 
     def scaled(values: pd.Series) -> pd.Series:
+        """0..1 of the largest; infinite (no station at all) counts as the largest; unknown
+        (no population) stays unknown and is left out of that boundary's mean."""
         finite = values.replace(np.inf, np.nan)
         top = finite.max()
-        filled = finite.fillna(top if pd.notna(top) else 0)
+        filled = finite.where(~np.isinf(values), top if pd.notna(top) else 0)
         return filled / top if top and top > 0 else filled * 0
 
     out = table.copy()
@@ -191,7 +195,7 @@ def underserved_score(table: pd.DataFrame) -> pd.DataFrame:
     if "share_workers_within_walk" in out:
         out["part_workers_beyond_walk"] = (1 - out["share_workers_within_walk"]).fillna(0)
         parts.append("part_workers_beyond_walk")
-    out["score"] = out[parts].mean(axis=1)
+    out["score"] = out[parts].mean(axis=1, skipna=True)
     out["rank"] = out["score"].rank(ascending=False, method="min").astype(int)
     return out
 
@@ -229,6 +233,28 @@ def gap_polygons(cells: pd.DataFrame, params: CoverageParams) -> geopandas.GeoDa
     columns = ["code", "residents_beyond_walk", "gap_km2", "pockets", "largest_pocket_km2",
                "largest_pocket", "geometry"]  # fmt: skip
     return geopandas.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=4326)
+
+
+_PER_RESIDENT = ("residents", "residents_per_station", "stations_per_10k", "uncovered_residents")
+_SHARES = ("share_within_radius", "share_within_walk", "share_two_plus", "mean_nearest_m",
+           "p90_nearest_m")  # fmt: skip
+
+
+def _by_area_where_unknown(table: pd.DataFrame, unknown: NDArray[np.bool_],
+                           distances: CellDistances, cell_boundary: NDArray[np.int64],
+                           stations: NDArray[np.int64], area_km2: Floats,
+                           params: CoverageParams) -> pd.DataFrame:  # fmt: skip
+    """For boundaries without a population: shares of their area (H3 cells of one resolution
+    are near-equal in area, so each cell weighs 1) instead of NaN, and per-resident figures
+    unknown (NaN) instead of a pretended 0."""
+    by_area = boundary_metrics(distances, np.ones(len(cell_boundary)), cell_boundary, stations,
+                               area_km2, params)  # fmt: skip
+    out = table.copy()
+    for column in _SHARES:
+        out[column] = np.where(unknown, by_area[column], out[column])
+    for column in _PER_RESIDENT:
+        out[column] = np.where(unknown, np.nan, out[column])
+    return out
 
 
 def boundary_owners(tree: shapely.STRtree, points: geopandas.GeoDataFrame) -> NDArray[np.int64]:
@@ -304,6 +330,11 @@ def analyse(
 
     table = boundary_metrics(distances, cells["residents"].to_numpy(), cells["boundary"].to_numpy(),
                              per_boundary_count, area_km2, params)  # fmt: skip
+    unknown = boundaries["population"].isna().to_numpy()
+    if unknown.any():
+        table = _by_area_where_unknown(table, unknown, distances, cells["boundary"].to_numpy(),
+                                       per_boundary_count, area_km2, params)  # fmt: skip
+    table["share_basis"] = np.where(unknown, "area", "residents")
     worker_note = None
     if workers is not None:
         worker_owner = boundary_owners(tree, workers)
@@ -333,6 +364,12 @@ def analyse(
         "walk" + (" and share of workers beyond a walk" if worker_note else "")
         + ", each scaled 0..1 over the boundaries analysed",
     }  # fmt: skip
+    if unknown.any():
+        method["shares"] = (
+            f"{int(unknown.sum())} of {len(unknown)} boundaries have no population: their "
+            "shares are of their area (share_basis = area), their residents are unknown, and "
+            "their score leaves out the parts that need residents"
+        )
     if worker_note:
         method["workers"] = worker_note
     if supply:

@@ -81,5 +81,8 @@ def population_note(boundaries: geopandas.GeoDataFrame) -> str:
     note = "; ".join(sources) or "none recorded"
     missing = len(boundaries) - len(known)
     if missing:
-        note += f"; {missing} boundaries without a population count as 0 residents"
+        note += (
+            f"; {missing} boundaries without a population: shares by area, residents "
+            "unknown (import some with nuanxin import population)"
+        )
     return note

@@ -95,7 +95,8 @@ def map_headers(headers: Iterable[str], extra: Mapping[str, str] | None = None) 
     return fields
 
 
-def _decode(path: Path) -> str:
+def decode_text(path: Path) -> str:
+    """A CSV file's text: UTF-8 (with or without BOM), else GB18030 (Excel in China)."""
     raw = path.read_bytes()
     for encoding in ENCODINGS:
         try:
@@ -107,7 +108,7 @@ def _decode(path: Path) -> str:
 
 def read_csv(path: Path, mapping: Mapping[str, str] | None = None) -> list[SourceRow]:
     """Rows of a CSV file (``,`` ``;`` or tab separated); location is the line number."""
-    text = _decode(path)
+    text = decode_text(path)
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
