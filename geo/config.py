@@ -14,6 +14,14 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator,
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where the bundled dataset sits in an installed wheel (pyproject's force-include puts it here).
+PACKAGED_DATA = Path(__file__).resolve().parent / "bundled_data"
+
+
+def bundled_data_dir() -> Path:
+    """The bundled dataset: ``data/`` of a checkout, else the copy inside the installed wheel."""
+    checkout = PROJECT_ROOT / "data"
+    return checkout if (checkout / "stations").is_dir() else PACKAGED_DATA
 
 
 class LocalDbSettings(BaseModel):
@@ -66,7 +74,8 @@ class Settings(BaseSettings):
         description="postgresql://user:pass@host:port/db of an existing PostGIS; "
         "unset means the project's own local cluster",
     )
-    data_dir: Path = Field(PROJECT_ROOT / "data", description="bundled dataset to load")
+    data_dir: Path = Field(default_factory=lambda: bundled_data_dir(),
+                           description="bundled dataset to load")
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     embed_origins: str = Field(

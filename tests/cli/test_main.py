@@ -157,3 +157,11 @@ def test_up_migrates_loads_and_serves(scratch_database_url, bundle):
         output, _ = process.communicate(timeout=30)
     assert "stations_tiny.geojson: 3 inserted" in output
     assert process.returncode == 0
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"nuanxin {version('nuanxin')}"

@@ -1,0 +1,45 @@
+"""The built wheel works without the checkout: migrations, pages and the bundled data inside."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import psycopg
+
+from geo.config import PROJECT_ROOT
+
+UV = PROJECT_ROOT / ".nuanxin" / "tools" / "bin" / "uv"
+
+
+def test_the_wheel_loads_its_own_bundled_data(scratch_database_url, tmp_path):
+    assert UV.exists(), "uv is installed by `make python-env`"
+    subprocess.run([str(UV), "build", "--wheel", "-o", str(tmp_path / "dist"), str(PROJECT_ROOT)],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("nuanxin-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "geo/bundled_data/stations/stations.geojson" in names
+    assert "maps/static/locator.js" in names and "geo/store/migrations/env.py" in names
+    target = tmp_path / "site"
+    subprocess.run([str(UV), "pip", "install", "--no-deps", "--python", sys.executable,
+                    "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    # The installed copy first on the path, run from elsewhere: nothing of the checkout is used.
+    env = {**os.environ, "PYTHONPATH": str(target), "NUANXIN_DATABASE_URL": scratch_database_url}
+    env.pop("NUANXIN_DATA_DIR", None)
+    probe = "import geo.config as c; print(c.__file__, c.get_settings().data_dir)"
+    where = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    module, data_dir = where.stdout.split()
+    assert Path(module).is_relative_to(target) and Path(data_dir).is_relative_to(target)
+    for command in (["db", "upgrade"], ["load"]):
+        done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()",
+                               *command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert "stations.geojson: 340 inserted" in done.stdout
+    with psycopg.connect(scratch_database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM stations").fetchone()[0] == 340
