@@ -74,8 +74,9 @@ class Settings(BaseSettings):
         description="postgresql://user:pass@host:port/db of an existing PostGIS; "
         "unset means the project's own local cluster",
     )
-    data_dir: Path = Field(default_factory=lambda: bundled_data_dir(),
-                           description="bundled dataset to load")
+    data_dir: Path = Field(
+        default_factory=lambda: bundled_data_dir(), description="bundled dataset to load"
+    )
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     embed_origins: str = Field(
