@@ -26,7 +26,7 @@ from api.locator.fastpath import LocateFastPath
 from api.middleware import OperationsMiddleware
 from api.ogc import features, tiles
 from api.ogc.tile_fastpath import TileFastPath
-from api.planning import coverage, jobs
+from api.planning import coverage, jobs, workbench
 from api.runtime.database import open_pool
 from api.runtime.freshness import LayerVersions, WriteBarrier
 from api.runtime.places import LivePlaces
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(locator.router)
     app.include_router(coverage.router)
     app.include_router(jobs.router)
+    app.include_router(workbench.router)
     app.include_router(editing.router)
     app.include_router(uploads.router)
     app.include_router(reports.router)

@@ -73,7 +73,7 @@ def coverage(
     from geo.coverage.query import CoverageQuery, run_coverage, run_what_if
     from geo.coverage.report import write_report
     from geo.coverage.supply import DEFAULT_STATUSES
-    from geo.coverage.whatif import read_changes
+    from geo.coverage.whatif import check_inside, read_changes
     from geo.store.frames import load_boundaries, load_enterprises, load_stations
 
     params = CoverageParams(radius_m=radius, walk_min=walk, walk_speed_m_per_min=speed,
@@ -90,6 +90,8 @@ def coverage(
         boundaries = load_boundaries(conn, level=level, vintage=vintage, codes=boundary or [])
         stations = load_stations(conn)
         enterprises = load_enterprises(conn) if workers is not WorkerWeight.NONE else None
+    if changes:
+        check_inside(changes, boundaries)
     demand = worker_points(enterprises, workers.value) if enterprises is not None else None
     cells = demand_cells(boundaries, params.h3_resolution)
     demand_note = None

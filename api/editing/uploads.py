@@ -36,6 +36,7 @@ from geo.importers.audited import EditorImport
 from geo.importers.boundaries import BOUNDARY_FORMATS
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import POINT_FORMATS, ImportKind, import_file
+from geo.importers.population import PopulationReport, import_population
 from geo.importers.tables import parse_mapping
 from geo.store.db import make_engine, resolve_database_url
 from geo.store.models import explain_integrity_error
@@ -97,6 +98,76 @@ def _editor(who: Principal, kind: ImportKind) -> EditorImport:
         raise ForbiddenError("only admins may import boundaries")
     district = None if who.role is Role.ADMIN else who.district_code
     return EditorImport(actor=who.name, district_code=district)
+
+
+def _import_population(settings: Settings, path: Path, options: dict[str, Any], dry_run: bool,
+                       deadline: float) -> PopulationReport:  # fmt: skip
+    """``nuanxin import population`` in one transaction, rolled back on a dry run or timeout."""
+    engine = make_engine(resolve_database_url(settings))
+    try:
+        with Session(engine) as session, session.begin() as transaction:
+            report = import_population(session, path, **options)
+            if time.monotonic() > deadline:
+                transaction.rollback()
+                raise LimitExceededError(
+                    f"{path.name}: the import outlasted the request time limit and was rolled "
+                    "back; nothing was written"
+                )
+            if dry_run:
+                transaction.rollback()
+            return report
+    finally:
+        engine.dispose()
+
+
+# Registered before /imports/{kind}: the first matching path wins.
+@router.post(
+    "/imports/population",
+    summary="Import residents per boundary (admins; editors may check a file with dry_run)",
+    response_description="what was written, and every rejected row with its line and reason",
+)
+async def upload_population(
+    request: Request,
+    who: PrincipalDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV or XLSX keyed by code or by name")],
+    level: Annotated[str, Query(max_length=40, description="level the figures are for")] = (
+        "subdistrict"
+    ),
+    vintage: Annotated[str | None, Query(max_length=100, description="boundary edition")] = None,
+    year: Annotated[int | None, Query(ge=1950, le=2100, description="census year")] = None,
+    source: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
+    dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
+) -> dict[str, Any]:
+    """The CLI's ``nuanxin import population`` (districts' totals spread over their
+    subdistricts by area), with the same report."""
+    if who.role is not Role.ADMIN and not dry_run:
+        raise ForbiddenError("only admins may import populations; editors may use dry_run")
+    timeout = settings.api.request_timeout_s
+    deadline = request.scope.get(DEADLINE_KEY, time.monotonic() + timeout) - 0.2 * timeout
+    raw = Path((file.filename or "").replace("\\", "/")).name
+    suffix = Path(raw).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidInputError(f"{raw or 'the file'}: populations are read from CSV or XLSX, "
+                                f"not {suffix or '(none)'!r}", field="file")  # fmt: skip
+    name = (_UNSAFE.sub("_", Path(raw).stem).strip("._") or "population")[:100] + suffix
+    options: dict[str, Any] = {"level": level, "vintage": vintage, "year": year,
+                               "source": source, "strict": strict}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            while chunk := await file.read(_CHUNK):
+                out.write(chunk)
+        report = await run_in_threadpool(
+            _import_population, settings, path, options, dry_run, deadline
+        )
+    return {"file": report.file, "year": report.year, "written": report.written,
+            "direct": report.direct, "spread": report.spread, "spread_over": report.spread_over,
+            "skipped_other_years": report.skipped_other_years,
+            "ignored_columns": list(report.ignored_columns), "methods": list(report.methods),
+            "rejected": [item.__dict__ for item in report.rejected], "summary": report.summary(),
+            "dry_run": dry_run}  # fmt: skip
 
 
 @router.post(

@@ -22,7 +22,9 @@ import asyncpg
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep, ServicesDep
+from geo.crs import CoordSystem
 from geo.errors import (
     ConflictError,
     DatabaseUnavailableError,
@@ -208,12 +210,17 @@ async def get_job(request: Request, conn: ConnectionDep, job_id: JobId) -> dict[
         409: {"description": "not finished, failed or cancelled (problem+json)"},
     },
 )
-async def get_job_result(conn: ConnectionDep, job_id: JobId) -> Response:
+async def get_job_result(
+    conn: ConnectionDep, job_id: JobId, coords: CoordsQuery = CoordSystem.WGS84
+) -> Response:
+    """Proposals' points in ``coords`` (their ``lon``/``lat`` properties stay WGS-84)."""
     row = await _fetch(conn, job_id)
     if row["status"] != "succeeded":
         reason = f": {row['error']}" if row["error"] else ""
         raise ConflictError(f"job {job_id} is {row['status']}{reason}")
     result = await conn.fetchval("SELECT result::text FROM jobs WHERE id = $1", job_id)
+    if coords is not CoordSystem.WGS84:
+        result = json.dumps(shift_geojson(json.loads(result), coords), ensure_ascii=False)
     return Response(result.encode(), media_type="application/geo+json")
 
 

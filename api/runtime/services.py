@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from api.runtime.freshness import LayerVersions
     from api.runtime.places import LivePlaces
-    from geo.coverage.analysis import CoverageResult
+    from geo.coverage.query import CoverageRun
     from geo.network.router import WalkRouter
 
 RUNNING_JOBS_PER_WORKER = 1  # siting runs at once per process; the rest wait (queued)
@@ -55,7 +55,7 @@ class Services:
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
     tile_cache: TileCache = field(default_factory=TileCache)
-    coverage_cache: LruCache[CoverageResult] = field(default_factory=LruCache)
+    coverage_cache: LruCache[CoverageRun] = field(default_factory=LruCache)
     jobs: JobSlots = field(default_factory=JobSlots)
     # Filled by the lifespan:
     pool: asyncpg.Pool | None = None

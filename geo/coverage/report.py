@@ -54,6 +54,11 @@ def finite_figures(result: CoverageResult) -> pd.DataFrame:
     return result.per_boundary.replace([math.inf, -math.inf], math.nan)
 
 
+def coverage_csv(result: CoverageResult) -> str:
+    """``coverage.csv``: one row per boundary, every figure (six significant digits)."""
+    return str(finite_figures(result).to_csv(index=False, float_format="%.6g"))
+
+
 def _with_polygons(result: CoverageResult,
                    boundaries: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:  # fmt: skip
     shapes = boundaries[["code", "geometry"]].drop_duplicates("code")
@@ -112,8 +117,7 @@ def write_report(result: CoverageResult, boundaries: geopandas.GeoDataFrame, fol
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     # No infinities in files: "residents per station" of a boundary without one is left empty.
-    table = finite_figures(result)
-    table.to_csv(folder / "coverage.csv", index=False, encoding="utf-8", float_format="%.6g")
+    (folder / "coverage.csv").write_text(coverage_csv(result), encoding="utf-8")
     written.append(folder / "coverage.csv")
     _with_polygons(result, boundaries).to_file(folder / "coverage.geojson", driver="GeoJSON")
     written.append(folder / "coverage.geojson")

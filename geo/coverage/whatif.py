@@ -13,8 +13,9 @@ Every bad row is reported with its line (CSV) or feature number (GeoJSON) before
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import geopandas
 import numpy as np
 import pandas as pd
+import shapely
 from shapely import Point
 
 from geo.crs import CoordSystem, convert
@@ -32,7 +34,10 @@ Action = Literal["add", "move", "open", "close"]
 ACTIONS: tuple[Action, ...] = ("add", "move", "open", "close")
 FIELDS = {"action", "id", "name", "kind", "lon", "lat", "opening_hours"}
 COMPARED = ("stations", "share_within_radius", "share_within_walk", "share_two_plus",
-            "mean_nearest_m", "p90_nearest_m", "uncovered_residents", "score", "rank")  # fmt: skip
+            "mean_nearest_m", "p90_nearest_m", "uncovered_residents", "uncovered_workers",
+            "score", "rank")  # fmt: skip
+COLUMNS = ("action", "id", "name", "kind", "lon", "lat", "opening_hours")  # a change file's
+MAX_CHANGES = 500
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def _change(raw: dict[str, Any], where: str, crs: CoordSystem) -> StationChange:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise ValueError(f"coordinates {lon}, {lat} are out of range")
         lon, lat = convert(lon, lat, crs, CoordSystem.WGS84)
+        lon, lat = round(lon, 7), round(lat, 7)  # 1 cm: as a change file writes them
     kind = str(raw.get("kind") or StationKind.REST_POINT.value).strip()
     if kind not in {member.value for member in StationKind}:
         raise ValueError(f"unknown kind {kind!r}")
@@ -108,17 +114,61 @@ def read_changes(path: Path, crs: CoordSystem = CoordSystem.WGS84) -> list[Stati
     """Every change in ``path``, or one error listing every bad row (nothing half-applied)."""
     if not path.exists():
         raise InvalidInputError(f"{path} does not exist", field="what_if")
+    return _collect(_rows(path), crs, path.name)
+
+
+def parse_changes(raws: Sequence[dict[str, Any]],
+                  crs: CoordSystem = CoordSystem.WGS84) -> list[StationChange]:  # fmt: skip
+    """The changes a page sends (one mapping per change, the file's fields), checked as a file's
+    rows are; ``where`` is "change N"."""
+    if len(raws) > MAX_CHANGES:
+        raise InvalidInputError(f"{len(raws)} changes: at most {MAX_CHANGES}", field="changes")
+    rows = ((f"change {n}", {str(k).strip().lower(): v for k, v in raw.items()})
+            for n, raw in enumerate(raws, start=1))  # fmt: skip
+    return _collect(rows, crs, "what-if")
+
+
+def _collect(rows: Iterable[tuple[str, dict[str, Any]]], crs: CoordSystem,
+             name: str) -> list[StationChange]:  # fmt: skip
     changes, problems = [], []
-    for where, raw in _rows(path):
+    for where, raw in rows:
         try:
             changes.append(_change(raw, where, crs))
         except ValueError as exc:
-            problems.append(f"{path.name} {where}: {exc}")
+            problems.append(f"{name} {where}: {exc}")
     if problems:
         raise InvalidInputError("; ".join(problems), field="what_if")
     if not changes:
-        raise InvalidInputError(f"{path.name} holds no changes", field="what_if")
+        raise InvalidInputError(f"{name} holds no changes", field="what_if")
     return changes
+
+
+def changes_csv(changes: Iterable[StationChange]) -> str:
+    """The changes as a what-if CSV (WGS-84) that :func:`read_changes` and ``nuanxin coverage
+    --what-if`` read back unchanged."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for c in changes:
+        lon = "" if c.lon is None else f"{c.lon:.7f}"
+        lat = "" if c.lat is None else f"{c.lat:.7f}"
+        writer.writerow([c.action, c.station_id or "", c.name or "", c.kind, lon, lat,
+                         c.opening_hours or ""])  # fmt: skip
+    return out.getvalue()
+
+
+def check_inside(changes: Iterable[StationChange], boundaries: geopandas.GeoDataFrame) -> None:
+    """Refuse an added or moved station outside every boundary analysed: it could only be a
+    slip of the mouse or of a column, and would change nothing on the page."""
+    points = [(c, Point(c.lon, c.lat)) for c in changes if c.lon is not None and c.lat is not None]
+    if not points:
+        return
+    area = shapely.union_all(boundaries.geometry.to_numpy())
+    shapely.prepare(area)
+    outside = [f"{c.where}: {c.lon:.5f}, {c.lat:.5f} is outside every boundary analysed"
+               for c, point in points if not area.covers(point)]  # fmt: skip
+    if outside:
+        raise InvalidInputError("; ".join(outside), field="what_if")
 
 
 def apply_changes(stations: geopandas.GeoDataFrame,
@@ -167,3 +217,14 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
             with np.errstate(invalid="ignore"):
                 table[f"{column}_change"] = now - was
     return table.sort_values("uncovered_residents_change", kind="stable").reset_index(drop=True)
+
+
+def newly_within(comparison: pd.DataFrame) -> dict[str, float | None]:
+    """In total, the residents and workers a plan brings within a walk (``None`` where no
+    boundary has that figure, e.g. residents before a population is imported)."""
+    out: dict[str, float | None] = {}
+    for people in ("residents", "workers"):
+        column = f"uncovered_{people}_change"
+        values = comparison[column] if column in comparison else pd.Series(dtype=float)
+        out[people] = None if values.isna().all() else float(-values.sum(skipna=True))
+    return out

@@ -301,3 +301,25 @@ def test_the_real_343_subdistricts_upload_like_the_cli_imports_them(upload_db):
     assert (report.json()["inserted"], report.json()["rejected"]) == (343, [])
     kept = "SELECT count(*) FROM boundaries WHERE vintage = 'bj-subdistricts-2023'"
     assert _rows(upload_db, kept) == [(0,)]
+
+
+def test_a_population_file_is_checked_row_by_row_and_only_admins_write_it(
+    server, upload_db, tmp_path
+):
+    path = tmp_path / "population.csv"
+    path.write_text(
+        "code,population,year\n110106017000,120000,2020\n110106999000,5000,2020\n"
+        "110106001000,-3,2020\n110106017000,130000,2020\n",
+        encoding="utf-8",
+    )
+    editor = _token(upload_db, "pop-editor", "district_editor", "110106000000")
+    refused = _upload(server, "population", path, editor)
+    assert refused.status_code == 403
+    report = _upload(server, "population", path, editor, dry_run="true")
+    assert report.status_code == 200, report.text
+    rejected = {(r["location"], r["column"]) for r in report.json()["rejected"]}
+    assert {r["location"] for r in report.json()["rejected"]} >= {"line 3", "line 4", "line 5"}
+    assert len(rejected) >= 3
+    assert _rows(
+        upload_db, "SELECT population FROM boundaries WHERE code = %s", "110106017000"
+    ) != [(120000,)]  # fmt: skip (a dry run writes nothing)

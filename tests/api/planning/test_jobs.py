@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 import api.planning.jobs
+from geo.crs import wgs84_to_gcj02
 
 FENGTAI, LUGOUQIAO = "110106000000", "110106017000"
 
@@ -49,6 +50,10 @@ def test_a_job_runs_to_a_result_in_lugouqiao(server):
         assert body["solution"]["status"] == "Optimal"
         assert body["after"]["residents"] > body["before"]["residents"]
         assert "923 m straight" in body["method"]["reach"]
+        shifted = http.get(f"/jobs/{job['id']}/result?coords=gcj02").json()["features"][0]
+        point, wgs = shifted["geometry"]["coordinates"], body["features"][0]["properties"]
+        assert point == pytest.approx(list(wgs84_to_gcj02(wgs["lon"], wgs["lat"])), abs=1e-6)
+        assert shifted["properties"]["lon"] == wgs["lon"]  # the properties stay WGS-84
         assert http.delete(f"/jobs/{job['id']}").status_code == 409  # already succeeded
 
 
