@@ -26,6 +26,7 @@ from maps.basemaps import BASEMAPS, Basemap, custom_basemap
 from maps.embed import EMBED_JS, iframe_snippet, oembed, script_snippet
 from maps.locator import Params, locator_html, parse_locator, parse_widget, widget_html
 from maps.pages import index_html
+from maps.planner import LANGS, plan_html
 
 router = APIRouter(tags=["pages"])
 log = logging.getLogger("nuanxin.pages")
@@ -101,6 +102,21 @@ async def locator_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 async def overview_page() -> HTMLResponse:
     """The overview map: every station coloured by kind."""
     return HTMLResponse(index_html())
+
+
+@router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
+async def planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The planner's workbench: coverage, what-if and siting on the API's own figures."""
+    params = _params(request)
+    lang = (params.get("lang") or ["zh"])[-1]
+    if lang not in LANGS:
+        raise InvalidInputError("lang must be zh or en", field="lang")
+    basemaps = enabled_basemaps(settings)
+    wanted = (params.get("basemap") or ["none"])[-1]
+    basemap = basemaps.get(wanted, basemaps["none"])
+    basemap = basemap if basemap.drawable else basemaps["none"]
+    policy = _csp(basemap, [])
+    return HTMLResponse(plan_html(lang, basemap), headers={"Content-Security-Policy": policy})
 
 
 @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
