@@ -69,7 +69,11 @@ def _a_holiday(calendar: ChinaCalendar, today: date) -> date:
     return day
 
 
-@router.get("/plan/stations", summary="Stations as the coverage analysis reads them (GeoJSON)")
+@router.get(
+    "/plan/stations",
+    summary="Stations as the coverage analysis reads them (GeoJSON)",
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
 async def plan_stations(conn: ConnectionDep, coords: CoordsQuery = CoordSystem.WGS84) -> Response:
     rows = await fetch(conn, STATIONS_QUERY)
     features = [{"type": "Feature", "id": f"{r['source']}:{r['external_id']}",
