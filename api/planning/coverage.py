@@ -120,11 +120,22 @@ class Scope(BaseModel):
 
 
 @dataclass(frozen=True)
+class ScopeData:
+    """What a scope reads from the database, kept while the data's versions stand: a
+    planner's what-ifs and moments on one scope then read nothing again."""
+
+    rows: list[Any]  # the boundaries' rows, with their simplified outlines (``shape``)
+    boundaries: geopandas.GeoDataFrame
+    stations: geopandas.GeoDataFrame
+    workers: geopandas.GeoDataFrame | None
+
+
+@dataclass(frozen=True)
 class Inputs:
     """A scope read from the database: what every answer of this module is computed from."""
 
     query: CoverageQuery
-    rows: list[Any]  # the boundaries' rows, with their simplified outlines (``shape``)
+    rows: list[Any]
     boundaries: geopandas.GeoDataFrame
     stations: geopandas.GeoDataFrame
     workers: geopandas.GeoDataFrame | None
@@ -139,28 +150,37 @@ async def read_inputs(services: Services, conn: asyncpg.Connection, scope: Scope
         level=scope.level.value, vintage=scope.vintage, codes=codes, shape_deg=SHAPE_DEG
     )  # fmt: skip (checks the codes)
     versions = await versions_now(services.versions, conn)
-    key = (tuple(sorted(codes)), scope.level, scope.vintage, query, scope.workers,
-           tuple(versions.get(layer) for layer in VERSIONED_LAYERS))  # fmt: skip
-    rows = await fetch(conn, statement)
-    if len(rows) > MAX_BOUNDARIES:
-        raise InvalidInputError(
-            f"{len(rows)} boundaries: at most {MAX_BOUNDARIES} per request", field="boundary"
-        )
-    boundaries = check_boundaries(boundaries_frame(rows), level=scope.level.value, codes=codes,
-                                  vintage_option="vintage=")  # fmt: skip
-    cells = boundaries["area_km2"].sum() / H3_CELL_KM2[scope.resolution]
+    data_key = (tuple(sorted(codes)), scope.level, scope.vintage, scope.workers,
+                tuple(versions.get(layer) for layer in VERSIONED_LAYERS))  # fmt: skip
+    data: ScopeData | None = services.scope_cache.get(data_key)
+    if data is None:
+        data = await _read(conn, statement, scope)
+        services.scope_cache.put(data_key, data)
+    cells = data.boundaries["area_km2"].sum() / H3_CELL_KM2[scope.resolution]
     if cells > MAX_CELLS:
         raise InvalidInputError(
             f"about {cells:,.0f} demand cells: at most {MAX_CELLS:,} per "
             "request; choose fewer boundaries or a lower resolution",
             field="resolution",
         )
+    return Inputs(query, data.rows, data.boundaries, data.stations, data.workers,
+                  (data_key, query))  # fmt: skip
+
+
+async def _read(conn: asyncpg.Connection, statement: Any, scope: Scope) -> ScopeData:
+    rows = await fetch(conn, statement)
+    if len(rows) > MAX_BOUNDARIES:
+        raise InvalidInputError(
+            f"{len(rows)} boundaries: at most {MAX_BOUNDARIES} per request", field="boundary"
+        )
+    boundaries = check_boundaries(boundaries_frame(rows), level=scope.level.value,
+                                  codes=scope.boundary, vintage_option="vintage=")  # fmt: skip
     stations = points_frame(await fetch(conn, STATIONS_QUERY), STATION_COLUMNS)
     workers = None
     if scope.workers:
         enterprises = points_frame(await fetch(conn, ENTERPRISES_QUERY), ENTERPRISE_COLUMNS)
         workers = worker_points(enterprises)
-    return Inputs(query, rows, boundaries, stations, workers, key)
+    return ScopeData(rows, boundaries, stations, workers)
 
 
 async def today(services: Services, inputs: Inputs) -> CoverageRun:

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 TILE_CACHE_MAX_BYTES = 64 * 2**20
 ENTRY_OVERHEAD_BYTES = 200  # key, node and bytes object; counts empty tiles too
+SCOPE_ENTRIES = 8  # a scope's frames (all Beijing: a few MB): the scopes being worked on
 COVERAGE_ENTRIES = 32  # a result holds a GeoDataFrame per boundary and the cells: keep few
 
 V = TypeVar("V")

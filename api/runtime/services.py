@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from api.middleware import Metrics
-from api.runtime.caches import LruCache, TileCache
+from api.runtime.caches import SCOPE_ENTRIES, LruCache, TileCache
 from geo.config import Settings
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     tile_cache: TileCache = field(default_factory=TileCache)
     coverage_cache: LruCache[CoverageRun] = field(default_factory=LruCache)
+    # api.planning.coverage.ScopeData (typed there: runtime does not import the routes)
+    scope_cache: LruCache[Any] = field(default_factory=lambda: LruCache(SCOPE_ENTRIES))
     jobs: JobSlots = field(default_factory=JobSlots)
     # Filled by the lifespan:
     pool: asyncpg.Pool | None = None

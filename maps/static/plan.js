@@ -113,9 +113,17 @@
   }
   map.setView([39.86, 116.29], 11);
   L.control.scale({ imperial: false, position: "bottomright" }).addTo(map);
-  const layers = { areas: null, gaps: null, stations: L.layerGroup().addTo(map),
-    proposals: L.layerGroup().addTo(map) };
-  window.nuanxin = { map, state: S };
+  // Areas and stations on one canvas (thousands of stations stay fast, and one canvas sorts
+  // out which was clicked); the hatched gaps and the highlight in an SVG pane above it that
+  // lets every click through (an SVG pattern is what hatches, and canvas has none).
+  const canvas = L.canvas({ padding: 0.3, tolerance: 4 });
+  map.createPane("over").style.zIndex = "450";
+  const over = L.svg({ pane: "over" });
+  const layers = { areas: null, gaps: null, hi: null, stations: L.layerGroup().addTo(map),
+    added: L.layerGroup().addTo(map), proposals: L.layerGroup().addTo(map) };
+  window.nuanxin = { map, state: S, layers };
+  map.on("movestart", () => { body.dataset.moving = "1"; });  // for tests: wait till still
+  map.on("moveend", () => { delete body.dataset.moving; });
 
   function shareColour(share) {
     if (share === null || share === undefined) return C.no_residents;
@@ -126,13 +134,21 @@
   }
   function restyle() {
     if (!layers.areas) return;
+    // The hatched gaps are today's: hidden while the map shows the what-if's shares.
+    map.getContainer().classList.toggle("after-view", S.view === "after");
     const byCode = new Map(shownRecords().map((r) => [r.code, r]));
     layers.areas.eachLayer((l) => {
       const r = byCode.get(l.feature.id) || l.feature.properties;
-      const hi = l.feature.id === S.highlighted;
-      l.setStyle({ color: hi ? C.kind_colours.counselling_point : "#555", weight: hi ? 4 : 1,
-        fillColor: shareColour(r.share_within_walk), fillOpacity: 0.75 });
-      if (hi) l.bringToFront();
+      l.setStyle({ color: "#555", weight: 1, fillColor: shareColour(r.share_within_walk),
+        fillOpacity: 0.75 });
+    });
+    if (layers.hi) layers.hi.remove();
+    layers.hi = null;
+    layers.areas.eachLayer((l) => {
+      if (l.feature.id !== S.highlighted) return;
+      layers.hi = L.geoJSON(l.feature, { pane: "over", renderer: over, interactive: false,
+        style: () => ({ color: C.kind_colours.counselling_point, weight: 4, fill: false }) })
+        .addTo(map);
     });
   }
 
@@ -182,8 +198,10 @@
       esc(C.labels.statuses[state.status] || state.status)}<br>
       <button type="button" class="btn" data-act="${action}" data-id="${esc(p.id)}">${
         esc(action === "close" ? T.close_it : T.open_it)}</button>
+      <button type="button" class="btn" data-act="drag" data-id="${esc(p.id)}">${
+        esc(T.move_it)}</button>
       <button type="button" class="btn" data-act="centre" data-id="${esc(p.id)}">${
-        esc(T.move_centre)}</button><br><small>${esc(T.move_it)}</small>`;
+        esc(T.move_centre)}</button>`;
   }
   function renderStations() {
     layers.stations.clearLayers();
@@ -192,19 +210,16 @@
       const kind = station.properties.kind;
       const counted = COUNTED().has(state.status) && (!S.kinds.length || S.kinds.includes(kind));
       const hollow = ["planned", "under_construction"].includes(state.status);
-      const classes = `${hollow ? "hollow" : ""} ${counted ? "" : "closed"}`;
+      const colour = C.kind_colours[kind] || "#555";
       const [lon, lat] = state.lonlat;
-      const marker = L.marker([lat, lon], { icon: pin(station.properties.kind, classes),
-        draggable: true, keyboard: true, title: station.properties.name,
-        alt: station.properties.name });
-      marker.bindPopup(() => stationPopup(station, state));
-      marker.on("dragend", () => {
-        const to = marker.getLatLng();
-        change({ action: "move", id: station.properties.id, name: station.properties.name,
-          lon: round(to.lng), lat: round(to.lat) });
-      });
-      layers.stations.addLayer(marker);
+      const dot = L.circleMarker([lat, lon], { renderer: canvas, radius: 6,
+        color: hollow ? colour : "#fff", weight: hollow ? 2.5 : 1.5, opacity: counted ? 1 : 0.5,
+        fillColor: hollow ? "#fff" : colour, fillOpacity: counted ? 1 : 0.35 });
+      dot.station = station;
+      dot.bindPopup(() => stationPopup(station, state));
+      layers.stations.addLayer(dot);
     }
+    layers.added.clearLayers();
     S.changes.forEach((c, index) => {
       if (c.action !== "add") return;
       const marker = L.marker([c.lat, c.lon], { icon: pin(c.kind, "hollow added"),
@@ -216,8 +231,21 @@
         S.changes[index] = { ...S.changes[index], lon: round(to.lng), lat: round(to.lat) };
         changed();
       });
-      layers.stations.addLayer(marker);
+      layers.added.addLayer(marker);
     });
+  }
+  // A station is moved by dragging a handle put on it from its popup (canvas dots do not drag).
+  function dragHandle(station) {
+    const [lon, lat] = planned(station).lonlat;
+    const handle = L.marker([lat, lon], { icon: pin(station.properties.kind, "moving"),
+      draggable: true, title: station.properties.name, alt: station.properties.name,
+      zIndexOffset: 1000 }).addTo(layers.added);
+    handle.on("dragend", () => {
+      const to = handle.getLatLng();
+      change({ action: "move", id: station.properties.id, name: station.properties.name,
+        lon: round(to.lng), lat: round(to.lat) });
+    });
+    status(T.move_it);
   }
   map.on("popupopen", (e) => {
     e.popup.getElement().querySelectorAll("button[data-act]").forEach((button) => {
@@ -226,6 +254,7 @@
         const station = S.stations.find((s) => s.properties.id === id);
         map.closePopup();
         if (act === "remove") { S.changes.splice(Number(index), 1); changed(); return; }
+        if (act === "drag") { dragHandle(station); return; }
         if (act === "centre") {
           const c = map.getCenter();
           change({ action: "move", id, name: station.properties.name, lon: round(c.lng),
@@ -482,7 +511,7 @@
   function draw(doc, fit) {
     if (layers.areas) layers.areas.remove();
     if (layers.gaps) layers.gaps.remove();
-    layers.areas = L.geoJSON(doc, {
+    layers.areas = L.geoJSON(doc, { renderer: canvas,
       style: () => ({ color: "#555", weight: 1, fillOpacity: 0.75 }),
       onEachFeature: (f, l) => {
         l.bindTooltip(esc(f.properties.name), { sticky: true });
@@ -493,7 +522,8 @@
         });
       },
     }).addTo(map);
-    layers.gaps = L.geoJSON(doc.gaps, { interactive: false, className: "gap",
+    layers.gaps = L.geoJSON(doc.gaps, { pane: "over", renderer: over, interactive: false,
+      className: "gap",
       style: () => ({ color: C.gap_colour, weight: 0.5, fillOpacity: 1 }) }).addTo(map);
     body.dataset.gaps = String(doc.gaps.features.length);
     restyle();

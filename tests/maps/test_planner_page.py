@@ -63,24 +63,69 @@ class Plan:
         return [r.split("\t") for r in rows.all_inner_texts()]
 
     def inside(self, code: str) -> tuple[float, float]:
-        """A screen point where the polygon of ``code`` is what the mouse hits."""
+        """A page point inside the polygon of ``code`` and clear of every station dot, so a
+        real click there reaches the polygon (areas and stations share one canvas)."""
+        self.page.wait_for_selector("body:not([data-moving])", state="attached")
         point = self.page.evaluate(
             """(code) => {
+              const { map, layers } = window.nuanxin;
+              const box = map.getContainer().getBoundingClientRect();
+              const dots = [];
+              layers.stations.eachLayer((d) => dots.push(map.latLngToContainerPoint(d.getLatLng())));
+              const within = (p, rings) => rings.reduce((odd, ring) => {
+                let inside = odd;
+                for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+                  const a = ring[i], b = ring[j];
+                  if ((a.lat > p.lat) !== (b.lat > p.lat) &&
+                      p.lng < (b.lng - a.lng) * (p.lat - a.lat) / (b.lat - a.lat) + a.lng)
+                    inside = !inside;
+                }
+                return inside;
+              }, false);
               let found = null;
-              window.nuanxin.map.eachLayer((l) => {
-                if (found || !l.feature || l.feature.id !== code || !l._path) return;
-                const r = l._path.getBoundingClientRect();
-                for (let i = 1; i < 20 && !found; i++) for (let j = 1; j < 20 && !found; j++) {
-                  const x = r.left + r.width * i / 20, y = r.top + r.height * j / 20;
-                  if (document.elementFromPoint(x, y) === l._path) found = [x, y];
+              layers.areas.eachLayer((l) => {
+                if (found || l.feature.id !== code) return;
+                const rings = L.LineUtil.isFlat(l.getLatLngs()) ? [l.getLatLngs()]
+                  : l.getLatLngs().flat(L.LineUtil.isFlat(l.getLatLngs()[0]) ? 0 : 1);
+                const b = l.getBounds(), nw = map.latLngToContainerPoint(b.getNorthWest()),
+                  se = map.latLngToContainerPoint(b.getSouthEast());
+                for (let i = 1; i < 30 && !found; i++) for (let j = 1; j < 30 && !found; j++) {
+                  const x = nw.x + (se.x - nw.x) * i / 30, y = nw.y + (se.y - nw.y) * j / 30;
+                  if (x < 60 || y < 10 || x > box.width - 10 || y > box.height - 10) continue;
+                  const clear = dots.every((d) => Math.hypot(d.x - x, d.y - y) > 14)
+                    && document.elementFromPoint(box.left + x, box.top + y).tagName === "CANVAS";
+                  if (clear && within(map.containerPointToLatLng([x, y]), rings))
+                    found = [box.left + x, box.top + y];
                 }
               });
               return found;
             }""",
             code,
         )
-        assert point, f"no visible point of {code}"
+        assert point, f"no clear point of {code} in view"
         return point[0], point[1]
+
+    def station(self, name_part: str) -> tuple[str, float, float]:
+        """The name and page point of a station dot in view whose name holds ``name_part``."""
+        self.page.wait_for_selector("body:not([data-moving])", state="attached")  # no pan
+        found = self.page.evaluate(
+            """(part) => {
+              const { map, layers } = window.nuanxin;
+              const box = map.getContainer().getBoundingClientRect();
+              let hit = null;
+              layers.stations.eachLayer((d) => {
+                const p = map.latLngToContainerPoint(d.getLatLng());
+                const top = document.elementFromPoint(box.left + p.x, box.top + p.y);
+                if (!hit && d.station.properties.name.includes(part) && top
+                    && top.tagName === "CANVAS")
+                  hit = [d.station.properties.name, box.left + p.x, box.top + p.y];
+              });
+              return hit;
+            }""",
+            name_part,
+        )
+        assert found, f"no station named *{name_part}* in view"
+        return found[0], found[1], found[2]
 
     def download(self, selector: str) -> bytes:
         with self.page.expect_download() as info:
@@ -131,7 +176,7 @@ def test_pick_fengtai_and_find_lugouqiao_first_with_its_score_parts(browser, bas
     plan.page.locator(f'#ranking tr[data-code="{LUGOUQIAO}"] td[data-col="rank"]').click()
     assert plan.page.evaluate("() => window.nuanxin.map.getZoom()") > before
     assert plan.page.locator(f'#ranking tr.hi[data-code="{LUGOUQIAO}"]').count() == 1
-    plan.page.evaluate("() => window.nuanxin.map.setZoom(11, {animate: false})")
+    plan.page.evaluate("() => { window.nuanxin.map.setZoom(11, {animate: false}); }")
     other = plan.page.locator("#ranking tbody tr[data-code]").nth(3).get_attribute("data-code")
     assert other
     x, y = plan.inside(other)
@@ -195,12 +240,23 @@ def test_the_shared_url_restores_scope_moment_and_what_if(browser, base):
     plan.page.uncheck("#statuses input[value=open]")
     plan.page.check("#statuses input[value=open]")
     plan.analyse()
-    station = plan.page.locator(".leaflet-marker-icon[title*='卢沟桥']").first
-    name = station.get_attribute("title")
-    station.click()
-    plan.page.locator(".leaflet-popup button[data-act]").first.click()  # close or open it
+    name, x, y = plan.station("卢沟桥")
+    plan.page.mouse.click(x, y)
+    plan.page.locator(".leaflet-popup", has_text=name).locator("button[data-act]").first.click()
+    # Another moved by dragging: its popup puts a handle on it, the handle is dragged.
+    other, x, y = plan.station("驿站")
+    plan.page.mouse.click(x, y)
+    plan.page.locator(".leaflet-popup", has_text=other).locator("button[data-act=drag]").click()
+    handle = plan.page.locator(".station-pin.moving").bounding_box()  # the popup may pan
+    assert handle
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    plan.page.mouse.move(x, y)
+    plan.page.mouse.down()
+    plan.page.mouse.move(x + 30, y + 20, steps=5)
+    plan.page.mouse.up()
+    assert plan.page.locator("#changes li[data-action=move]").count() == 1
     plan.page.click("#add-centre")
-    assert plan.page.locator("#changes li").count() == 2
+    assert plan.page.locator("#changes li").count() == 3
     plan.page.click("#compare")
     assert plan.settled() == "compared", plan.message()
     figures = plan.page.locator("#comparison").inner_text()
@@ -216,7 +272,8 @@ def test_the_shared_url_restores_scope_moment_and_what_if(browser, base):
     assert again.page.input_value("#walk") == "20"
     assert "卢沟桥街道" in again.page.locator("#picked").inner_text()
     changes = again.page.locator("#changes li").all_inner_texts()
-    assert len(changes) == 2 and any(name and name in c for c in changes)
+    assert len(changes) == 3 and any(name in c for c in changes)
+    assert any(other in c for c in changes if c.startswith("移动")), (other, changes)
     assert again.page.locator("#comparison").inner_text() == figures
     again.close()
 
@@ -269,7 +326,7 @@ def test_bad_input_gets_a_plain_message_never_a_blank_map(browser, base):
     assert "outside the holiday calendar" in late.message()
     late.close(refused=True)
     far = Plan(browser, base, f"?boundary={LUGOUQIAO}")
-    far.page.evaluate("() => window.nuanxin.map.setView([40.9, 117.4], 12, {animate: false})")
+    far.page.evaluate("() => { window.nuanxin.map.setView([40.9, 117.4], 12, {animate: false}); }")
     far.page.click("#add-centre")
     far.page.click("#compare")
     assert far.settled() == "error"

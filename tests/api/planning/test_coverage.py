@@ -60,11 +60,16 @@ async def test_cached_until_a_station_moves(client, api_conn):
     assert again == first
     cache = client._transport.app.state.services.coverage_cache
     assert len(cache) == 1
+    scopes = client._transport.app.state.services.scope_cache  # the frames, read once
+    plan = {"scope": {"boundary": [WEST], "workers": False, "walk_min": 10},
+            "changes": [{"action": "close", "id": "s1"}]}  # fmt: skip
+    assert (await client.post("/coverage/what-if", json=plan)).status_code == 200
+    assert len(scopes) == 1 and len(cache) == 2  # another walk: another result, same frames
     # Move the office station 3 km north-west: the stations layer's version changes.
     await api_conn.execute("UPDATE stations SET geom = ST_SetSRID(ST_MakePoint(116.19, 39.88), "
                            "4326) WHERE external_id = 's1'")  # fmt: skip
     moved = (await client.get(url)).json()["boundaries"][0]
-    assert len(cache) == 2
+    assert len(cache) == 3 and len(scopes) == 2
     assert moved["share_within_walk"] != first["share_within_walk"]
     assert moved["stations"] == 0  # it left the subdistrict
 
