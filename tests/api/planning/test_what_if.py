@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -115,3 +116,30 @@ async def test_a_what_if_in_gcj02_is_the_same_plan_as_in_wgs84(client):
                           json={"scope": SCOPE, "changes": [shifted]})  # fmt: skip
     assert a.status_code == b.status_code == 200, b.text
     assert a.json()["comparison"] == b.json()["comparison"]
+
+
+async def test_the_report_files_are_the_clis_table_and_map(client):
+    """XLSX holds the CSV's rows; HTML and PNG are the report map, the plan's with its station."""
+    import openpyxl
+    from PIL import Image
+
+    base = "/coverage?boundary=110106000000&workers=false"
+    table = list(csv.DictReader(io.StringIO((await client.get(f"{base}&f=csv")).text)))
+    book = openpyxl.load_workbook(io.BytesIO((await client.get(f"{base}&f=xlsx")).content))
+    rows = list(book["coverage"].iter_rows(values_only=True))
+    assert [str(r[0]) for r in rows[1:]] == [r["code"] for r in table]
+    assert list(rows[0]) == list(table[0].keys())
+    page = await client.get(f"{base}&f=html")
+    assert page.headers["content-disposition"] == 'attachment; filename="coverage.html"'
+
+    def shows(text: str, name: str) -> bool:  # folium writes names raw or \u-escaped
+        return name in text or json.dumps(name)[1:-1] in text
+
+    assert "leaflet" in page.text.lower() and shows(page.text, table[0]["name"])
+    picture = Image.open(io.BytesIO((await client.get(f"{base}&f=png")).content))
+    assert picture.format == "PNG" and picture.size[0] > 400
+    plan = {"scope": SCOPE, "changes": [{"action": "add", "lon": 116.2187, "lat": 39.8512,
+                                         "name": "卢沟桥试点站"}]}  # fmt: skip
+    planned = await client.post("/coverage/what-if?f=html", json=plan)
+    assert planned.status_code == 200 and shows(planned.text, "卢沟桥试点站")
+    assert not shows(page.text, "卢沟桥试点站")
