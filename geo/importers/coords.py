@@ -63,20 +63,34 @@ def _label(crs: SourceCrs) -> str:
     return crs.value if isinstance(crs, CoordSystem) else (crs.to_string() or "custom")
 
 
+def _row_crs(values: dict[str, Any], default: SourceCrs) -> SourceCrs:
+    """The row's own system (a ``coord_system`` / 坐标系 column, taken out) or the file's."""
+    text = str(values.pop("coord_system", None) or "").strip()
+    return parse_source_crs(text) if text else default
+
+
 def prepare_points(rows: Iterable[SourceRow], crs: SourceCrs, file: str,
                    *, record_crs: bool) -> tuple[list[SourceRow], list[Rejection]]:  # fmt: skip
     """Rows with ``lon``/``lat`` in WGS-84; swapped pairs rejected, others left to validation.
 
-    Conversion runs once over all convertible rows (vectorised), not row by row. With
-    ``record_crs`` the row also carries ``source_crs`` (stations keep where data came from).
+    A row naming its own system (a ``coord_system`` / 坐标系 column: a union's sheet often mixes
+    Amap and GPS points) is converted from that system, else from ``crs``. Conversion runs once
+    per system over its rows (vectorised), not row by row. With ``record_crs`` the row also
+    carries ``source_crs`` (stations keep where data came from; a ``source_crs`` column, as our
+    exports write it, is kept as provenance and converts nothing).
     """
-    geographic = isinstance(crs, CoordSystem) or crs.is_geographic
     kept: list[dict[str, Any]] = []
     locations: list[str] = []
-    to_convert: list[int] = []
+    to_convert: dict[str, tuple[SourceCrs, list[int]]] = {}
     rejected: list[Rejection] = []
     for row in rows:
         values = dict(row.values)
+        try:
+            row_crs = _row_crs(values, crs)
+        except InvalidInputError as exc:
+            rejected.append(Rejection(file, row.location, "coord_system", exc.message))
+            continue
+        geographic = isinstance(row_crs, CoordSystem) or row_crs.is_geographic
         lon, lat = _number(values.get("lon")), _number(values.get("lat"))
         if lon is not None and lat is not None and math.isfinite(lon) and math.isfinite(lat):
             if geographic and not _in_china(lon, lat) and _in_china(lat, lon):
@@ -84,17 +98,18 @@ def prepare_points(rows: Iterable[SourceRow], crs: SourceCrs, file: str,
                 rejected.append(Rejection(file, row.location, "lon", reason))
                 continue
             in_range = -180 <= lon <= 180 and -90 <= lat <= 90
-            if crs is not CoordSystem.WGS84 and (in_range or not geographic):
+            if row_crs is not CoordSystem.WGS84 and (in_range or not geographic):
                 values["lon"], values["lat"] = lon, lat
-                to_convert.append(len(kept))
+                label = _label(row_crs)
+                to_convert.setdefault(label, (row_crs, []))[1].append(len(kept))
         if record_crs:
-            values.setdefault("source_crs", _label(crs))
+            values.setdefault("source_crs", _label(row_crs))
         kept.append(values)
         locations.append(row.location)
-    if to_convert:
-        lons = np.array([kept[i]["lon"] for i in to_convert], dtype=np.float64)
-        lats = np.array([kept[i]["lat"] for i in to_convert], dtype=np.float64)
-        out_lon, out_lat = _to_wgs84(lons, lats, crs)
-        for i, x, y in zip(to_convert, out_lon.tolist(), out_lat.tolist(), strict=True):
+    for system, indices in to_convert.values():
+        lons = np.array([kept[i]["lon"] for i in indices], dtype=np.float64)
+        lats = np.array([kept[i]["lat"] for i in indices], dtype=np.float64)
+        out_lon, out_lat = _to_wgs84(lons, lats, system)
+        for i, x, y in zip(indices, out_lon.tolist(), out_lat.tolist(), strict=True):
             kept[i]["lon"], kept[i]["lat"] = x, y
     return [SourceRow(loc, v) for loc, v in zip(locations, kept, strict=True)], rejected

@@ -39,6 +39,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "seats": ("seats", "座位", "座位数"),
     "last_verified_at": ("last_verified_at", "核实时间", "最近核实"),
     "source_crs": ("source_crs", "原始坐标系"),
+    # The row's own system, which its lon/lat are converted from (``source_crs`` is only the
+    # provenance our exports write, never a reason to convert again).
+    "coord_system": ("coord_system", "coordsys", "coordinate_system", "坐标系", "坐标类型"),
     "employees": ("employees", "职工人数", "员工人数"),
     "outdoor_workers": ("outdoor_workers", "户外劳动者人数", "户外职工人数"),
     "union_status": ("union_status", "建会情况", "是否建会"),
