@@ -30,6 +30,7 @@ from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file
 from geo.importers.tables import parse_mapping
 from geo.store.db import session_scope
+from geo.vocab import StationKind
 
 
 def print_report(report: ImportReport, limit: int = 20) -> None:
@@ -82,6 +83,9 @@ def import_(
     vintage: Annotated[
         str | None, typer.Option(help="boundaries: vintage for rows without one")
     ] = None,
+    station_kind: Annotated[
+        StationKind | None, typer.Option("--kind", help="stations: kind of rows without one")
+    ] = None,
     ignore_unknown: Annotated[bool, typer.Option(help="boundaries: drop unmapped columns")] = False,
     strict: Annotated[bool, typer.Option(help="abort on the first bad row")] = False,
     year: Annotated[
@@ -109,9 +113,11 @@ def import_(
                            strict=strict)  # fmt: skip
         return
     kind = ImportKind(what.value)
-    defaults = {
-        k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items() if v
-    }
+    if station_kind is not None and kind is not ImportKind.STATIONS:
+        raise fail("--kind is for stations: the kind of rows without one")
+    given = {"source": source, "level": level, "vintage": vintage,
+             "kind": station_kind.value if station_kind else None}  # fmt: skip
+    defaults = {k: v for k, v in given.items() if v}
     with Progress(transient=True) as bar, session_scope(engine(get_settings())) as session:
         task = bar.add_task(f"validating {path.name}", total=None)
         report = import_file(

@@ -41,6 +41,7 @@ from geo.importers.tables import parse_mapping
 from geo.store.db import make_engine, resolve_database_url
 from geo.store.models import explain_integrity_error
 from geo.store.tokens import Principal, Role
+from geo.vocab import StationKind
 
 router = APIRouter(tags=["editing"])
 _CHUNK = 1 << 20
@@ -205,6 +206,9 @@ async def upload_import(
     ignore_unknown: Annotated[
         bool, Query(description="boundaries: drop unmapped columns instead of refusing")
     ] = False,
+    default_kind: Annotated[
+        StationKind | None, Query(description="stations: kind of rows without one")
+    ] = None,
     strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
 ) -> dict[str, Any]:
@@ -217,8 +221,11 @@ async def upload_import(
     name = safe_file_name(file.filename, kind)
     if mapping and any(len(pair) > 200 for pair in mapping):
         raise InvalidInputError("each map pair may be at most 200 characters", field="map")
-    defaults = {k: v for k, v in {"source": source, "level": level, "vintage": vintage}.items()
-                if v}  # fmt: skip
+    if default_kind is not None and kind is not ImportKind.STATIONS:
+        raise InvalidInputError("default_kind is for stations", field="default_kind")
+    given = {"source": source, "level": level, "vintage": vintage,
+             "kind": default_kind.value if default_kind else None}  # fmt: skip
+    defaults = {k: v for k, v in given.items() if v}
     options: dict[str, Any] = {"strict": strict, "crs": parse_source_crs(crs),
                                "mapping": parse_mapping(mapping or []), "defaults": defaults,
                                "ignore_unknown": ignore_unknown}  # fmt: skip

@@ -323,3 +323,27 @@ def test_a_population_file_is_checked_row_by_row_and_only_admins_write_it(
     assert _rows(
         upload_db, "SELECT population FROM boundaries WHERE code = %s", "110106017000"
     ) != [(120000,)]  # fmt: skip (a dry run writes nothing)
+
+
+def test_a_list_without_kind_takes_a_default_kind_in_the_upload(server, upload_db, tmp_path):
+    """The union's list of the CLI's --kind test, through the page's upload: same report."""
+    from tests.geo.importers.test_union_list import union_list
+
+    path = union_list(tmp_path / "union.csv", bad_system_at=5)
+    admin = _token(upload_db, "kind-admin")
+    ignore = {"map": ["district=", "city="], "dry_run": "true"}
+    refused = _upload(server, "stations", path, admin, **ignore).json()
+    columns = {r["location"]: r["column"] for r in refused["rejected"]}
+    assert len(columns) == 22 and columns.pop("line 7") == "coord_system"
+    assert set(columns.values()) == {"kind"}
+    checked = _upload(server, "stations", path, admin, default_kind="rest_point", **ignore)
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["inserted"] == 21 and [r["location"] for r in body["rejected"]] == ["line 7"]
+    assert _rows(upload_db, "SELECT count(*) FROM stations WHERE external_id LIKE %s", "ul-%") == [
+        (0,)
+    ]
+    wrong = _upload(server, "enterprises", path, admin, default_kind="rest_point", dry_run="true")
+    assert wrong.status_code == 400 and "default_kind is for stations" in wrong.text
+    unknown = _upload(server, "stations", path, admin, default_kind="teahouse", dry_run="true")
+    assert unknown.status_code == 422
