@@ -51,6 +51,9 @@ class ApiSettings(BaseModel):
         256, ge=1, description="requests in flight per worker; beyond: 503 + Retry-After"
     )
     json_logs: bool = Field(True, description="one JSON object per log line, with request ids")
+    report_response_hours: float = Field(
+        48.0, gt=0, le=24 * 60, description="a worker's report is answered within this promise"
+    )
     walk_network: Path | None = Field(
         None, description="street network (OSM extract or line file) the locator walks along"
     )

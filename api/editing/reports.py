@@ -1,13 +1,18 @@
 """Worker reports and their moderation.
 
-``POST /stations/{id}/reports`` is public: a worker says a place was closed, full, had no hot
-water, turned them away, is in the wrong place, or confirms it is open. Guards: a per-client rate
+``POST /stations/{id}/reports`` is public: a worker says a place was closed, found locked or
+shut within its hours, full, had no hot water or no toilet, keeps shorter hours than it says,
+turned them away, is in the wrong place, or confirms it is open (the complaints workers make
+most about such networks: locked doors, no toilet, short hours). Guards: a per-client rate
 limit (5 per 10 minutes, one per place and kind per hour) kept in the database so every worker
 process enforces the same budget; notes short and without links; a honeypot field bots fill in.
 The client is stored only as an HMAC of its address and the day, never the address itself.
 
 Editors see and moderate the reports of their district; accepting an "open" confirmation sets
-the station's ``last_verified_at`` (through the audited write path).
+the station's ``last_verified_at`` (through the audited write path). Each report carries a
+promise: an answer within ``report_response_hours`` (48 h by default). The queue shows each
+report's deadline and whether it is overdue; ``/reports/districts`` publishes, per district,
+how many reports came in and the share answered in time, so a district can be held to it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -36,8 +41,10 @@ WINDOW_MIN = 10
 SAME_PLACE_KIND_MIN = 60
 LINK = re.compile(r"(https?://|www\.|\.com\b|\.cn\b)", re.IGNORECASE)
 ReportKind = Literal[
-    "closed", "full", "no_hot_water", "turned_away", "wrong_location", "confirmed_open"
-]
+    "closed", "locked", "full", "no_hot_water", "no_toilet", "short_hours", "turned_away",
+    "wrong_location", "confirmed_open",
+]  # fmt: skip
+MAX_DAYS = 366
 
 
 class ReportIn(BaseModel):
@@ -121,21 +128,72 @@ SELECT r.id, r.station_id, s.name AS station_name, r.kind, r.note, r.created_at,
 
 @router.get("/reports", summary="The moderation queue (editors: their district; admins: all)")
 async def list_reports(
+    request: Request,
     conn: ConnectionDep,
     who: PrincipalDep,
     status: Literal["pending", "accepted", "rejected"] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
+    """Newest first, each with its deadline: ``overdue`` when it is still pending after it,
+    or was answered after it."""
     district = None if who.role is Role.ADMIN else who.district_code
     rows = await conn.fetch(_LIST, status, district, limit)
-    return [
-        {
+    promise = timedelta(hours=services_of(request.app).settings.api.report_response_hours)
+    now = datetime.now(UTC)
+    out = []
+    for r in rows:
+        due = r["created_at"] + promise
+        answered = r["moderated_at"]
+        out.append({
             **dict(r),
             "created_at": r["created_at"].isoformat(),
-            "moderated_at": r["moderated_at"].isoformat() if r["moderated_at"] else None,
-        }
+            "moderated_at": answered.isoformat() if answered else None,
+            "due_at": due.isoformat(),
+            "age_hours": round((now - r["created_at"]).total_seconds() / 3600, 1),
+            "overdue": (answered or now) > due,
+        })  # fmt: skip
+    return out
+
+
+_DISTRICTS = """
+WITH promised AS (
+  SELECT d.code, r.status, r.moderated_at, r.created_at + make_interval(secs => $1) AS due_at
+    FROM reports AS r
+    JOIN stations AS s ON s.id = r.station_id
+    JOIN boundaries AS d ON d.level = 'district' AND d.valid_to IS NULL
+                        AND ST_Covers(d.geom, s.geom)
+   WHERE r.created_at > now() - make_interval(days => $2)
+)
+SELECT d.code, d.name,
+       count(p.code) AS received,
+       count(p.code) FILTER (WHERE p.status <> 'pending') AS answered,
+       count(p.code) FILTER (WHERE p.status <> 'pending' AND p.moderated_at <= p.due_at)
+         AS answered_in_time,
+       count(p.code) FILTER (WHERE p.status <> 'pending' OR p.due_at <= now()) AS due,
+       count(p.code) FILTER (WHERE p.status = 'pending' AND p.due_at <= now()) AS overdue
+  FROM boundaries AS d LEFT JOIN promised AS p ON p.code = d.code
+ WHERE d.level = 'district' AND d.valid_to IS NULL
+ GROUP BY d.code, d.name
+ ORDER BY d.code
+"""
+
+
+@router.get("/reports/districts", summary="Per district: reports received and answered in time")
+async def report_service(
+    request: Request,
+    conn: ConnectionDep,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="the reports of these days")] = 90,
+) -> dict[str, Any]:
+    """Public. ``share_in_time`` = answered within the promise ÷ reports whose deadline has
+    passed or that were answered (``null`` when none is due yet)."""
+    hours = services_of(request.app).settings.api.report_response_hours
+    rows = await conn.fetch(_DISTRICTS, hours * 3600, days)
+    districts = [
+        {**dict(r), "share_in_time": round(r["answered_in_time"] / r["due"], 4) if r["due"]
+         else None}
         for r in rows
-    ]
+    ]  # fmt: skip
+    return {"days": days, "response_hours": hours, "districts": districts}
 
 
 @router.post("/reports/{report_id}/{decision}", summary="Accept or reject a report (editors)")

@@ -68,6 +68,7 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
         "/jobs/{job_id}": ["/jobs/00000000-0000-0000-0000-000000000000"],
         "/jobs/{job_id}/result": ["/jobs/00000000-0000-0000-0000-000000000000/result"],
         "/audit": ["/audit"], "/reports": ["/reports"],
+        "/reports/districts": ["/reports/districts", "/reports/districts?days=7"],
         "/": ["/", "/?lang=en"], "/map": ["/map"], "/embed": ["/embed?nearest=1"],
         "/embed.js": ["/embed.js"], "/embed/snippet": ["/embed/snippet?kinds=rest_point"],
         "/oembed": [f"/oembed?url={embed}"],

@@ -67,3 +67,45 @@ async def test_flooding_is_throttled_and_spam_refused(client, api_conn):
         assert response.headers["content-type"] == "application/problem+json"
     missing = await client.post("/stations/999999/reports", json={"kind": "closed"})
     assert missing.status_code == 404
+
+
+async def test_workers_can_say_locked_no_toilet_short_hours(client, api_conn):
+    s1 = await _station_id(api_conn, "s1")
+    for kind in ("locked", "no_toilet", "short_hours"):
+        sent = await client.post(f"/stations/{s1}/reports", json={"kind": kind})
+        assert sent.status_code == 202, (kind, sent.text)
+    unknown = await client.post(f"/stations/{s1}/reports", json={"kind": "too_cold"})
+    assert unknown.status_code == 422
+
+
+async def test_the_promise_overdue_reports_stand_out_and_districts_are_held_to_it(client, api_conn):
+    s2 = await _station_id(api_conn, "s2")
+    # Ages and answers, in hours: pending 50 (overdue), pending 1 (not due), answered after 10
+    # (in time), answered after 60 (late). The promise is 48 h.
+    for age, answered_after in ((50, None), (1, None), (70, 10), (90, 60)):
+        await api_conn.execute(
+            "INSERT INTO reports (station_id, kind, client_hash, created_at, status, "
+            "moderated_by, moderated_at) VALUES ($1, 'locked', 'x', "
+            "now() - make_interval(hours => $2), $3, $4, "
+            "now() - make_interval(hours => $2) + make_interval(hours => $5))",
+            s2, age, "pending" if answered_after is None else "accepted",
+            None if answered_after is None else "editor", answered_after,  # None: unanswered
+        )  # fmt: skip
+    public = await client.get("/reports/districts")  # no token: published
+    assert public.status_code == 200
+    body = public.json()
+    assert body["response_hours"] == 48 and body["days"] == 90
+    fengtai = next(d for d in body["districts"] if d["code"] == "110106000000")
+    assert (fengtai["received"], fengtai["answered"], fengtai["answered_in_time"],
+            fengtai["due"], fengtai["overdue"]) == (4, 2, 1, 3, 1)  # fmt: skip
+    assert fengtai["share_in_time"] == pytest.approx(1 / 3, abs=1e-4)
+    recent = (await client.get("/reports/districts?days=2")).json()["districts"]
+    assert next(d for d in recent if d["code"] == "110106000000")["received"] == 1  # the 1 h one
+    assert (await client.get("/reports/districts?days=0")).status_code == 422
+
+    editor = await _token(api_conn, "promise-editor")
+    queue = (await client.get("/reports", headers=editor)).json()
+    overdue = {round(r["age_hours"]): r["overdue"] for r in queue}
+    assert overdue == {50: True, 1: False}
+    answered = (await client.get("/reports?status=accepted", headers=editor)).json()
+    assert sorted(r["overdue"] for r in answered) == [False, True]
