@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from threadpoolctl import ThreadpoolController
 
 from api import boundaries, health, pages, stations
-from api.editing import reports, uploads
+from api.editing import reports, service, uploads
 from api.editing import routes as editing
 from api.errors import install_error_handlers
 from api.fastpath import GZIP_LEVEL, GZIP_MIN
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=services.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(service.router)  # /stations/due before /stations/{id}
     app.include_router(stations.router)
     app.include_router(boundaries.router)
     app.include_router(features.router)

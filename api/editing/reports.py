@@ -11,8 +11,8 @@ The client is stored only as an HMAC of its address and the day, never the addre
 Editors see and moderate the reports of their district; accepting an "open" confirmation sets
 the station's ``last_verified_at`` (through the audited write path). Each report carries a
 promise: an answer within ``report_response_hours`` (48 h by default). The queue shows each
-report's deadline and whether it is overdue; ``/reports/districts`` publishes, per district,
-how many reports came in and the share answered in time, so a district can be held to it.
+report's deadline and whether it is overdue; :mod:`api.editing.service` publishes, per
+district, the share answered in time.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ ReportKind = Literal[
     "closed", "locked", "full", "no_hot_water", "no_toilet", "short_hours", "turned_away",
     "wrong_location", "confirmed_open",
 ]  # fmt: skip
-MAX_DAYS = 366
 
 
 class ReportIn(BaseModel):
@@ -153,47 +152,6 @@ async def list_reports(
             "overdue": (answered or now) > due,
         })  # fmt: skip
     return out
-
-
-_DISTRICTS = """
-WITH promised AS (
-  SELECT d.code, r.status, r.moderated_at, r.created_at + make_interval(secs => $1) AS due_at
-    FROM reports AS r
-    JOIN stations AS s ON s.id = r.station_id
-    JOIN boundaries AS d ON d.level = 'district' AND d.valid_to IS NULL
-                        AND ST_Covers(d.geom, s.geom)
-   WHERE r.created_at > now() - make_interval(days => $2)
-)
-SELECT d.code, d.name,
-       count(p.code) AS received,
-       count(p.code) FILTER (WHERE p.status <> 'pending') AS answered,
-       count(p.code) FILTER (WHERE p.status <> 'pending' AND p.moderated_at <= p.due_at)
-         AS answered_in_time,
-       count(p.code) FILTER (WHERE p.status <> 'pending' OR p.due_at <= now()) AS due,
-       count(p.code) FILTER (WHERE p.status = 'pending' AND p.due_at <= now()) AS overdue
-  FROM boundaries AS d LEFT JOIN promised AS p ON p.code = d.code
- WHERE d.level = 'district' AND d.valid_to IS NULL
- GROUP BY d.code, d.name
- ORDER BY d.code
-"""
-
-
-@router.get("/reports/districts", summary="Per district: reports received and answered in time")
-async def report_service(
-    request: Request,
-    conn: ConnectionDep,
-    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="the reports of these days")] = 90,
-) -> dict[str, Any]:
-    """Public. ``share_in_time`` = answered within the promise ÷ reports whose deadline has
-    passed or that were answered (``null`` when none is due yet)."""
-    hours = services_of(request.app).settings.api.report_response_hours
-    rows = await conn.fetch(_DISTRICTS, hours * 3600, days)
-    districts = [
-        {**dict(r), "share_in_time": round(r["answered_in_time"] / r["due"], 4) if r["due"]
-         else None}
-        for r in rows
-    ]  # fmt: skip
-    return {"days": days, "response_hours": hours, "districts": districts}
 
 
 @router.post("/reports/{report_id}/{decision}", summary="Accept or reject a report (editors)")

@@ -71,7 +71,8 @@ class Plan:
               const { map, layers } = window.nuanxin;
               const box = map.getContainer().getBoundingClientRect();
               const dots = [];
-              layers.stations.eachLayer((d) => dots.push(map.latLngToContainerPoint(d.getLatLng())));
+              const at = (d) => map.latLngToContainerPoint(d.getLatLng());
+              layers.stations.eachLayer((d) => dots.push(at(d)));
               const within = (p, rings) => rings.reduce((odd, ring) => {
                 let inside = odd;
                 for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {

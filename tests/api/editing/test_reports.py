@@ -91,17 +91,17 @@ async def test_the_promise_overdue_reports_stand_out_and_districts_are_held_to_i
             s2, age, "pending" if answered_after is None else "accepted",
             None if answered_after is None else "editor", answered_after,  # None: unanswered
         )  # fmt: skip
-    public = await client.get("/reports/districts")  # no token: published
+    public = await client.get("/districts/service")  # no token: published
     assert public.status_code == 200
     body = public.json()
     assert body["response_hours"] == 48 and body["days"] == 90
-    fengtai = next(d for d in body["districts"] if d["code"] == "110106000000")
+    fengtai = next(d for d in body["districts"] if d["code"] == "110106000000")["reports"]
     assert (fengtai["received"], fengtai["answered"], fengtai["answered_in_time"],
             fengtai["due"], fengtai["overdue"]) == (4, 2, 1, 3, 1)  # fmt: skip
     assert fengtai["share_in_time"] == pytest.approx(1 / 3, abs=1e-4)
-    recent = (await client.get("/reports/districts?days=2")).json()["districts"]
-    assert next(d for d in recent if d["code"] == "110106000000")["received"] == 1  # the 1 h one
-    assert (await client.get("/reports/districts?days=0")).status_code == 422
+    recent = (await client.get("/districts/service?days=2")).json()["districts"]
+    assert recent[0]["code"] == "110106000000" and recent[0]["reports"]["received"] == 1
+    assert (await client.get("/districts/service?days=0")).status_code == 422
 
     editor = await _token(api_conn, "promise-editor")
     queue = (await client.get("/reports", headers=editor)).json()
@@ -109,3 +109,30 @@ async def test_the_promise_overdue_reports_stand_out_and_districts_are_held_to_i
     assert overdue == {50: True, 1: False}
     answered = (await client.get("/reports?status=accepted", headers=editor)).json()
     assert sorted(r["overdue"] for r in answered) == [False, True]
+
+
+async def test_the_share_verified_in_30_days_and_the_places_due(client, api_conn):
+    """s1 checked 3 days ago, s2 40 days ago; s3 is only planned (not a public place)."""
+    await api_conn.execute("UPDATE stations SET last_verified_at = now() - interval '3 days' "
+                           "WHERE external_id = 's1'")  # fmt: skip
+    await api_conn.execute("UPDATE stations SET last_verified_at = now() - interval '40 days' "
+                           "WHERE external_id = 's2'")  # fmt: skip
+    body = (await client.get("/districts/service")).json()
+    assert body["verified_days"] == 30
+    verified = next(d for d in body["districts"] if d["code"] == "110106000000")["verified"]
+    assert verified == {"places": 2, "verified": 1, "share": 0.5}
+    longer = (await client.get("/districts/service?verified_days=60")).json()["districts"][0]
+    assert longer["verified"]["share"] == 1.0
+    assert (await client.get("/stations/due")).status_code == 401  # the list is the editors'
+    editor = await _token(api_conn, "due-editor")
+    due = (await client.get("/stations/due", headers=editor)).json()
+    assert [d["id"] for d in due] == [await _station_id(api_conn, "s2")]
+    west = await _token(api_conn, "due-west", district="110106017000")
+    assert (await client.get("/stations/due", headers=west)).json() == []  # s2 is in 东街道
+    # An accepted worker confirmation counts as a check.
+    s2 = await _station_id(api_conn, "s2")
+    sent = await client.post(f"/stations/{s2}/reports", json={"kind": "confirmed_open"})
+    await client.post(f"/reports/{sent.json()['id']}/accept", headers=editor)
+    again = (await client.get("/districts/service")).json()["districts"][0]["verified"]
+    assert again["share"] == 1.0
+    assert (await client.get("/stations/due", headers=editor)).json() == []
