@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from threadpoolctl import ThreadpoolController
 
 from api import boundaries, health, pages, stations
-from api.editing import reports, service, uploads
+from api.editing import reports, service, sessions, uploads
 from api.editing import routes as editing
 from api.errors import install_error_handlers
 from api.fastpath import GZIP_LEVEL, GZIP_MIN
@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services  # the only attribute on the state: see api/runtime/services
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=GZIP_LEVEL)
+    # The console's cookie-authenticated writes need its CSRF token (api/editing/sessions.py).
+    app.add_middleware(sessions.ConsoleCsrf, secret=settings.token_secret.get_secret_value(),
+                       secure=settings.environment == "production")  # fmt: skip
     cors: dict[str, Any] | None = None
     if settings.api.cors_origins:
         cors = {"allow_origins": settings.api.cors_origins, "allow_headers": ["*"],
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(editing.router)
     app.include_router(uploads.router)
     app.include_router(reports.router)
+    app.include_router(sessions.router)
     app.include_router(pages.router)
     app.include_router(tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

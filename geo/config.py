@@ -51,6 +51,12 @@ class ApiSettings(BaseModel):
         256, ge=1, description="requests in flight per worker; beyond: 503 + Retry-After"
     )
     json_logs: bool = Field(True, description="one JSON object per log line, with request ids")
+    session_idle_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, description="a console session unused this long ends"
+    )
+    session_absolute_hours: float = Field(
+        12.0, gt=0, le=24 * 30, description="a console session ends this long after sign-in"
+    )
     report_response_hours: float = Field(
         48.0, gt=0, le=24 * 60, description="a worker's report is answered within this promise"
     )

@@ -17,8 +17,6 @@ district, the share answered in time.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -28,11 +26,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ConnectionDep
-from api.editing.auth import PrincipalDep
+from api.editing.auth import PrincipalDep, client_hash
 from api.editing.routes import check_district, station_image, write_station
 from api.runtime.services import services_of
 from geo.errors import ConflictError, InvalidInputError, LimitExceededError, NotFoundError
-from geo.standards import BEIJING
 from geo.store.tokens import Role
 
 router = APIRouter(tags=["reports"])
@@ -54,13 +51,6 @@ class ReportIn(BaseModel):
     website: str | None = Field(None, description="leave empty (a trap for bots)")
 
 
-def _client_hash(request: Request) -> str:
-    key = services_of(request.app).settings.token_secret.get_secret_value()
-    host = request.client.host if request.client else "unknown"
-    day = datetime.now(BEIJING).date().isoformat()
-    return hmac.new(key.encode(), f"{host}|{day}".encode(), hashlib.sha256).hexdigest()
-
-
 @router.post(
     "/stations/{station_id}/reports",
     status_code=202,
@@ -80,7 +70,7 @@ async def create_report(
     live = await conn.fetchval("SELECT deleted_at IS NULL FROM stations WHERE id = $1", station_id)
     if not live:
         raise NotFoundError(f"no station {station_id}")
-    client = _client_hash(request)
+    client = client_hash(request)
     recent, same = await conn.fetchrow(
         "SELECT count(*) FILTER (WHERE created_at > now() - make_interval(mins => $2)), "
         "count(*) FILTER (WHERE station_id = $3 AND kind = $4 "

@@ -14,12 +14,14 @@ from enum import StrEnum
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -393,3 +395,32 @@ def explain_integrity_error(error: Exception) -> tuple[str, str]:
     diag = getattr(getattr(error, "orig", error), "diag", None)
     return explain_constraint(getattr(diag, "constraint_name", None),
                               getattr(diag, "message_detail", None))  # fmt: skip
+
+
+class ConsoleSession(Base):
+    """A console sign-in (migration 0009): only the SHA-256 of the cookie's random id."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_token_id", "token_id"),)
+
+    id_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    token_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("api_tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SigninAttempt(Base):
+    """A try at signing in to the console (migration 0009), to throttle guessing."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (Index("ix_signin_attempts_client_hash_at", "client_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_hash: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    succeeded: Mapped[bool] = mapped_column(Boolean)
