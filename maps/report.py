@@ -64,7 +64,8 @@ _STATION_POPUP = """function (feature, layer) {
 }"""
 _AREA_POPUP = """function (feature, layer) {
   layer.bindPopup(feature.properties.popup, {maxWidth: 320});
-  if (feature.properties.name) layer.bindTooltip(feature.properties.name, {sticky: true});
+  var name = feature.properties.name;  // a tooltip is HTML: the name goes in as text
+  if (name) layer.bindTooltip(document.createTextNode(name), {sticky: true});
 }"""
 _PROPOSAL_POPUP = """function (feature, layer) {
   layer.bindPopup(feature.properties.popup, {maxWidth: 320});
