@@ -27,7 +27,7 @@ from geo.exporters.files import (
 from geo.exporters.hsds import write_hsds
 from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
-from geo.importers.files import ImportKind, import_file
+from geo.importers.files import ImportKind, import_file, row_defaults
 from geo.importers.tables import parse_mapping
 from geo.store.db import session_scope
 from geo.vocab import StationKind
@@ -113,11 +113,8 @@ def import_(
                            strict=strict)  # fmt: skip
         return
     kind = ImportKind(what.value)
-    if station_kind is not None and kind is not ImportKind.STATIONS:
-        raise fail("--kind is for stations: the kind of rows without one")
-    given = {"source": source, "level": level, "vintage": vintage,
-             "kind": station_kind.value if station_kind else None}  # fmt: skip
-    defaults = {k: v for k, v in given.items() if v}
+    defaults = row_defaults(kind, source=source, level=level, vintage=vintage,
+                            station_kind=station_kind, kind_option="--kind")  # fmt: skip
     with Progress(transient=True) as bar, session_scope(engine(get_settings())) as session:
         task = bar.add_task(f"validating {path.name}", total=None)
         report = import_file(

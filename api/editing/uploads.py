@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -31,12 +33,12 @@ from api.editing.auth import PrincipalDep
 from api.middleware import DEADLINE_KEY
 from geo.config import Settings
 from geo.errors import ForbiddenError, InvalidInputError, LimitExceededError
-from geo.importers._validate import ImportReport, report_as_dict
+from geo.importers._validate import report_as_dict
 from geo.importers.audited import EditorImport
 from geo.importers.boundaries import BOUNDARY_FORMATS
 from geo.importers.coords import parse_source_crs
-from geo.importers.files import POINT_FORMATS, ImportKind, import_file
-from geo.importers.population import PopulationReport, import_population
+from geo.importers.files import POINT_FORMATS, ImportKind, import_file, row_defaults
+from geo.importers.population import import_population
 from geo.importers.tables import parse_mapping
 from geo.store.db import make_engine, resolve_database_url
 from geo.store.models import explain_integrity_error
@@ -46,13 +48,16 @@ from geo.vocab import StationKind
 router = APIRouter(tags=["editing"])
 _CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^\w.\-]+")
+R = TypeVar("R")
 
 
-def safe_file_name(name: str | None, kind: ImportKind) -> str:
+POPULATION_FORMATS = frozenset({".csv", ".xlsx"})
+
+
+def safe_file_name(name: str | None, accepted: Iterable[str]) -> str:
     """The upload's own name, reduced to a plain file name with an accepted extension."""
     raw = Path((name or "").replace("\\", "/")).name
     suffix = Path(raw).suffix.lower()
-    accepted = BOUNDARY_FORMATS if kind is ImportKind.BOUNDARIES else POINT_FORMATS
     if suffix not in accepted:
         raise InvalidInputError(
             f"{raw or 'the file'}: unsupported format {suffix or '(none)'!r}; "
@@ -63,21 +68,32 @@ def safe_file_name(name: str | None, kind: ImportKind) -> str:
     return stem[:100] + suffix
 
 
-def _import(
-    settings: Settings,
-    path: Path,
-    kind: ImportKind,
-    editor: EditorImport,
-    options: dict[str, Any],
-    dry_run: bool,
-    deadline: float,
-) -> ImportReport:
-    """One transaction on a short-lived engine; rolled back on a dry run, an error, or when
-    the request's time (``deadline``, monotonic) ran out before the commit."""
+def _deadline(request: Request, settings: Settings) -> float:
+    """The request's deadline counts from its arrival (the body's upload included), less a
+    margin for the middleware to answer, so the roll-back wins the race."""
+    timeout = settings.api.request_timeout_s
+    return float(request.scope.get(DEADLINE_KEY, time.monotonic() + timeout)) - 0.2 * timeout
+
+
+@asynccontextmanager
+async def _saved(file: UploadFile, name: str) -> AsyncIterator[Path]:
+    """The upload written to a private temporary folder (gone afterwards), in chunks."""
+    with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            while chunk := await file.read(_CHUNK):
+                out.write(chunk)
+        yield path
+
+
+def _in_transaction(settings: Settings, path: Path, work: Callable[[Session], R], dry_run: bool,
+                    deadline: float) -> R:  # fmt: skip
+    """``work`` in one transaction on a short-lived engine; rolled back on a dry run, an
+    error, or when the request's time (``deadline``, monotonic) ran out before the commit."""
     engine = make_engine(resolve_database_url(settings))
     try:
         with Session(engine) as session, session.begin() as transaction:
-            report = import_file(session, path, kind, editor=editor, **options)
+            report = work(session)
             if time.monotonic() > deadline:
                 transaction.rollback()
                 raise LimitExceededError(
@@ -99,26 +115,6 @@ def _editor(who: Principal, kind: ImportKind) -> EditorImport:
         raise ForbiddenError("only admins may import boundaries")
     district = None if who.role is Role.ADMIN else who.district_code
     return EditorImport(actor=who.name, district_code=district)
-
-
-def _import_population(settings: Settings, path: Path, options: dict[str, Any], dry_run: bool,
-                       deadline: float) -> PopulationReport:  # fmt: skip
-    """``nuanxin import population`` in one transaction, rolled back on a dry run or timeout."""
-    engine = make_engine(resolve_database_url(settings))
-    try:
-        with Session(engine) as session, session.begin() as transaction:
-            report = import_population(session, path, **options)
-            if time.monotonic() > deadline:
-                transaction.rollback()
-                raise LimitExceededError(
-                    f"{path.name}: the import outlasted the request time limit and was rolled "
-                    "back; nothing was written"
-                )
-            if dry_run:
-                transaction.rollback()
-            return report
-    finally:
-        engine.dispose()
 
 
 # Registered before /imports/{kind}: the first matching path wins.
@@ -145,24 +141,15 @@ async def upload_population(
     subdistricts by area), with the same report."""
     if who.role is not Role.ADMIN and not dry_run:
         raise ForbiddenError("only admins may import populations; editors may use dry_run")
-    timeout = settings.api.request_timeout_s
-    deadline = request.scope.get(DEADLINE_KEY, time.monotonic() + timeout) - 0.2 * timeout
-    raw = Path((file.filename or "").replace("\\", "/")).name
-    suffix = Path(raw).suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise InvalidInputError(f"{raw or 'the file'}: populations are read from CSV or XLSX, "
-                                f"not {suffix or '(none)'!r}", field="file")  # fmt: skip
-    name = (_UNSAFE.sub("_", Path(raw).stem).strip("._") or "population")[:100] + suffix
+    deadline = _deadline(request, settings)
+    name = safe_file_name(file.filename, POPULATION_FORMATS)
     options: dict[str, Any] = {"level": level, "vintage": vintage, "year": year,
                                "source": source, "strict": strict}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
-        path = Path(folder) / name
-        with path.open("wb") as out:
-            while chunk := await file.read(_CHUNK):
-                out.write(chunk)
+    async with _saved(file, name) as path:
         report = await run_in_threadpool(
-            _import_population, settings, path, options, dry_run, deadline
-        )
+            _in_transaction, settings, path,
+            lambda session: import_population(session, path, **options), dry_run, deadline,
+        )  # fmt: skip
     return {"file": report.file, "year": report.year, "written": report.written,
             "direct": report.direct, "spread": report.spread, "spread_over": report.spread_over,
             "skipped_other_years": report.skipped_other_years,
@@ -212,29 +199,22 @@ async def upload_import(
     strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
 ) -> dict[str, Any]:
-    # The request's deadline counts from its arrival (the body's upload included), less a
-    # margin for the middleware to answer, so the roll-back wins the race.
-    timeout = settings.api.request_timeout_s
-    arrived_deadline = request.scope.get(DEADLINE_KEY, time.monotonic() + timeout)
-    deadline = arrived_deadline - 0.2 * timeout
+    deadline = _deadline(request, settings)
     editor = _editor(who, kind)
-    name = safe_file_name(file.filename, kind)
+    name = safe_file_name(
+        file.filename, BOUNDARY_FORMATS if kind is ImportKind.BOUNDARIES else POINT_FORMATS
+    )
     if mapping and any(len(pair) > 200 for pair in mapping):
         raise InvalidInputError("each map pair may be at most 200 characters", field="map")
-    if default_kind is not None and kind is not ImportKind.STATIONS:
-        raise InvalidInputError("default_kind is for stations", field="default_kind")
-    given = {"source": source, "level": level, "vintage": vintage,
-             "kind": default_kind.value if default_kind else None}  # fmt: skip
-    defaults = {k: v for k, v in given.items() if v}
+    defaults = row_defaults(kind, source=source, level=level, vintage=vintage,
+                            station_kind=default_kind, kind_option="default_kind")  # fmt: skip
     options: dict[str, Any] = {"strict": strict, "crs": parse_source_crs(crs),
                                "mapping": parse_mapping(mapping or []), "defaults": defaults,
                                "ignore_unknown": ignore_unknown}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="nuanxin-upload-") as folder:
-        path = Path(folder) / name
-        with path.open("wb") as out:
-            while chunk := await file.read(_CHUNK):
-                out.write(chunk)
+    async with _saved(file, name) as path:
         report = await run_in_threadpool(
-            _import, settings, path, kind, editor, options, dry_run, deadline
-        )
+            _in_transaction, settings, path,
+            lambda session: import_file(session, path, kind, editor=editor, **options),
+            dry_run, deadline,
+        )  # fmt: skip
     return {**report_as_dict(report), "dry_run": dry_run}

@@ -56,6 +56,18 @@ _KINDS: dict[ImportKind, tuple[type[BaseModel], Writer]] = {
 POINT_FORMATS = {".geojson", ".json", ".csv", ".xlsx", ".gpkg"}
 
 
+def row_defaults(kind: ImportKind, *, source: str | None = None, level: str | None = None,
+                 vintage: str | None = None, station_kind: str | None = None,
+                 kind_option: str = "kind") -> dict[str, str]:  # fmt: skip
+    """What fills the fields a row leaves empty (``import_file``'s ``defaults``); a station
+    kind only for stations. ``kind_option`` names the option in the caller's words."""
+    if station_kind and kind is not ImportKind.STATIONS:
+        raise InvalidInputError(f"{kind_option} is for stations: the kind of rows without one",
+                                field=kind_option.lstrip("-"))  # fmt: skip
+    given = {"source": source, "level": level, "vintage": vintage, "kind": station_kind}
+    return {field: value for field, value in given.items() if value}
+
+
 def import_file(
     session: Session,
     path: Path,
