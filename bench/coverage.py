@@ -38,7 +38,7 @@ from geo.crs import local_projector
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "beijing"
 
 
-def _median_time(action: Callable[[], object], repeats: int) -> float:
+def median_time(action: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -112,10 +112,10 @@ def main() -> None:
                                  predicate="within", how="left")["index_right"].notna()  # fmt: skip
         (points["residents"] * inside).groupby(points["boundary"]).sum()
 
-    bare_s = _median_time(bare, args.repeats)
-    analysis_s = _median_time(analysis, args.repeats)
-    full_s = _median_time(full, args.repeats)
-    naive_s = _median_time(naive, 1)
+    bare_s = median_time(bare, args.repeats)
+    analysis_s = median_time(analysis, args.repeats)
+    full_s = median_time(full, args.repeats)
+    naive_s = median_time(naive, 1)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"boundaries {len(boundaries)}, cells {len(cells):,} (H3 res {args.resolution}, "
           f"grid built in {grid_s:.2f} s), rest points {len(stations):,}")  # fmt: skip

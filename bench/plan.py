@@ -23,21 +23,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from bench import api_data
-from bench.api import free_port
+from bench.coverage import SHARED, median_time
 from geo.config import Settings, get_settings
 from geo.coverage.analysis import CoverageParams
 from geo.coverage.demand import worker_points
@@ -48,10 +44,10 @@ from geo.importers.bundled import load_bundled
 from geo.importers.population import import_population
 from geo.store.db import make_engine, resolve_database_url
 from geo.store.frames import load_boundaries, load_enterprises, load_stations
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
 
 ROOT = Path(__file__).resolve().parents[1]
-CENSUS = ROOT.parent / "shared" / "data" / "beijing" / "district_population_census.csv"
-CHROMIUM = Path("/usr/bin/chromium")
+CENSUS = SHARED / "district_population_census.csv"
 DB_NAME = "nuanxin_bench_plan"
 SEED = 20261206
 _HTTP = httpx.Client(timeout=120)
@@ -59,32 +55,6 @@ SCOPES = {  # name: (boundary codes, vintage, a what-if point inside)
     "Fengtai (bundled, 26)": (["110106000000"], "illustrative-2026", (116.2187, 39.8512)),
     "Beijing (real, 343)": ([], "bj-2023", (116.2187, 39.8512)),
 }
-
-
-def _median(action: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-@contextmanager
-def _served(url: str) -> Iterator[str]:
-    port = free_port()
-    settings = Settings(environment="test", database_url=url)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _request(url: str, body: dict[str, Any] | None = None) -> bytes:
@@ -134,7 +104,7 @@ def api_times(base: str, codes: list[str], vintage: str, point: tuple[float, flo
               repeats: int) -> tuple[float, float]:  # fmt: skip
     """Cold choropleth requests (a new walk each) and what-ifs on a cached today."""
     walks = iter([15 - 0.01 * i for i in range(1, 4 * repeats + 2)])
-    choropleth = _median(
+    choropleth = median_time(
         lambda: _request(f"{base}/coverage?{_scope_query(codes, vintage, next(walks))}&f=geojson"),
         repeats,
     )
@@ -143,7 +113,7 @@ def api_times(base: str, codes: list[str], vintage: str, point: tuple[float, flo
         "changes": [{"action": "add", "lon": point[0], "lat": point[1]}],
     }
     _request(f"{base}/coverage/what-if", body)  # today cached, as on the page after a first look
-    what_if = _median(lambda: _request(f"{base}/coverage/what-if", body), repeats)
+    what_if = median_time(lambda: _request(f"{base}/coverage/what-if", body), repeats)
     return choropleth, what_if
 
 
@@ -153,8 +123,7 @@ def browser_times(base: str, codes: list[str], vintage: str, repeats: int) -> tu
 
     firsts, compares = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for i in range(repeats):
             page = browser.new_page(viewport={"width": 1366, "height": 768})
             walk = 14 - 0.01 * i  # a new scope each time: nothing cached
@@ -200,13 +169,13 @@ def main() -> None:
               f"{'page compare':>12}")  # fmt: skip
     print(header)
     try:
-        with _served(url) as base:
+        with served(Settings(environment="test", database_url=url)) as base:
             for name, (codes, vintage, point) in SCOPES.items():
                 if args.only and args.only not in name:
                     continue
                 today, after = bare(url, codes, vintage, point, 15)
-                bare_today, bare_after = (_median(today, args.repeats),
-                                          _median(after, args.repeats))  # fmt: skip
+                bare_today, bare_after = (median_time(today, args.repeats),
+                                          median_time(after, args.repeats))  # fmt: skip
                 choropleth, what_if = api_times(base, codes, vintage, point, args.repeats)
                 first = compare = float("nan")
                 if CHROMIUM.exists():
