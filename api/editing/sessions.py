@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import Message, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette_csrf.middleware import CSRFMiddleware
 
 from api.deps import ConnectionDep
@@ -52,6 +52,9 @@ _FAILURES = """
 SELECT count(*) FROM signin_attempts
  WHERE client_hash = $1 AND NOT succeeded AND at > now() - make_interval(mins => $2)
 """
+
+
+_ATTEMPT = "INSERT INTO signin_attempts (client_hash, succeeded) VALUES ($1, $2)"
 
 
 class SignIn(BaseModel):
@@ -85,13 +88,9 @@ async def sign_in(
     try:
         principal = await token_principal(request, conn, body.token.strip())
     except UnauthorizedError:
-        await conn.execute(
-            "INSERT INTO signin_attempts (client_hash, succeeded) VALUES ($1, false)", client
-        )
+        await conn.execute(_ATTEMPT, client, False)
         raise
-    await conn.execute(
-        "INSERT INTO signin_attempts (client_hash, succeeded) VALUES ($1, true)", client
-    )
+    await conn.execute(_ATTEMPT, client, True)
     session = secrets.token_urlsafe(32)
     await conn.execute(
         "INSERT INTO console_sessions (id_hash, token_id) VALUES ($1, $2)",
@@ -127,6 +126,15 @@ async def sign_out(request: Request, conn: ConnectionDep) -> Response:
     return response
 
 
+def _console_request(scope: Scope) -> bool:
+    if str(scope.get("path", "")).startswith(CONSOLE_PATHS):
+        return True
+    marker = SESSION_COOKIE.encode()
+    if not any(k == b"cookie" and marker in v for k, v in scope.get("headers", ())):
+        return False
+    return SESSION_COOKIE in Request(scope).cookies
+
+
 class ConsoleCsrf(CSRFMiddleware):
     """starlette-csrf for the console: refusals as problem+json, and the cookie handed out only
     by the console's own responses or to a signed-in browser."""
@@ -136,13 +144,13 @@ class ConsoleCsrf(CSRFMiddleware):
                          cookie_samesite="strict", cookie_secure=secure,
                          header_name=CSRF_HEADER)  # fmt: skip
 
-    async def send(self, message: Message, send: Send, scope: Scope) -> None:
-        path = str(scope.get("path", ""))
-        cookies = Request(scope).cookies
-        if path.startswith(CONSOLE_PATHS) or SESSION_COOKIE in cookies:
-            await super().send(message, send, scope)
-        else:
-            await send(message)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Only the console and signed-in browsers go through the check and get the cookie;
+        everything else passes straight on, with no cookie parsing per message."""
+        if scope["type"] == "http" and not _console_request(scope):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def _get_error_response(self, request: Request) -> Response:
         return problem(403, "Forbidden", "this write needs the console's CSRF token: send the "
