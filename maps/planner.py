@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import asdict
 from string import Template
 from typing import Any
 
@@ -141,14 +142,7 @@ def plan_config(lang: str, basemap: Basemap) -> dict[str, Any]:
         "share_classes": [[upper, colour] for upper, colour in SHARE_CLASSES],
         "no_residents": NO_RESIDENTS,
         "gap_colour": GAP_COLOUR,
-        "basemap": {
-            "id": basemap.id,
-            "url": basemap.url,
-            "subdomains": basemap.subdomains,
-            "max_zoom": basemap.max_zoom,
-            "attribution": basemap.attribution,
-            "crs": basemap.crs.value,
-        },
+        "basemap": asdict(basemap) | {"crs": basemap.crs.value},
     }
 
 

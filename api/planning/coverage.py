@@ -287,7 +287,6 @@ async def what_if(
                         headers=_attachment("what-if.csv"))  # fmt: skip
     inputs = await read_inputs(services, conn, request.scope)
     check_inside(changes, inputs.boundaries)
-    before = await today(services, inputs)
     plan = apply_changes(inputs.stations, changes)  # unknown ids are refused here
     after = await anyio.to_thread.run_sync(
         lambda: run_coverage(inputs.query, inputs.boundaries, plan, workers=inputs.workers)
@@ -296,6 +295,7 @@ async def what_if(
         kept, added = plan.iloc[: len(inputs.stations)], plan.iloc[len(inputs.stations) :]
         return await _file(after, inputs, f, title=_title(inputs) + "（方案）", stations=kept,
                            planned=added)  # fmt: skip
+    before = await today(services, inputs)  # the plan's files do not need it
     comparison = compare(before.result.per_boundary, after.result.per_boundary)
     body = {
         **_meta(after.result),

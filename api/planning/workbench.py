@@ -25,6 +25,7 @@ from geo.hours import ChinaCalendar
 from geo.store.frames import STATIONS_QUERY
 
 router = APIRouter(tags=["coverage"])
+_CALENDAR = ChinaCalendar()
 
 _SQL = """
 SELECT b.code, b.name, b.level, b.parent_code, b.vintage, b.valid_to IS NULL AS current,
@@ -48,7 +49,7 @@ async def plan_areas(
     for area in areas:
         if area["level"] == "subdistrict":
             vintages[area["vintage"]] = vintages.get(area["vintage"], 0) + 1
-    calendar = ChinaCalendar()
+    calendar = _CALENDAR
     return {"areas": areas,
             "vintages": [{"vintage": v, "subdistricts": n} for v, n in sorted(vintages.items())],
             "calendar": {"known_from": calendar.known_from.isoformat(),

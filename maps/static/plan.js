@@ -453,15 +453,15 @@
   }
 
   function localISO(day, time) { return `${day}T${time}`; }
+  function isoDay(d) {  // the browser's own calendar day (toISOString would give UTC's)
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${
+      String(d.getDate()).padStart(2, "0")}`;
+  }
+  const today = () => isoDay(new Date());
   function nextDay(weekday) {  // 0 = Sunday
     const d = new Date();
     d.setDate(d.getDate() + ((weekday - d.getDay() + 7) % 7 || 7));
-    return d.toISOString().slice(0, 10);
-  }
-  function today() {
-    const d = new Date();
-    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${
-      String(d.getDate()).padStart(2, "0")}`;
+    return isoDay(d);
   }
   const PRESETS = {
     "0500": () => localISO(today(), "05:00"), "1200": () => localISO(today(), "12:00"),
