@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from threadpoolctl import ThreadpoolController
 
 from api import boundaries, health, pages, stations
-from api.editing import reports, service, sessions, uploads
+from api.editing import console, reports, service, sessions, uploads
 from api.editing import routes as editing
 from api.errors import install_error_handlers
 from api.fastpath import GZIP_LEVEL, GZIP_MIN
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads.router)
     app.include_router(reports.router)
     app.include_router(sessions.router)
+    app.include_router(console.router)
     app.include_router(pages.router)
     app.include_router(tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -23,6 +23,7 @@ from geo.config import Settings
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
 from maps.basemaps import BASEMAPS, Basemap, custom_basemap
+from maps.console import console_html
 from maps.embed import EMBED_JS, iframe_snippet, oembed, script_snippet
 from maps.locator import Params, locator_html, parse_locator, parse_widget, widget_html
 from maps.pages import index_html
@@ -104,9 +105,8 @@ async def overview_page() -> HTMLResponse:
     return HTMLResponse(index_html())
 
 
-@router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-async def planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
-    """The planner's workbench: coverage, what-if and siting on the API's own figures."""
+def _page_options(request: Request, settings: Settings) -> tuple[str, Basemap]:
+    """``lang`` (zh or en) and a drawable ``basemap`` of this deployment (else none)."""
     params = _params(request)
     lang = (params.get("lang") or ["zh"])[-1]
     if lang not in LANGS:
@@ -114,9 +114,26 @@ async def planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     basemaps = enabled_basemaps(settings)
     wanted = (params.get("basemap") or ["none"])[-1]
     basemap = basemaps.get(wanted, basemaps["none"])
-    basemap = basemap if basemap.drawable else basemaps["none"]
+    return lang, basemap if basemap.drawable else basemaps["none"]
+
+
+@router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
+async def planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The planner's workbench: coverage, what-if and siting on the API's own figures."""
+    lang, basemap = _page_options(request, settings)
     policy = _csp(basemap, [])
     return HTMLResponse(plan_html(lang, basemap), headers={"Content-Security-Policy": policy})
+
+
+@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
+async def console_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The staff console: places, uploads, reports and editors on the audited write API."""
+    lang, basemap = _page_options(request, settings)
+    policy = _csp(basemap, [])
+    return HTMLResponse(
+        console_html(lang, basemap),
+        headers={"Content-Security-Policy": policy, "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)

@@ -195,6 +195,60 @@ def _plan(text: str, day: date, calendar: ChinaCalendar) -> _Plan:
     return _Plan(rules, timedelta(days=shift), kind, calendar.is_known(day))
 
 
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节", "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """One local day as a place's hours make it: its type under the Chinese calendar (with the
+    holiday's name) and the stretches open, as wall-clock ``("HH:MM", "HH:MM")`` pairs
+    (``"24:00"`` for midnight at the end)."""
+
+    day: date
+    day_type: DayType
+    holiday: str | None
+    calendar_known: bool
+    open: tuple[tuple[str, str], ...]
+
+
+def _clock(moment: datetime, day: date) -> str:
+    return "24:00" if moment.date() > day else moment.strftime("%H:%M")
+
+
+def week_schedule(
+    text: str, start: date, calendar: ChinaCalendar, days: int = 7
+) -> list[DaySchedule]:
+    """The next ``days`` days from ``start`` under ``text``: what the console previews while an
+    editor types hours, so a holiday or a make-up workday (调休) shows before it is saved.
+
+    Raises ``ValueError`` (why) for hours that do not parse.
+    """
+    validate_opening_hours(text)
+    schedule: list[DaySchedule] = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        plan = _plan(text, day, calendar)
+        begin = datetime.combine(day, time())
+        end = begin + timedelta(days=1)
+        stretches = tuple(
+            (_clock(since - plan.shift, day), _clock(until - plan.shift, day))
+            for since, until, state, _comment in plan.rules.intervals(
+                begin + plan.shift, end + plan.shift
+            )
+            if state == opening_hours.State.OPEN and until > since
+        )
+        name = None
+        if plan.day_type == "holiday" and calendar.known_from <= day <= calendar.known_until:
+            english = chinese_calendar.get_holiday_detail(day)[1]
+            name = HOLIDAY_NAMES_ZH.get(english, english) if english else None
+        schedule.append(DaySchedule(day, plan.day_type, name, plan.known, stretches))
+    return schedule
+
+
 def beijing_time(at: datetime) -> datetime:
     """``at`` with Beijing's zone when it has none: what a worker or planner in China means."""
     return at if at.tzinfo is not None else at.replace(tzinfo=BEIJING)

@@ -25,10 +25,12 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.coords import CoordsQuery, shift_point
 from api.deps import ConnectionDep
 from api.editing.auth import PrincipalDep, client_hash
 from api.editing.routes import check_district, station_image, write_station
 from api.runtime.services import services_of
+from geo.crs import CoordSystem
 from geo.errors import ConflictError, InvalidInputError, LimitExceededError, NotFoundError
 from geo.store.tokens import Role
 
@@ -104,6 +106,7 @@ async def create_report(
 
 _LIST = """
 SELECT r.id, r.station_id, s.name AS station_name, r.kind, r.note, r.created_at, r.status,
+       ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
        r.moderated_by, r.moderated_at
   FROM reports AS r JOIN stations AS s ON s.id = r.station_id
  WHERE r.status = $1
@@ -122,6 +125,7 @@ async def list_reports(
     who: PrincipalDep,
     status: Literal["pending", "accepted", "rejected"] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    coords: CoordsQuery = CoordSystem.WGS84,
 ) -> list[dict[str, Any]]:
     """Newest first, each with its deadline: ``overdue`` when it is still pending after it,
     or was answered after it."""
@@ -133,8 +137,9 @@ async def list_reports(
     for r in rows:
         due = r["created_at"] + promise
         answered = r["moderated_at"]
+        lon, lat = shift_point(r["lon"], r["lat"], coords)
         out.append({
-            **dict(r),
+            **dict(r), "lon": lon, "lat": lat,
             "created_at": r["created_at"].isoformat(),
             "moderated_at": answered.isoformat() if answered else None,
             "due_at": due.isoformat(),

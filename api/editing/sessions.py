@@ -72,8 +72,8 @@ def _secure(request: Request) -> bool:
 
 
 def _who(principal: Principal) -> dict[str, Any]:
-    return {"name": principal.name, "role": principal.role.value,
-            "district_code": principal.district_code}  # fmt: skip
+    return {"token_id": principal.token_id, "name": principal.name,
+            "role": principal.role.value, "district_code": principal.district_code}  # fmt: skip
 
 
 @router.post("/console/session", summary="Sign in to the console with an API token")

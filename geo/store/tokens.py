@@ -49,22 +49,39 @@ def matches(secret: str, stored_hash: str, key: str) -> bool:
     return hmac.compare_digest(secret_hash(secret, key), stored_hash)
 
 
-def create_token(
-    conn: Connection, name: str, role: Role, district_code: str | None, key: str
-) -> str:
-    """Store a new token and return it (the only time the secret exists in clear)."""
+def check_role(role: Role, district_code: str | None) -> None:
+    """An editor belongs to one district (a 12-digit code); an admin to none."""
     if role is Role.DISTRICT_EDITOR and not (district_code and is_boundary_code(district_code)):
         raise InvalidInputError(
             "a district editor needs --district, a 12-digit code", field="district"
         )
     if role is Role.ADMIN and district_code:
         raise InvalidInputError("an admin is not limited to a district", field="district")
+
+
+def name_taken(name: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"a token named {name!r} exists; revoke it or choose another name", field="name"
+    )
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_text(token_id: int, secret: str) -> str:
+    return f"nx_{token_id}_{secret}"
+
+
+def create_token(
+    conn: Connection, name: str, role: Role, district_code: str | None, key: str
+) -> str:
+    """Store a new token and return it (the only time the secret exists in clear)."""
+    check_role(role, district_code)
     exists = conn.execute(text("SELECT 1 FROM api_tokens WHERE name = :n"), {"n": name}).first()
     if exists:
-        raise InvalidInputError(
-            f"a token named {name!r} exists; revoke it or choose another name", field="name"
-        )
-    secret = secrets.token_urlsafe(32)
+        raise name_taken(name)
+    secret = new_secret()
     token_id = conn.execute(
         text(
             "INSERT INTO api_tokens (name, role, district_code, secret_hash) "
@@ -72,7 +89,7 @@ def create_token(
         ),
         {"n": name, "r": role.value, "d": district_code, "h": secret_hash(secret, key)},
     ).scalar_one()
-    return f"nx_{token_id}_{secret}"
+    return token_text(token_id, secret)
 
 
 def revoke_token(conn: Connection, name: str) -> None:
