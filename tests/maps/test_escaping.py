@@ -129,3 +129,35 @@ def test_the_report_map_shows_names_as_text(browser, base, tmp_path):
     assert any(EVIL in t for t in texts), texts
     assert any(AREA_EVIL in t for t in texts), texts
     watched.close()
+
+
+def test_the_console_shows_the_name_as_text_in_list_form_and_reports(
+    browser, base, bundled_database_url
+):
+    from tests.conftest import token_headers
+
+    token = token_headers(bundled_database_url, "evil-console", "district_editor",
+                          "110106000000")["Authorization"].removeprefix("Bearer ")  # fmt: skip
+    with psycopg.connect(bundled_database_url) as conn:
+        conn.execute(
+            "INSERT INTO reports (station_id, kind, note, client_hash) "
+            "SELECT id, 'locked', %s, 'evil' FROM stations WHERE name = %s",
+            (EVIL, EVIL),
+        )
+    watched = Watched(browser, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = watched.page
+    page.goto(f"{base}/console")
+    page.wait_for_function("() => document.body.dataset.state === 'signin'")
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_function("() => document.body.dataset.state === 'ready'")
+    page.fill("#q", "<img")
+    page.locator("#places button", has_text="onerror").first.click()
+    page.wait_for_function("() => document.body.dataset.place !== undefined")
+    assert EVIL in page.locator("#places").inner_text()
+    assert page.input_value("#p-name") == EVIL
+    assert page.inner_text("#place-title") == EVIL
+    page.click(".tab[data-tab=reports]")
+    assert page.locator("#reports li", has_text="onerror").count() == 1
+    assert EVIL in page.locator("#reports").inner_text()
+    watched.close()
