@@ -44,8 +44,9 @@ async def test_sign_in_sets_a_strict_httponly_cookie_that_never_holds_the_token(
     stored = await api_conn.fetchval("SELECT id_hash FROM console_sessions")
     assert stored != client.cookies[SESSION_COOKIE] and len(stored) == 64  # only a hash
     who = await client.get("/console/session")
-    assert who.json() == {"name": "console-editor", "role": "district_editor",
-                          "district_code": "110106000000"}  # fmt: skip
+    token_id = await api_conn.fetchval("SELECT id FROM api_tokens WHERE name = 'console-editor'")
+    assert who.json() == {"token_id": token_id, "name": "console-editor",
+                          "role": "district_editor", "district_code": "110106000000"}  # fmt: skip
 
 
 async def test_a_write_with_the_session_needs_the_csrf_token(client, api_conn):
