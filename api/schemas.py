@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from geo.vocab import Amenity, BoundaryLevel, HostType, Service, StationKind, StationStatus
+from geo.vocab import Access, Amenity, BoundaryLevel, HostType, Service, StationKind, StationStatus
 
 
 class PointGeometry(BaseModel):
@@ -30,6 +30,11 @@ class StationProperties(BaseModel):
     amenities: list[Amenity]
     services: list[Service]
     opening_hours: str | None
+    access: list[Access] = Field(description="how a worker gets in; empty: not recorded")
+    access_condition: str | None = Field(description="who may enter, if not everyone")
+    walk_in: bool | None = Field(
+        description="anyone may walk in without registering; null: how to get in not recorded"
+    )
     floor_area_m2: float | None
     seats: int | None
     last_verified_at: dt.datetime | None

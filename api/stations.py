@@ -13,7 +13,7 @@ from api.deps import ConnectionDep, SettingsDep
 from api.schemas import Link, StationsPublic
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
-from geo.vocab import Amenity, StationKind, StationStatus
+from geo.vocab import Amenity, StationKind, StationStatus, walk_in_sql
 
 router = APIRouter(tags=["stations"])
 GEOJSON = "application/geo+json"
@@ -31,7 +31,10 @@ SELECT count(*) AS n,
                 'host_type', s.host_type, 'host_name', s.host_name, 'status', s.status,
                 'opened_on', s.opened_on, 'closed_on', s.closed_on,
                 'amenities', s.amenities, 'services', s.services,
-                'opening_hours', s.opening_hours, 'floor_area_m2', s.floor_area_m2,
+                'opening_hours', s.opening_hours, 'access', s.access,
+                'access_condition', s.access_condition,
+                'walk_in', CASE WHEN s.access = '{}' THEN NULL ELSE {walk_in} END,
+                'floor_area_m2', s.floor_area_m2,
                 'seats', s.seats, 'last_verified_at', s.last_verified_at,
                 'boundary_code', b.code, 'boundary_name', b.name)) AS feature
       FROM stations AS s
@@ -41,10 +44,11 @@ SELECT count(*) AS n,
        AND ($2::text[] IS NULL OR s.status = ANY($2))
        AND ($3::text[] IS NULL OR s.amenities @> $3)
        AND ($4::float8 IS NULL OR s.geom && ST_MakeEnvelope($4, $5, $6, $7, 4326))
+       AND (NOT $10::boolean OR {walk_in})
      ORDER BY s.id
      LIMIT $8 OFFSET $9
   ) AS f
-"""
+""".replace("{walk_in}", walk_in_sql("s"))
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -75,6 +79,10 @@ async def list_stations(
     kind: Annotated[list[StationKind] | None, Query(description="any of these kinds")] = None,
     status: Annotated[list[StationStatus] | None, Query(description="any of these")] = None,
     amenity: Annotated[list[Amenity] | None, Query(description="all of these")] = None,
+    walk_in: Annotated[
+        bool,
+        Query(description="only places anyone may walk into: no registration, member code or card"),
+    ] = False,
     bbox: Annotated[str | None, Query(examples=["116.2,39.8,116.5,40.0"])] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size (capped)")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -92,6 +100,7 @@ async def list_stations(
         *(box or (None, None, None, None)),
         page,
         offset,
+        walk_in,
     )
     links = [Link(href=str(request.url), rel="self", type=GEOJSON)]
     if row["n"] == page:

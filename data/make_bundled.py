@@ -733,6 +733,39 @@ def write_geojson(path: Path, name: str, features: Iterable[Feature], digits: in
     path.write_text(f'{head}, "features": [\n{body}\n]}}\n', encoding="utf-8")
 
 
+# How a worker gets in, by kind: (ways in, who may, if not everyone, weight). Union offices are
+# staffed and open; enterprise rest points mix open doors with code locks and sign-ups, the
+# documented way such networks turn passing workers away; some record nothing (unknown).
+ACCESS_BY_KIND: dict[str, list[tuple[list[str], str | None, float]]] = {
+    "service_centre": [(["open_door"], None, 1.0)],
+    "subdistrict_station": [(["open_door"], None, 0.9), (["open_door", "id_card"], None, 0.1)],
+    "community_union": [(["open_door"], None, 0.8), (["ring"], None, 0.2)],
+    "enterprise_centre": [(["union_card"], "仅限本企业职工", 1.0)],
+    "rest_point": [
+        (["open_door"], None, 0.5),
+        (["ring"], None, 0.15),
+        (["ring", "id_card"], None, 0.08),
+        (["member_qr"], None, 0.1),
+        (["face_registration"], "仅限已登记的快递外卖骑手", 0.07),
+        ([], None, 0.1),
+    ],
+    "water_point": [(["open_door"], None, 0.9), ([], None, 0.1)],
+    "sanitation_care_point": [(["open_door"], None, 0.5), (["union_card"], "仅限环卫工人", 0.5)],
+    "counselling_point": [(["ring"], None, 1.0)],
+}
+
+
+def assign_access(stations: list[Feature]) -> None:
+    """Set ``access`` and ``access_condition`` (an own random stream: nothing else moves)."""
+    rng = rng_for("access")
+    for f in sorted(stations, key=lambda f: f["properties"]["external_id"]):
+        props = f["properties"]
+        options = ACCESS_BY_KIND[props["kind"]]
+        weights = np.array([w for _, _, w in options])
+        ways, who, _ = options[int(rng.choice(len(options), p=weights / weights.sum()))]
+        props["access"], props["access_condition"] = list(ways), who
+
+
 def check_points(features: list[Feature], info: dict[str, Any]) -> None:
     """Every point lies inside exactly one subdistrict; ids are unique."""
     ids = [f["properties"]["external_id"] for f in features]
@@ -773,6 +806,7 @@ def main() -> None:
     for f in sub_features:
         info[f["properties"]["code"]]["population"] = f["properties"]["population"]
     stations = build_dongcheng(info) + build_fengtai(info)
+    assign_access(stations)
     enterprises = build_enterprises(info)
     check_points(stations, info)
     check_points(enterprises, info)

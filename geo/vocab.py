@@ -7,6 +7,7 @@ enforces the same lists with CHECK constraints, so adding a value needs a migrat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TypeVar
 
@@ -80,6 +81,39 @@ class Service(StrEnum):
     RECREATION = "recreation"
 
 
+class Access(StrEnum):
+    """How a worker gets in. Code locks that want a member's QR code or a registered face turn
+    away exactly the passing workers a rest point is for, so the locator says which it is."""
+
+    OPEN_DOOR = "open_door"
+    RING = "ring"
+    ID_CARD = "id_card"
+    MEMBER_QR = "member_qr"
+    UNION_CARD = "union_card"
+    FACE_REGISTRATION = "face_registration"
+
+
+ACCESS_CONDITION_MAX = 200  # characters: "仅限已登记的外卖骑手，夜间需按铃" fits many times over
+# Ways in that need nothing arranged beforehand: no membership, no sign-up.
+WALK_IN_ACCESS = frozenset({Access.OPEN_DOOR, Access.RING, Access.ID_CARD})
+
+
+def walk_in(access: Sequence[str], condition: str | None) -> bool | None:
+    """Whether anyone may walk in without registering: some way in needs no sign-up and no
+    condition limits who (``access_condition`` says who, e.g. "registered riders only").
+    ``None``: how to get in is not recorded, which is not promised either way."""
+    if not access:
+        return None
+    return not (condition and condition.strip()) and any(a in WALK_IN_ACCESS for a in access)
+
+
+def walk_in_sql(table: str) -> str:
+    """:func:`walk_in` as a SQL condition on ``table``'s columns (true only where it is true;
+    the database keeps a condition non-blank, so ``IS NULL`` is the same test)."""
+    listed = ", ".join(f"'{a}'" for a in sorted(WALK_IN_ACCESS))
+    return f"({table}.access && ARRAY[{listed}]::text[] AND {table}.access_condition IS NULL)"
+
+
 class BoundaryLevel(StrEnum):
     CITY = "city"
     DISTRICT = "district"
@@ -139,6 +173,12 @@ LABELS_ZH: dict[StrEnum, str] = {
     Service.SKILLS_TRAINING: "技能培训",
     Service.READING_ROOM: "职工书屋",
     Service.RECREATION: "文体活动",
+    Access.OPEN_DOOR: "直接进入",
+    Access.RING: "按铃/敲门",
+    Access.ID_CARD: "出示身份证",
+    Access.MEMBER_QR: "扫会员码",
+    Access.UNION_CARD: "凭工会会员卡",
+    Access.FACE_REGISTRATION: "人脸识别（需登记）",
     BoundaryLevel.CITY: "市",
     BoundaryLevel.DISTRICT: "区",
     BoundaryLevel.SUBDISTRICT: "街道/乡镇",

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from geo.importers.records import EnterpriseRecord, StationRecord
-from geo.vocab import LABELS_ZH, Amenity, HostType, Service, StationKind, StationStatus
+from geo.vocab import LABELS_ZH, Access, Amenity, HostType, Service, StationKind, StationStatus
 from maps.basemaps import Basemap
 from maps.locator import LABELS_EN, asset_url
 from maps.pages import KIND_COLOURS, TEMPLATES
@@ -26,7 +26,7 @@ from maps.planner import STATUS_EN
 
 LANGS = ("zh", "en")
 _VOCABS = {"kinds": StationKind, "statuses": StationStatus, "amenities": Amenity,
-           "services": Service, "host_types": HostType}  # fmt: skip
+           "services": Service, "host_types": HostType, "access": Access}  # fmt: skip
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
@@ -43,6 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "opening_hours": "开放时间（OSM 格式）", "hours_help": "例如 Mo-Fr 08:00-18:00; PH off",
         "hours_ok": "格式正确。", "preview": "未来 7 天", "closed_day": "不开放",
         "amenities": "设施", "services": "服务", "floor_area_m2": "面积（平方米）",
+        "access": "如何进入", "access_condition": "进入条件（如“仅限已登记骑手”；人人可进则留空）",
         "seats": "座位", "contact_name": "联系人（不公开）", "contact_phone": "联系电话（不公开）",
         "internal_notes": "内部备注（不公开）", "location": "位置",
         "location_help": "点地图或拖动标记移动位置（按底图坐标系，保存为 WGS-84）。",
@@ -94,6 +95,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "hours_help": "e.g. Mo-Fr 08:00-18:00; PH off",
         "hours_ok": "Valid.", "preview": "Next 7 days", "closed_day": "closed",
         "amenities": "Amenities", "services": "Services", "floor_area_m2": "Floor area (m²)",
+        "access": "How to get in",
+        "access_condition": "Who may enter (e.g. registered riders only; blank: anyone)",
         "seats": "Seats", "contact_name": "Contact (private)",
         "contact_phone": "Contact phone (private)", "internal_notes": "Internal notes (private)",
         "location": "Location",

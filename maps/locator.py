@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from geo.errors import InvalidInputError
 from geo.locator.rules import OpenMode, WorkerProfile
-from geo.vocab import LABELS_ZH, Amenity, StationKind
+from geo.vocab import LABELS_ZH, Access, Amenity, StationKind
 from maps.basemaps import BASEMAPS, Basemap
 from maps.pages import KIND_COLOURS, STATIC_DIR, TEMPLATES
 
@@ -39,7 +39,9 @@ LABELS_EN: dict[str, str] = {
     "toilet": "Toilet", "first_aid": "First aid", "medicine": "Medicine",
     "air_conditioning": "Air conditioning", "heating": "Heating", "wifi": "Wi-Fi",
     "books": "Books", "haircut": "Haircut", "parking": "Parking",
-    "step_free_access": "Step-free access",
+    "step_free_access": "Step-free access", "open_door": "Walk in", "ring": "Ring the bell",
+    "id_card": "Show an ID card", "member_qr": "Member QR code", "union_card": "Union card",
+    "face_registration": "Face registration",
 }  # fmt: skip
 PROFILE_LABELS = {
     "zh": {"sanitation": "环卫工人", "courier": "快递外卖", "driver": "司机", "guard": "保安"},
@@ -69,6 +71,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "nearest": "最近的一处在 {d} 外。", "first_open": "最早 {t} 开放。",
         "error": "加载失败，请稍后再试。", "places": "{n} 个地点", "open_full": "打开完整地图",
         "planned": "规划中/未开放", "nearest_title": "离你最近",
+        "walk_in": "无需登记", "access": "进入方式",
     },
     "en": {
         "title": "Nuanxin · nearest rest point", "map": "Map", "switch": "中文",
@@ -86,6 +89,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "error": "Could not load. Please try again later.",
         "places": "{n} places", "open_full": "Open the full map", "planned": "Planned / not open",
         "nearest_title": "Nearest to you",
+        "walk_in": "No registration needed", "access": "Getting in",
     },
 }  # fmt: skip
 
@@ -144,6 +148,7 @@ def _basemap(params: Params, enabled: dict[str, Basemap]) -> Basemap:
 class LocatorOptions:
     lang: str = "zh"
     need: list[str] = field(default_factory=list)
+    walk_in: bool = False  # only places anyone may walk into (no registration, code or card)
     profile: str | None = None
     open: str = OpenMode.ARRIVAL.value
     at: str | None = None  # plan for another moment (ISO, Beijing time when no zone)
@@ -206,6 +211,7 @@ def parse_locator(params: Params, enabled: dict[str, Basemap]) -> LocatorOptions
     return LocatorOptions(
         lang=_choice(params, "lang", ("zh", "en"), "zh"),
         need=_many(params, "need", Amenity),
+        walk_in=_choice(params, "walk_in", ("0", "1"), "0") == "1",
         profile=_choice(params, "profile", tuple(WorkerProfile), None),
         open=_choice(params, "open", tuple(OpenMode), OpenMode.ARRIVAL.value),
         at=at,
@@ -258,7 +264,7 @@ def asset_url(name: str) -> str:
 
 
 def _labels(lang: str) -> dict[str, str]:
-    members = [*StationKind, *Amenity]
+    members = [*StationKind, *Amenity, *Access]
     if lang == "en":
         return {str(m): LABELS_EN[str(m)] for m in members}
     return {str(m): LABELS_ZH[m] for m in members}
@@ -298,6 +304,7 @@ def locator_html(options: LocatorOptions, basemap: Basemap) -> str:
     t, lang = STRINGS[options.lang], options.lang
     labels = _labels(lang)
     needs = "".join(_chip("need", n, labels[n], n in options.need) for n in NEEDS_OFFERED)
+    needs += _chip("walkin", "1", t["walk_in"], options.walk_in)
     profiles = _chip("profile", "", t["anyone"], options.profile is None) + "".join(
         _chip("profile", p, label, p == options.profile)
         for p, label in PROFILE_LABELS[lang].items()

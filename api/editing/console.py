@@ -34,7 +34,8 @@ MAX_PLACES = 2000
 
 _PLACES = """
 SELECT s.id, s.kind, s.name, s.address, s.phone, s.host_type, s.host_name, s.status,
-       s.opened_on, s.closed_on, s.amenities, s.services, s.opening_hours, s.floor_area_m2,
+       s.opened_on, s.closed_on, s.amenities, s.services, s.opening_hours, s.access,
+       s.access_condition, s.floor_area_m2,
        s.seats, s.last_verified_at, s.contact_name, s.contact_phone, s.internal_notes,
        ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, b.code AS boundary_code,
        b.name AS boundary_name, coalesce(p.waiting, 0) AS reports_waiting,

@@ -64,6 +64,12 @@ class StationWrite(BaseModel):
     amenities: list[str] | None = None
     services: list[str] | None = None
     opening_hours: str | None = Field(None, examples=["Mo-Su 07:00-19:00"])
+    access: list[str] | None = Field(
+        None, examples=[["open_door", "ring"]], description="how a worker gets in"
+    )
+    access_condition: str | None = Field(
+        None, examples=["仅限已登记的外卖骑手"], description="who may enter, if not everyone"
+    )
     floor_area_m2: float | None = None
     seats: int | None = None
     last_verified_at: str | None = None

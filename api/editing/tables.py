@@ -71,8 +71,8 @@ RETURNING id
 
 _STATION_PUBLIC = (
     "kind", "name", "address", "phone", "host_type", "host_name", "status", "opened_on",
-    "closed_on", "amenities", "services", "opening_hours", "floor_area_m2", "seats",
-    "last_verified_at",
+    "closed_on", "amenities", "services", "opening_hours", "access", "access_condition",
+    "floor_area_m2", "seats", "last_verified_at",
 )  # fmt: skip
 _ENTERPRISE_PUBLIC = (
     "name", "address", "employees", "outdoor_workers", "union_status", "industry",

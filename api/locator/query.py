@@ -42,6 +42,11 @@ class LocateParams(BaseModel):
     need: list[Amenity] | None = Field(
         None, description="amenities the place must have (all of them)"
     )
+    walk_in: bool = Field(
+        False,
+        description="only places anyone may walk into: no registration, member QR code "
+        "or union card needed (how to get in recorded, and no condition on who)",
+    )
     kind: list[StationKind] | None = Field(None, description="only these kinds")
     profile: WorkerProfile | None = Field(
         None, description="who is asking: keeps the places meant for them, marks what they need"

@@ -23,7 +23,7 @@ from pydantic_core import to_json
 from geo.crs import CoordSystem
 from geo.hours import OpenState
 from geo.locator.rules import Candidate, Located, navigation_links, shift_many
-from geo.vocab import LABELS_ZH, Amenity, StationKind
+from geo.vocab import LABELS_ZH, Access, Amenity, StationKind, walk_in
 
 STATIC_PLACES_MAX = 32_768  # more than the stations of a large city; ~4 KB each
 _NO_HOURS = to_json({"is_open": None, "closes_at": None, "next_open": None, "day_type": None,
@@ -36,7 +36,7 @@ class StaticPlace:
     """A result's station-only parts, as JSON members with their leading comma or brace."""
 
     head: dict[CoordSystem, bytes]  # {"id" .. "kind_label", "lon", "lat" in that system
-    amenities: bytes  # ,"amenities" and "amenity_labels"
+    amenities: bytes  # ,"amenities", "amenity_labels" and "access" .. "walk_in"
     contact: bytes  # ,"address" .. "last_verified_at"
     tail: bytes  # ,"boundary_code", "boundary_name", "navigation"} (closes the object)
 
@@ -45,7 +45,7 @@ def static_key(c: Candidate) -> Hashable:
     """Every input of :class:`StaticPlace`: equal keys give equal places."""
     return (c.id, c.name, c.kind, c.lon, c.lat, tuple(c.amenities), c.address, c.phone,
             c.host_type, c.host_name, c.last_verified_at, c.boundary_code,
-            c.boundary_name)  # fmt: skip
+            c.boundary_name, tuple(c.access), c.access_condition)  # fmt: skip
 
 
 def _members(values: dict[str, Any]) -> bytes:
@@ -68,6 +68,10 @@ def _build(c: Candidate, gcj02: tuple[float, float], bd09: tuple[float, float]) 
     amenities = {
         "amenities": list(c.amenities),
         "amenity_labels": [LABELS_ZH.get(Amenity(a), a) for a in c.amenities],
+        "access": list(c.access),
+        "access_labels": [LABELS_ZH.get(Access(a), a) for a in c.access],
+        "access_condition": c.access_condition,
+        "walk_in": walk_in(c.access, c.access_condition),
     }
     contact = {
         "address": c.address,

@@ -184,7 +184,7 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
     needs = [n.value for n in q.need] if q.need else None
     metres, k = q.max_km * 1000, q.k
 
-    area = Area(wlon, wlat, metres, kinds, needs)
+    area = Area(wlon, wlat, metres, kinds, needs, walk_in=q.walk_in)
     rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
     router = services.walk_router
     method, on_foot = METHOD, None
@@ -213,8 +213,7 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
             near = await nearby(postgis, rows) if not found else near
     notice = None
     if not found:
-        notice = await _notice(acquire, wlon, wlat, kinds, needs, q.max_km, near, q.open,
-                               moment)  # fmt: skip
+        notice = await _notice(acquire, area, q.max_km, near, q.open, moment)
     if q.coords is CoordSystem.WGS84:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)
     else:
@@ -230,6 +229,7 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
         "k": k,
         "max_km": q.max_km,
         "needs": needs or [],
+        "walk_in": q.walk_in,
         "kinds": kinds,
         "profile": q.profile.value if q.profile else None,
     }
@@ -240,10 +240,7 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
 
 async def _notice(
     acquire: Acquire,
-    lon: float,
-    lat: float,
-    kinds: list[str],
-    needs: list[str] | None,
+    area: Area,
     max_km: float,
     candidates: list[Candidate],
     mode: OpenMode,
@@ -252,7 +249,8 @@ async def _notice(
     """Say plainly why the list is empty: outside our area, none near, none open."""
     if not candidates:
         async with acquire() as conn:
-            row = await conn.fetchrow(FALLBACK_SQL, lon, lat, kinds, needs)
+            row = await conn.fetchrow(FALLBACK_SQL, area.lon, area.lat, area.kinds, area.needs,
+                                      area.walk_in)  # fmt: skip
         nearest = row["nearest_m"]
         further = (
             f" The nearest is {nearest / 1000:.1f} km away."

@@ -39,6 +39,15 @@ class Place(BaseModel):
     closes_soon: bool = Field(description="closes within 30 minutes of arrival")
     amenities: list[str]
     amenity_labels: list[str]
+    access: list[str] = Field(
+        description="how to get in (open_door, ring, id_card, member_qr, "
+        "union_card, face_registration); empty: not recorded"
+    )
+    access_labels: list[str]
+    access_condition: str | None = Field(description="who may enter, if not everyone")
+    walk_in: bool | None = Field(
+        description="anyone may walk in without registering; null: how to get in not recorded"
+    )
     profile_matches: list[str] = Field(description="amenities the worker profile usually needs")
     address: str | None
     phone: str | None

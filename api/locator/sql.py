@@ -15,11 +15,12 @@ import asyncpg
 
 from geo.locator.rules import Candidate, Located, Rank
 from geo.locator.search import Area, Shortlist
+from geo.vocab import walk_in_sql
 
 COLUMNS = (
     "id", "name", "kind", "lon", "lat", "distance_m", "amenities", "opening_hours",
     "last_verified_at", "address", "phone", "host_type", "host_name", "boundary_code",
-    "boundary_name",
+    "boundary_name", "access", "access_condition",
 )  # fmt: skip
 _FIELDS = len(Candidate._fields)
 
@@ -35,12 +36,12 @@ def candidate_of(row: Sequence[Any]) -> Candidate:
 _SHORTLIST = """
 SELECT c.id, c.name, c.kind, c.lon, c.lat, c.distance_m, c.amenities, c.opening_hours,
        c.last_verified_at, c.address, c.phone, c.host_type, c.host_name,
-       b.code AS boundary_code, b.name AS boundary_name{extra}
+       b.code AS boundary_code, b.name AS boundary_name, c.access, c.access_condition{extra}
   FROM (
     SELECT s.id, s.name, s.kind, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
            ST_Distance(s.geom::geography, here.pt::geography) AS distance_m, s.amenities,
            s.opening_hours, s.last_verified_at, s.address, s.phone, s.host_type, s.host_name,
-           s.boundary_id, s.geom <-> here.pt AS degrees
+           s.boundary_id, s.access, s.access_condition, s.geom <-> here.pt AS degrees
       FROM stations AS s
       CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS pt) AS here
      WHERE s.status = 'open' AND s.deleted_at IS NULL
@@ -48,7 +49,8 @@ SELECT c.id, c.name, c.kind, c.lon, c.lat, c.distance_m, c.amenities, c.opening_
        AND s.kind = ANY($7)
        AND ($8::text[] IS NULL OR s.amenities @> $8)
        AND NOT coalesce(s.opening_hours = ANY({hours}::text[]), false)
-       AND (s.opening_hours IS NOT NULL OR NOT {no_hours}::boolean){where}
+       AND (s.opening_hours IS NOT NULL OR NOT {no_hours}::boolean)
+       AND (NOT {walk_in}::boolean OR {walk_in_sql}){where}
      ORDER BY {order}
      LIMIT {limit}
   ) AS c
@@ -64,6 +66,8 @@ CANDIDATES_SQL = _SHORTLIST.format(
     extra="",
     hours="$11",
     no_hours="$12",
+    walk_in="$13",
+    walk_in_sql=walk_in_sql("s"),
     where="\n       AND ST_DWithin(s.geom::geography, here.pt::geography, $9)",
     order="distance_m, s.id",
     limit="$10",
@@ -77,6 +81,8 @@ KNN_SQL = _SHORTLIST.format(
     extra=", c.degrees",
     hours="$10",
     no_hours="$11",
+    walk_in="$12",
+    walk_in_sql=walk_in_sql("s"),
     where="",
     order="s.geom <-> here.pt",
     limit="$9",
@@ -92,13 +98,14 @@ near AS (
   SELECT s.geom FROM stations AS s, here
    WHERE s.status = 'open' AND s.deleted_at IS NULL AND s.kind = ANY($3)
      AND ($4::text[] IS NULL OR s.amenities @> $4)
+     AND (NOT $5::boolean OR {walk_in})
    ORDER BY s.geom <-> here.pt LIMIT 50
 )
 SELECT (SELECT min(ST_Distance(near.geom::geography, here.pt::geography)) FROM near, here)
          AS nearest_m,
        EXISTS (SELECT 1 FROM boundaries AS b, here
                 WHERE b.valid_to IS NULL AND ST_Covers(b.geom, here.pt)) AS in_area
-"""
+""".replace("{walk_in}", walk_in_sql("s"))
 
 
 LeftOut = tuple[list[str], bool]  # hours texts a search leaves out, and whether "no hours"
@@ -116,7 +123,7 @@ class PostgisSource:
     async def shortlist(self, count: int) -> Shortlist[list[Candidate]]:
         a = self.area
         rows = await self._conn.fetch(KNN_SQL, a.lon, a.lat, *a.box, a.kinds, a.needs, count,
-                                      *self._out)  # fmt: skip
+                                      *self._out, a.walk_in)  # fmt: skip
         near = [candidate_of(r) for r in rows if r[5] <= a.metres]  # r[5]: distance_m
         return Shortlist(near, len(rows), [r[-1] for r in rows])
 
@@ -124,7 +131,7 @@ class PostgisSource:
         a = self.area
         out = _KEEP_ALL if every else self._out
         rows = await self._conn.fetch(CANDIDATES_SQL, a.lon, a.lat, *a.box, a.kinds, a.needs,
-                                      a.metres, limit, *out)  # fmt: skip
+                                      a.metres, limit, *out, a.walk_in)  # fmt: skip
         return [candidate_of(r) for r in rows]
 
     def ranked(self, hits: list[Candidate], rank: Rank) -> list[Located]:

@@ -40,8 +40,8 @@ _STATION_FEATURE = """json_build_object(
     'kind', t.kind, 'name', t.name, 'address', t.address, 'phone', t.phone,
     'host_type', t.host_type, 'host_name', t.host_name, 'status', t.status,
     'opened_on', t.opened_on, 'closed_on', t.closed_on, 'amenities', t.amenities,
-    'services', t.services, 'opening_hours', t.opening_hours,
-    'floor_area_m2', t.floor_area_m2, 'seats', t.seats,
+    'services', t.services, 'opening_hours', t.opening_hours, 'access', t.access,
+    'access_condition', t.access_condition, 'floor_area_m2', t.floor_area_m2, 'seats', t.seats,
     'last_verified_at', t.last_verified_at, 'boundary_code', b.code, 'boundary_name', b.name))"""
 
 _ENTERPRISE_FEATURE = """json_build_object(

@@ -36,7 +36,8 @@ log = logging.getLogger("nuanxin.locator")
 SNAPSHOT_SQL = """
 SELECT s.id, s.name, s.kind, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, 0.0::float8 AS distance_m,
        s.amenities, s.opening_hours, s.last_verified_at, s.address, s.phone, s.host_type,
-       s.host_name, b.code AS boundary_code, b.name AS boundary_name
+       s.host_name, b.code AS boundary_code, b.name AS boundary_name, s.access,
+       s.access_condition
   FROM stations AS s
   LEFT JOIN boundaries AS b ON b.id = s.boundary_id
  WHERE s.status = 'open' AND s.deleted_at IS NULL

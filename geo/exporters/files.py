@@ -37,13 +37,13 @@ class ExportLayout(StrEnum):
 STATION_FIELDS = (
     "source", "external_id", "kind", "name", "lon", "lat", "address", "phone", "host_type",
     "host_name", "status", "opened_on", "closed_on", "amenities", "services", "opening_hours",
-    "floor_area_m2", "seats", "source_crs", "last_verified_at",
+    "access", "access_condition", "floor_area_m2", "seats", "source_crs", "last_verified_at",
 )  # fmt: skip
 ENTERPRISE_FIELDS = (
     "source", "external_id", "name", "lon", "lat", "address", "employees", "outdoor_workers",
     "union_status", "industry", "registration_code",
 )  # fmt: skip
-LIST_FIELDS = {"amenities", "services"}
+LIST_FIELDS = {"amenities", "services", "access"}
 FORMATS = {".geojson", ".gpkg", ".csv", ".xlsx"}
 
 

@@ -19,6 +19,8 @@ from shapely.geometry.base import BaseGeometry
 from geo.hours import validate_opening_hours
 from geo.standards import BOUNDARY_CODE_PATTERN
 from geo.vocab import (
+    ACCESS_CONDITION_MAX,
+    Access,
     Amenity,
     BoundaryLevel,
     HostType,
@@ -89,6 +91,11 @@ class StationRecord(_Record):
     amenities: Annotated[list[Amenity], _vocab_list(Amenity)] = Field(default_factory=list)
     services: Annotated[list[Service], _vocab_list(Service)] = Field(default_factory=list)
     opening_hours: OptionalText = None
+    access: Annotated[list[Access], _vocab_list(Access)] = Field(default_factory=list)
+    access_condition: Annotated[
+        Annotated[str, Field(max_length=ACCESS_CONDITION_MAX)] | None,
+        BeforeValidator(_blank_to_none),
+    ] = None
     floor_area_m2: float | None = Field(None, ge=0, allow_inf_nan=False)
     seats: int | None = Field(None, ge=0)
     source_crs: str = "wgs84"

@@ -35,6 +35,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "amenities": ("amenities", "设施", "服务设施"),
     "services": ("services", "服务", "服务项目"),
     "opening_hours": ("opening_hours", "hours", "开放时间", "营业时间"),
+    "access": ("access", "entry", "进入方式", "入站方式", "如何进入"),
+    "access_condition": ("access_condition", "进入条件", "准入条件", "开放对象"),
     "floor_area_m2": ("floor_area_m2", "面积", "面积(m2)", "面积（㎡）", "建筑面积"),
     "seats": ("seats", "座位", "座位数"),
     "last_verified_at": ("last_verified_at", "核实时间", "最近核实"),

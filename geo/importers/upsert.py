@@ -94,6 +94,7 @@ def station_row(record: StationRecord) -> dict[str, Any]:
     values = record.model_dump(exclude={"lon", "lat"})
     values["amenities"] = [str(a) for a in record.amenities]
     values["services"] = [str(s) for s in record.services]
+    values["access"] = [str(a) for a in record.access]
     values["geom"] = _point(record.lon, record.lat)
     return values
 

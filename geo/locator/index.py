@@ -24,7 +24,8 @@ geography uses (they agree to 1e-8 m on 20,000 Beijing points). Degrees come fro
 cost, most of which is argument handling), scipy's ``cKDTree`` for the whole radius, which
 pykdtree cannot ask. pykdtree parallelises queries with OpenMP; for one point that only costs,
 so the API limits it to one thread (:mod:`api.app`). Filters are bit masks: a kind is one bit, a
-place's amenities a set of bits. Pure: places in, candidates out; the API keeps it current.
+place's amenities a set of bits, with one more bit when anyone may walk in
+(:func:`geo.vocab.walk_in`). Pure: places in, candidates out; the API keeps it current.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ from pyproj import Geod
 from scipy.spatial import cKDTree
 
 from geo.locator.rules import STALE_PENALTY, Candidate
-from geo.vocab import Amenity, StationKind
+from geo.vocab import Amenity, StationKind, walk_in
 
 WGS84 = Geod(ellps="WGS84")
 # One bit each in an int64 mask; a vocabulary past 63 values needs a wider mask.
-assert len(StationKind) < 64 and len(Amenity) < 64
+assert len(StationKind) < 64 and len(Amenity) < 63
 _KIND_BIT = {kind.value: 1 << i for i, kind in enumerate(StationKind)}
 _AMENITY_BIT = {amenity.value: 1 << i for i, amenity in enumerate(Amenity)}
+WALK_IN_BIT = 1 << len(Amenity)  # next to the amenities: "needs" it like one
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NEVER = np.iinfo(np.int64).min
@@ -89,8 +91,9 @@ class PlaceIndex:
         self.lat = np.fromiter((p.lat for p in self.places), np.float64, n)
         self.ids = np.fromiter((p.id for p in self.places), np.int64, n)
         self.kind_bits = np.fromiter((_KIND_BIT.get(p.kind, 0) for p in self.places), np.int64, n)
-        self.amenity_bits = np.fromiter((amenity_mask(p.amenities) for p in self.places),
-                                        np.int64, n)  # fmt: skip
+        self.amenity_bits = np.fromiter(
+            (amenity_mask(p.amenities) | (WALK_IN_BIT if walk_in(p.access, p.access_condition)
+                                          else 0) for p in self.places), np.int64, n)  # fmt: skip
         self.verified = np.fromiter((_micros(p.last_verified_at) for p in self.places),
                                     np.int64, n)  # fmt: skip
         # Each place's opening hours as a number: a filter on hours is one lookup per place.

@@ -122,6 +122,8 @@ class Candidate(NamedTuple):
     host_name: str | None = None
     boundary_code: str | None = None
     boundary_name: str | None = None
+    access: Sequence[str] = ()  # geo.vocab.Access codes; empty: not recorded
+    access_condition: str | None = None
 
 
 class Located(NamedTuple):

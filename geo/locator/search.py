@@ -22,7 +22,15 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
-from geo.locator.index import Found, HoursFilter, PlaceIndex, amenity_mask, box_reach, kind_mask
+from geo.locator.index import (
+    WALK_IN_BIT,
+    Found,
+    HoursFilter,
+    PlaceIndex,
+    amenity_mask,
+    box_reach,
+    kind_mask,
+)
 from geo.locator.rules import Candidate, Located, Rank, rank_key
 from geo.network.router import WalkRouter
 
@@ -72,14 +80,15 @@ def is_final(rows: int, found: list[Located], k: int, complete_m: float) -> bool
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """What a request searches: matches of ``kinds`` with every one of ``needs``, within
-    ``metres`` of a WGS-84 point."""
+    """What a request searches: matches of ``kinds`` with every one of ``needs`` (and, with
+    ``walk_in``, that anyone may walk into), within ``metres`` of a WGS-84 point."""
 
     lon: float
     lat: float
     metres: float
     kinds: list[str]
     needs: list[str] | None = None
+    walk_in: bool = False
     box: tuple[float, float, float, float] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,7 +151,8 @@ class IndexSource:
                  hours: HoursFilter | None = None) -> None:  # fmt: skip
         self.area, self.filters_hours = area, hours is not None
         self._index, self._stale_at, self._hours = index, stale_at, hours
-        self._kinds, self._needs = kind_mask(area.kinds), amenity_mask(area.needs or ())
+        self._kinds = kind_mask(area.kinds)
+        self._needs = amenity_mask(area.needs or ()) | (WALK_IN_BIT if area.walk_in else 0)
         self._reach = box_reach(area.lon, area.lat, area.box)
 
     async def shortlist(self, count: int) -> Shortlist[Found]:

@@ -37,6 +37,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo.standards import BOUNDARY_CODE_PATTERN
 from geo.vocab import (
+    ACCESS_CONDITION_MAX,
+    Access,
     Amenity,
     BoundaryLevel,
     HostType,
@@ -140,6 +142,9 @@ class Station(Base):
         CheckConstraint(_in_vocab("host_type", HostType), name="host_type"),
         CheckConstraint(_subset_of_vocab("amenities", Amenity), name="amenities"),
         CheckConstraint(_subset_of_vocab("services", Service), name="services"),
+        CheckConstraint(_subset_of_vocab("access", Access), name="access"),
+        CheckConstraint("access_condition IS NULL OR length(btrim(access_condition)) "
+                        f"BETWEEN 1 AND {ACCESS_CONDITION_MAX}", name="access_condition_length"),
         CheckConstraint("closed_on IS NULL OR opened_on IS NULL OR closed_on >= opened_on",
                         name="closed_after_opened"),
         CheckConstraint("opening_hours IS NULL OR length(btrim(opening_hours)) BETWEEN 1 AND 255",
@@ -168,6 +173,9 @@ class Station(Base):
     amenities: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     services: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     opening_hours: Mapped[str | None] = mapped_column(Text)
+    # How a worker gets in (geo.vocab.Access) and who may, if not everyone.
+    access: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    access_condition: Mapped[str | None] = mapped_column(Text)
     floor_area_m2: Mapped[float | None] = mapped_column(Float)
     seats: Mapped[int | None] = mapped_column(Integer)
     boundary_id: Mapped[int | None] = mapped_column(
@@ -357,6 +365,11 @@ CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "ck_stations_host_type": ("host_type", f"must be one of {values(HostType)}"),
     "ck_stations_amenities": ("amenities", f"must be drawn from {values(Amenity)}"),
     "ck_stations_services": ("services", f"must be drawn from {values(Service)}"),
+    "ck_stations_access": ("access", f"must be drawn from {values(Access)}"),
+    "ck_stations_access_condition_length": (
+        "access_condition",
+        f"must be 1 to {ACCESS_CONDITION_MAX} characters",
+    ),
     "ck_stations_closed_after_opened": ("closed_on", "must not be before opened_on"),
     "ck_stations_lon_range": ("lon", "must lie within -180..180"),
     "ck_stations_lat_range": ("lat", "must lie within -90..90"),

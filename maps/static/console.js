@@ -84,7 +84,7 @@
     $("who").textContent = `${who.name} · ${role}${who.district_code ? ` · ${who.district_code}` : ""}`;
     $("editors-tab").hidden = who.role !== "admin";
     map.invalidateSize();
-    await Promise.all([loadPlaces(true), loadReports(), loadDue()]);
+    await Promise.all([loadPlaces(true), loadReports(), loadDue(), drawAreas()]);
     if (who.role === "admin") await loadEditors();
     body.dataset.state = "ready";
   }
@@ -122,7 +122,22 @@
   map.setView([39.86, 116.29], 11);
   L.control.scale({ imperial: false, position: "bottomright" }).addTo(map);
   const dots = L.layerGroup().addTo(map);
-  let pin = null;
+  let pin = null, outlines = null;
+
+  // The editor's own district and its subdistricts (every district for an admin): without a
+  // basemap these outlines are the only picture of where a place sits.
+  async function drawAreas() {
+    const q = new URLSearchParams({ simplify_m: "40", coords: CRS });
+    ["district", "subdistrict"].forEach((level) => q.append("level", level));
+    if (S.who.district_code) q.set("within", S.who.district_code);
+    const areas = await call(`/boundaries?${q}`);
+    if (outlines) outlines.remove();
+    outlines = L.geoJSON(areas, { interactive: false, style: (f) => f.properties.level === "district"
+      ? { color: "#5b6270", weight: 2, fill: false }
+      : { color: "#8a90a0", weight: 1, dashArray: "3 3", fill: false } }).addTo(map);
+    outlines.bringToBack();
+    body.dataset.areas = String(areas.features.length);
+  }
   window.nuanxin = { map, state: S };
 
   function drawPlaces() {
@@ -165,6 +180,8 @@
     box.append(...Object.entries(vocab).map(([value, label]) => el("label", {},
       el("input", { type: "checkbox", name, value }), ` ${label}`)));
   }
+  const LISTS = ["access", "amenities", "services"];  // the form's checkbox fields
+  checks($("p-access"), V.access, "access");
   checks($("p-amenities"), V.amenities, "amenities");
   checks($("p-services"), V.services, "services");
 
@@ -211,7 +228,7 @@
       input.value = value === null || value === undefined ? "" : String(value).slice(0, 10 ** 4);
       if (input.type === "date" && value) input.value = String(value).slice(0, 10);
     });
-    ["amenities", "services"].forEach((name) => {
+    LISTS.forEach((name) => {
       document.querySelectorAll(`#place input[name="${name}"]`).forEach((box) => {
         box.checked = (place[name] || []).includes(box.value);
       });
@@ -223,7 +240,7 @@
       const raw = input.value.trim();
       values[input.dataset.field] = raw === "" ? null : input.type === "number" ? Number(raw) : raw;
     });
-    ["amenities", "services"].forEach((name) => {
+    LISTS.forEach((name) => {
       values[name] = [...document.querySelectorAll(`#place input[name="${name}"]:checked`)]
         .map((box) => box.value);
     });
@@ -266,7 +283,7 @@
   $("new-place").addEventListener("click", () => {
     const c = map.getCenter();
     open({ id: null, name: "", kind: "rest_point", status: "open", host_type: "union",
-      lat: c.lat, lon: c.lng, amenities: [], services: [] });
+      lat: c.lat, lon: c.lng, access: [], amenities: [], services: [] });
     $("history").replaceChildren();
     $("p-name").focus();
   });

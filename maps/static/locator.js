@@ -91,6 +91,16 @@
       + (p.closes_soon ? ` <strong class="soon">${esc(T.closes_soon)}</strong>` : "");
   }
 
+  // How to get in, next to the hours: a code lock or a sign-up turns passing workers away.
+  function access(p, tag) {
+    if (!(p.access || []).length) return "";
+    const ways = p.access.map((a) => esc(C.labels[a] || a)).join(" / ");
+    const who = p.access_condition ? ` · <span class="condition">${esc(p.access_condition)}</span>`
+      : "";
+    return `<${tag} class="access ${p.walk_in ? "walk-in" : "restricted"}">${esc(T.access)}: `
+      + `${ways}${who}</${tag}>`;
+  }
+
   function navButtons(p) {
     return ["amap", "baidu", "osm", "geo"].filter((app) => p.navigation[app]).map((app) =>
       `<a class="btn nav" data-app="${app}" href="${esc(p.navigation[app])}" target="_blank"`
@@ -115,7 +125,7 @@
     const results = L.layerGroup().addTo(map);
     let here = null, hereLayer = null, inFlight = null, searchTimer = 0;
     const need = new Set(O.need);
-    let profile = O.profile;
+    let profile = O.profile, walkIn = O.walk_in;
 
     function status(text, tone) {
       $("status").textContent = text;
@@ -124,9 +134,10 @@
 
     function params(lang) {
       const p = new URLSearchParams(C.query);
-      p.delete("need"); p.delete("profile"); p.delete("lang");
+      p.delete("need"); p.delete("profile"); p.delete("lang"); p.delete("walk_in");
       if (lang !== "zh") p.set("lang", lang);
       if (need.size) p.set("need", [...need].join(","));
+      if (walkIn) p.set("walk_in", "1");
       if (profile) p.set("profile", profile);
       return p;
     }
@@ -158,6 +169,7 @@
       const q = new URLSearchParams({ lon: here.lon, lat: here.lat, coords: CRS, k: O.k,
         open: O.open, max_km: O.max_km });
       need.forEach((n) => q.append("need", n));
+      if (walkIn) q.set("walk_in", "true");
       if (profile) q.set("profile", profile);
       if (O.at) q.set("at", O.at);
       status(T.loading);
@@ -179,6 +191,7 @@
         <p class="facts"><span class="dist">${esc(distance(p.distance_m))}</span> ·
           <span class="walk">${esc(fmt(T.walk, { n: Math.max(1, Math.round(p.walk_min)) }))}</span>
           · ${hours(p)}</p>
+        ${access(p, "p")}
         <p class="kind">${esc(C.labels[p.kind] || p.kind_label)}${p.host_name
           ? ` · ${esc(fmt(T.host, { h: p.host_name }))}` : ""}</p>
         <ul class="amenities">${p.amenities.map((a) => `<li class="${need.has(a)
@@ -216,7 +229,8 @@
     chips("needs", (chip) => {
       const code = chip.dataset.need, on = chip.getAttribute("aria-pressed") !== "true";
       chip.setAttribute("aria-pressed", String(on));
-      if (on) need.add(code); else need.delete(code);
+      if (chip.dataset.walkin) walkIn = on;
+      else if (on) need.add(code); else need.delete(code);
     });
     chips("profiles", (chip) => {
       profile = chip.dataset.profile || null;
@@ -294,6 +308,7 @@
       const amenities = (p.amenities || []).map((a) => esc(C.labels[a] || a)).join(" · ");
       return `<b>${esc(p.name)}</b><br>${esc(C.labels[p.kind] || p.kind)}`
         + (p.opening_hours ? `<br>${esc(p.opening_hours)}` : "")
+        + (access(p, "span") ? `<br>${access(p, "span")}` : "")
         + (amenities ? `<br>${amenities}` : "")
         + (p.host_name ? `<br>${esc(fmt(T.host, { h: p.host_name }))}` : "");
     }

@@ -190,6 +190,12 @@ def test_a_district_editor_sees_only_their_district_and_is_refused_outside_it(
     page = view.page
     codes = page.evaluate("() => window.nuanxin.state.places.map((p) => p.boundary_code)")
     assert codes and all(code.startswith("110106") for code in codes)
+    with psycopg.connect(bundled_database_url) as conn:
+        fengtai = conn.execute(
+            "SELECT count(*) FROM boundaries WHERE valid_to IS NULL AND level IN ('district',"
+            " 'subdistrict') AND (code = %s OR parent_code = %s)", (FENGTAI, FENGTAI)
+        ).fetchone()[0]  # fmt: skip
+    assert fengtai > 1 and page.evaluate("() => document.body.dataset.areas") == str(fengtai)
     assert page.locator("#editors-tab").is_hidden()  # admins only: never offered
     name = "丰台区职工服务中心"
     before = _station(bundled_database_url, name)
@@ -378,3 +384,66 @@ def test_upload_with_bad_rows_then_fix_the_mapping_and_commit(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-upload.png"))
     view.close()
+
+
+def test_record_how_to_get_in_and_the_locator_and_widget_show_it_and_filter(
+    browser, bundled_server, bundled_database_url
+):
+    """Can I get in? The console records a sign-up lock; the worker's page shows it next to the
+    hours and "no registration needed" leaves the place out; the widget's popup says it too."""
+    place = _station(bundled_database_url, YONGCHANG)  # bundled: an open door
+    view = Console(browser, bundled_server)
+    view.sign_in(_token(bundled_database_url, "ft-access"))
+    page = view.page
+    view.pick(YONGCHANG)
+    assert page.is_checked('#p-access input[value="open_door"]')
+    page.uncheck('#p-access input[value="open_door"]')
+    page.check('#p-access input[value="face_registration"]')
+    page.fill("#p-access-condition", "仅限已登记的快递外卖骑手")
+    page.click("#save")
+    view.said("已保存")
+    with psycopg.connect(bundled_database_url) as conn:
+        stored = conn.execute(
+            "SELECT access, access_condition FROM stations WHERE id = %s", (place["id"],)
+        ).fetchone()
+    assert stored == (["face_registration"], "仅限已登记的快递外卖骑手")
+    view.close()
+
+    here = {"longitude": place["lon"] + 0.0005, "latitude": place["lat"]}
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN",
+                                  geolocation=here, permissions=["geolocation"])  # fmt: skip
+    worker = context.new_page()
+    errors: list[str] = []
+    worker.on("pageerror", lambda e: errors.append(str(e)))
+    worker.goto(f"{bundled_server}/?at=2026-12-09T10:00&open=any&k=3")
+    worker.wait_for_function("() => document.body.dataset.state === 'ready'", timeout=20_000)
+    first = worker.locator("#place-1")
+    assert first.locator("h2").inner_text() == YONGCHANG
+    assert "进入方式: 人脸识别（需登记） · 仅限已登记的快递外卖骑手" in first.inner_text()
+    assert first.locator(".access.restricted").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    worker.screenshot(path=str(ARTIFACTS / "locator-access.png"))
+    worker.locator('#needs [data-walkin="1"]').click()
+    worker.wait_for_function(
+        "(n) => document.body.dataset.state === 'ready' && ![...document.querySelectorAll("
+        "'#results h2')].some((h) => h.textContent === n)", arg=YONGCHANG, timeout=20_000
+    )  # fmt: skip
+    assert "walk_in=1" in worker.url
+    assert worker.locator("#results .place").count() == 3  # three others anyone may enter
+    assert worker.locator("#results .access.restricted").count() == 0
+
+    worker.goto(f"{bundled_server}/embed?lat={place['lat']}&lon={place['lon']}&zoom=16")
+    worker.wait_for_function("() => document.body.dataset.state === 'ready'", timeout=20_000)
+    popup = worker.evaluate(
+        """(at) => { let text = null; window.nuanxin.map.eachLayer((l) => {
+             if (l.getPopup && l.getPopup() && l.getLatLng
+                 && Math.abs(l.getLatLng().lat - at[1]) < 1e-5
+                 && Math.abs(l.getLatLng().lng - at[0]) < 1e-5) {
+               l.openPopup(); text = document.querySelector('.leaflet-popup-content').innerText;
+             } }); return text; }""",
+        [place["lon"], place["lat"]],
+    )
+    assert popup is not None and YONGCHANG in popup
+    assert "进入方式: 人脸识别（需登记） · 仅限已登记的快递外卖骑手" in popup
+    assert errors == []
+    context.close()

@@ -13,6 +13,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 EVIL = "<img src=x onerror=alert(1)>"
 AREA_EVIL = "<b onmouseover=alert(2)>卢沟桥</b>"
+WHO_EVIL = "<img src=x onerror=alert(3)>骑手"  # who may enter: shown next to the hours
 HERE = {"longitude": 116.2188, "latitude": 39.8513}  # a few metres from the station
 
 
@@ -20,10 +21,10 @@ HERE = {"longitude": 116.2188, "latitude": 39.8513}  # a few metres from the sta
 def base(bundled_server, bundled_database_url):
     with psycopg.connect(bundled_database_url) as conn:
         conn.execute(
-            "INSERT INTO stations (source, external_id, kind, name, status, opening_hours, geom) "
-            "VALUES ('test', 'evil', 'rest_point', %s, 'open', '24/7', "
-            "ST_SetSRID(ST_MakePoint(116.2187, 39.8512), 4326))",
-            (EVIL,),
+            "INSERT INTO stations (source, external_id, kind, name, status, opening_hours, access,"
+            " access_condition, geom) VALUES ('test', 'evil', 'rest_point', %s, 'open', '24/7',"
+            " '{ring}', %s, ST_SetSRID(ST_MakePoint(116.2187, 39.8512), 4326))",
+            (EVIL, WHO_EVIL),
         )
         conn.execute("UPDATE boundaries SET name = %s WHERE code = '110106017000'", (AREA_EVIL,))
     return bundled_server
@@ -52,6 +53,7 @@ def test_the_locator_lists_the_name_as_text(browser, base):
     watched.page.goto(f"{base}/?open=any")
     watched.page.wait_for_function("() => document.body.dataset.state === 'ready'")
     assert EVIL in watched.page.locator("#results").inner_text()
+    assert WHO_EVIL in watched.page.locator("#results .access").first.inner_text()
     watched.close()
 
 
@@ -79,6 +81,7 @@ def test_the_overview_maps_popup_and_tooltip_show_text(browser, base):
         [EVIL, AREA_EVIL],
     )
     assert len(shown) == 2 and EVIL in shown[0] and AREA_EVIL in shown[1], shown
+    assert WHO_EVIL in shown[0]
     watched.close()
 
 

@@ -28,11 +28,15 @@ pytestmark = pytest.mark.anyio
 HOURS = [None, "24/7", "Mo-Fr 09:00-17:00", "Mo-Su 06:00-22:00", "Mo-Fr 08:00-20:00; PH off",
          "Sa-Su 10:00-16:00"]  # fmt: skip
 MOMENTS = ["2026-11-25T10:30", "2026-11-25T03:00", "2026-10-03T12:00", "2026-11-28T16:50"]
+# How to get in, with who may: walk-in, code locks, conditions and not recorded at all.
+ACCESS = [([], None), (["open_door"], None), (["ring", "id_card"], None), (["member_qr"], None),
+          (["face_registration"], "仅限已登记骑手"), (["open_door"], "仅限环卫工人")]  # fmt: skip
 
 
 async def _seed(conn: Any, rng: random.Random, n: int) -> None:
     """``n`` open stations (and a few closed or deleted ones) around two dense spots."""
     now = datetime(2026, 11, 20, tzinfo=UTC)
+    ways_in = random.Random(n)  # noqa: S311 (its own stream: the others' draws do not move)
     rows = []
     for i in range(n):
         centre = (116.30, 39.90) if i % 3 else (116.42, 39.95)
@@ -42,11 +46,11 @@ async def _seed(conn: Any, rng: random.Random, n: int) -> None:
         verified = rng.choice([None, now - timedelta(days=rng.randint(0, 400))])
         status = "open" if i % 17 else "closed"
         rows.append((f"x{i}", rng.choice(list(StationKind)).value, f"站{i}", status, amenities,
-                     rng.choice(HOURS), verified, lon, lat))  # fmt: skip
+                     rng.choice(HOURS), verified, lon, lat, *ways_in.choice(ACCESS)))  # fmt: skip
     await conn.executemany(
         "INSERT INTO stations (source, external_id, kind, name, status, amenities, opening_hours,"
-        " last_verified_at, geom) VALUES ('diff', $1, $2, $3, $4, $5, $6, $7,"
-        " ST_SetSRID(ST_MakePoint($8, $9), 4326))",
+        " last_verified_at, geom, access, access_condition) VALUES ('diff', $1, $2, $3, $4, $5,"
+        " $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326), $10, $11)",
         rows,
     )
     await conn.execute(
@@ -56,6 +60,7 @@ async def _seed(conn: Any, rng: random.Random, n: int) -> None:
 
 def _queries(rng: random.Random, count: int) -> list[str]:
     out = []
+    walk_in = random.Random(count)  # noqa: S311 (its own stream, as in _seed)
     for _ in range(count):
         centre = rng.choice([(116.30, 39.90), (116.42, 39.95), (116.36, 39.92)])
         params = [f"lon={centre[0] + rng.uniform(-0.03, 0.03):.6f}",
@@ -72,6 +77,8 @@ def _queries(rng: random.Random, count: int) -> list[str]:
             params.append(f"profile={rng.choice(['courier', 'sanitation', 'driver'])}")
         if rng.random() < 0.2:
             params.append(f"coords={rng.choice(['gcj02', 'bd09'])}")
+        if walk_in.random() < 0.25:
+            params.append("walk_in=true")
         out.append("&".join(params))
     return out
 
@@ -131,6 +138,12 @@ async def test_the_index_answers_as_postgis_does(client, api_conn, monkeypatch):
     results = [len(a["results"]) for a in answers["no_index"]]
     notices = {a["notice"]["code"] for a in answers["no_index"] if a["notice"]}
     assert max(results) == 20 and 0 in results and {"nothing_open", "nothing_within"} <= notices
+    # "No registration needed" kept only walk-in places; other answers held every kind of door.
+    walk_in = [p["walk_in"] for q, a in zip(queries, answers["no_index"], strict=True)
+               if "walk_in=true" in q for p in a["results"]]  # fmt: skip
+    others = {p["walk_in"] for q, a in zip(queries, answers["no_index"], strict=True)
+              if "walk_in=true" not in q for p in a["results"]}  # fmt: skip
+    assert walk_in and set(walk_in) == {True} and others == {True, False, None}
 
 
 async def test_deleted_closed_and_other_kinds_never_come_from_the_index(api_conn):
