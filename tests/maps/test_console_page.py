@@ -13,7 +13,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.browser import ARTIFACTS
+from geo.config import Settings
+from geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
+from tests.browser import ARTIFACTS, served
 from tests.conftest import token_headers
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -21,6 +23,10 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 LAPTOP = {"width": 1366, "height": 800}
 FENGTAI = "110106000000"
 YONGCHANG = "永畅超市暖心驿站"  # bundled, Fengtai, Mo-Su 07:00-21:00
+BLANK_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
 
 
 def _token(
@@ -29,16 +35,25 @@ def _token(
     return token_headers(url, name, role, district)["Authorization"].removeprefix("Bearer ")
 
 
+def _local_or_blank(route, base: str) -> None:
+    if route.request.url.startswith(base):
+        route.continue_()
+    else:
+        route.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
+
+
 class Console:
     """The page in its own browser context, collecting script errors."""
 
-    def __init__(self, browser, base: str, query: str = "") -> None:
+    def __init__(self, browser, base: str, query: str = "", offline_tiles: bool = False) -> None:
         self.context = browser.new_context(
             viewport=LAPTOP, locale="zh-CN", timezone_id="Asia/Shanghai"
         )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        if offline_tiles:  # a basemap's tiles are answered here: no request leaves the machine
+            self.page.route("**/*", lambda route: _local_or_blank(route, base))
         self.page.goto(f"{base}/console{query}")
         self.state("signin")
 
@@ -447,3 +462,55 @@ def test_record_how_to_get_in_and_the_locator_and_widget_show_it_and_filter(
     assert "进入方式: 人脸识别（需登记） · 仅限已登记的快递外卖骑手" in popup
     assert errors == []
     context.close()
+
+
+def test_drag_the_marker_on_a_gcj02_basemap_and_wgs84_is_stored(browser, bundled_database_url):
+    """On Amap's tiles the pin stands at the place's GCJ-02 position; after a drag the page
+    sends GCJ-02 and the database keeps WGS-84 (converted once, at the edge)."""
+    settings = Settings(environment="test", database_url=bundled_database_url, basemaps="amap")
+    before = _station(bundled_database_url, YONGCHANG)
+    with served(settings) as base:
+        view = Console(browser, base, "?basemap=amap", offline_tiles=True)
+        view.sign_in(_token(bundled_database_url, "ft-drag"))
+        view.pick(YONGCHANG)
+        page = view.page
+        shown = page.evaluate(
+            "() => { const p = window.nuanxin.map.getCenter(); return [p.lng, p.lat]; }"
+        )
+        assert shown == pytest.approx(wgs84_to_gcj02(before["lon"], before["lat"]), abs=1e-6)
+        icon = page.locator(".leaflet-marker-icon.leaflet-marker-draggable").bounding_box()
+        x, y = icon["x"] + icon["width"] / 2, icon["y"] + icon["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(x + 8 * step, y + 5 * step)
+        page.mouse.up()
+        moved = page.evaluate("() => window.nuanxin.state.moved")
+        assert moved is not None and moved["lon"] > shown[0]
+        assert "(gcj02)" in page.inner_text("#p-position")
+        page.click("#save")
+        view.said("已保存")
+        after = _station(bundled_database_url, YONGCHANG)
+        expected = gcj02_to_wgs84(moved["lon"], moved["lat"])
+        assert (after["lon"], after["lat"]) == pytest.approx(expected, abs=1e-6)
+        assert 50 < (after["lon"] - before["lon"]) * 85_000 < 400  # 80 px east at z16
+        view.close()
+
+
+def test_on_a_tablet_the_list_map_and_form_stack_without_sideways_scrolling(
+    browser, bundled_server, bundled_database_url
+):
+    view = Console(browser, bundled_server)
+    view.page.set_viewport_size({"width": 800, "height": 1100})
+    view.sign_in(_token(bundled_database_url, "ft-tablet"))
+    view.pick(YONGCHANG)
+    page = view.page
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 800
+    listed, pictured, form = (page.locator(p).bounding_box() for p in ("#places", "#map", "#place"))
+    assert listed["width"] >= 250 and pictured["width"] >= 400  # side by side
+    assert listed["x"] + listed["width"] <= pictured["x"] + 1 and pictured["height"] >= 400
+    assert form["y"] >= pictured["y"] + pictured["height"] - 1 and form["width"] >= 700  # below
+    assert page.locator("#map").is_visible() and pictured["y"] < 1100  # on the first screen
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-tablet.png"), full_page=True)
+    view.close()
