@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
@@ -29,6 +30,7 @@ from api.ogc.tile_fastpath import TileFastPath
 from api.planning import coverage, jobs, workbench
 from api.runtime.database import open_pool
 from api.runtime.freshness import LayerVersions, WriteBarrier
+from api.runtime.lease import WorkerLease
 from api.runtime.places import LivePlaces
 from api.runtime.services import Services
 from api.schemas import PROBLEM_RESPONSES, Problem
@@ -38,6 +40,23 @@ from geo.store.db import resolve_database_url
 from maps.pages import STATIC_DIR
 
 log = logging.getLogger("nuanxin.api")
+LEASE_WAIT_S = 3.0  # at start-up, for this worker's lease before sweeping orphaned jobs
+
+
+async def _fail_orphaned_jobs(services: Services) -> None:
+    """At start-up: jobs left by a worker that died are failed, not left queued forever. With
+    the database down this waits a little and moves on (every job creation and poll sweeps)."""
+    assert services.lease is not None and services.pool is not None
+    try:
+        await asyncio.wait_for(services.lease.acquired.wait(), LEASE_WAIT_S)
+        async with services.pool.acquire() as conn:
+            orphans = await jobs.fail_orphans(conn)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        log.warning("orphaned jobs not checked at start-up (%s); the next poll will", exc)
+        return
+    if orphans:
+        log.warning("failed %d jobs whose worker had stopped: %s", len(orphans),
+                    ", ".join(map(str, orphans)))  # fmt: skip
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.pool = await open_pool(url)
         services.versions = LayerVersions(url)
         services.versions.start()
+        services.lease = WorkerLease(url)
+        services.lease.start()
+        await _fail_orphaned_jobs(services)
         if settings.api.walk_network is not None:  # a bad file stops start-up, saying why
             services.walk_router = await load_walk_router(settings.api.walk_network)
         # pykdtree (the locator's shortlist) runs each query on an OpenMP team: for one point
@@ -66,10 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:  # graceful: stop our jobs (marked failed, with a reason), then the pool
             await services.jobs.cancel_all()
+            await services.lease.stop()
             await services.places.stop()
             await services.versions.stop()
             await services.pool.close()
             services.pool = services.versions = services.places = services.walk_router = None
+            services.lease = None
 
     app = FastAPI(
         title="Nuanxin 暖心 API",

@@ -5,6 +5,13 @@ in a child process (``spawn``): the event loop stays free, and cancelling termin
 bounded: parameters (see :class:`geo.siting.job.SitingJobParams`), jobs active at once, one
 running per API worker, a deadline of the time limit plus a grace period, finished jobs kept
 for a week.
+
+A job belongs to the worker that accepted it (``owner``, that worker's lease:
+:mod:`api.runtime.lease`). When a worker dies without a word (SIGKILL, a lost machine), its
+queued and running jobs are failed with a reason by :func:`fail_orphans`, which every worker
+runs at start-up, before counting active jobs and when a poll finds a job active: an orphan
+never hangs a poll nor holds a place under the cap. They are failed rather than re-run: the
+planner who asked is told, and the data may have changed since.
 """
 
 from __future__ import annotations
@@ -13,7 +20,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import time
 import uuid
 from typing import Annotated, Any
@@ -24,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep, ServicesDep
+from api.runtime.lease import LEASE_NAMESPACE
 from geo.crs import CoordSystem
 from geo.errors import (
     ConflictError,
@@ -39,10 +46,24 @@ MAX_ACTIVE_JOBS = 8  # queued + running, across all workers
 GRACE_S = 60.0  # loading data and building the model come on top of the solver's limit
 POLL_S = 0.25
 KEEP_DAYS = 7
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
+ORPHANED = "interrupted: the worker running it stopped; start it again"
+# Active jobs whose owner's lease (an advisory lock, see api.runtime.lease) nobody holds.
+_FAIL_ORPHANS = """
+UPDATE jobs SET status = 'failed', finished_at = now(), error = $2
+ WHERE status IN ('queued', 'running')
+   AND (owner IS NULL OR NOT EXISTS (
+        SELECT 1 FROM pg_locks AS l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = $1::int4::oid AND l.objid = hashtext(jobs.owner)::oid))
+RETURNING id
+"""
 _SPAWN = multiprocessing.get_context("spawn")
 
 _COLUMNS = "id, kind, status, params, created_at, started_at, finished_at, error"
+_INSERT = (
+    f"INSERT INTO jobs (kind, params, owner) VALUES ('siting', $1::jsonb, $2) RETURNING {_COLUMNS}"  # noqa: S608
+)
 JobId = Annotated[uuid.UUID, Path(description="the id returned when the job was created")]
 
 
@@ -79,18 +100,20 @@ async def create_siting_job(
         Body(examples=[{"boundary": ["110106000000"], "p": 3, "model": "mclp"}]),
     ],
 ) -> JSONResponse:
+    lease = services.lease
+    if lease is None or not lease.held:  # another worker would take its jobs for orphans
+        raise DatabaseUnavailableError("this worker cannot run jobs until its database "
+                                       "connection is back; retry shortly")  # fmt: skip
     await conn.execute(
         "DELETE FROM jobs WHERE finished_at < now() - make_interval(days => $1)", KEEP_DAYS
     )
+    await fail_orphans(conn)
     active = await conn.fetchval("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
     if active >= MAX_ACTIVE_JOBS:
         raise LimitExceededError(
             f"{active} jobs are active: at most {MAX_ACTIVE_JOBS} at once; retry when one finishes"
         )
-    row = await conn.fetchrow(
-        f"INSERT INTO jobs (kind, params) VALUES ('siting', $1::jsonb) RETURNING {_COLUMNS}",  # noqa: S608
-        params.model_dump_json(),
-    )
+    row = await conn.fetchrow(_INSERT, params.model_dump_json(), lease.owner)
     pool = services.pool
     if pool is None:
         raise DatabaseUnavailableError("the app was started without its database pool")
@@ -124,16 +147,17 @@ async def _run_in_slot(pool: asyncpg.Pool, slots: asyncio.Semaphore, job_id: uui
                        url: str, params: SitingJobParams) -> None:  # fmt: skip
     async with slots:
         started = await pool.fetchval(
-            "UPDATE jobs SET status = 'running', started_at = now(), owner = $2 "
+            "UPDATE jobs SET status = 'running', started_at = now() "
             "WHERE id = $1 AND status = 'queued' RETURNING id",
             job_id,
-            OWNER,
         )
         if started is None:  # cancelled while queued
             return
         receiver, sender = _SPAWN.Pipe(duplex=False)
         process = _SPAWN.Process(
-            target=child_main, args=(url, params.model_dump_json(), sender), daemon=True
+            target=child_main,
+            args=(url, params.model_dump_json(), sender, os.getpid()),
+            daemon=True,
         )
         process.start()
         sender.close()
@@ -176,24 +200,17 @@ async def _run_in_slot(pool: asyncpg.Pool, slots: asyncio.Semaphore, job_id: uui
             )
 
 
+async def fail_orphans(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    """Fail every queued or running job whose worker is gone (its lease is free); their ids."""
+    return [r["id"] for r in await conn.fetch(_FAIL_ORPHANS, LEASE_NAMESPACE, ORPHANED)]
+
+
 async def _fetch(conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS}, owner FROM jobs WHERE id = $1", job_id)  # noqa: S608
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM jobs WHERE id = $1", job_id)  # noqa: S608
     if row is None:
         raise NotFoundError(f"no job {job_id}")
-    host, _, pid = (row["owner"] or "").partition(":")
-    if row["status"] == "running" and host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:  # its worker is gone (a restart): say so, do not hang
-            row = await conn.fetchrow(
-                "UPDATE jobs SET status = 'failed', finished_at = now(), error = $2 "
-                "WHERE id = $1 AND status = 'running' RETURNING id, kind, status, params, "
-                "created_at, started_at, finished_at, error, owner",
-                job_id,
-                "interrupted: the worker running it stopped; start it again",
-            )
-            if row is None:
-                return await _fetch(conn, job_id)
+    if row["status"] in ("queued", "running") and job_id in await fail_orphans(conn):
+        return await _fetch(conn, job_id)  # its worker is gone: say so, never hang a poll
     return row
 
 

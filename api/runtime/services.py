@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import asyncpg
 
     from api.runtime.freshness import LayerVersions
+    from api.runtime.lease import WorkerLease
     from api.runtime.places import LivePlaces
     from geo.coverage.query import CoverageRun
     from geo.network.router import WalkRouter
@@ -64,6 +65,7 @@ class Services:
     versions: LayerVersions | None = None  # shared layer versions (freshness)
     places: LivePlaces | None = None  # the locator's in-memory stations
     walk_router: WalkRouter | None = None  # when settings name a walking network
+    lease: WorkerLease | None = None  # this worker's advisory lock: its jobs are alive
 
 
 def services_of(app: Any) -> Services:

@@ -6,7 +6,11 @@ holds the worker's event loop); reads its inputs from the database itself.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
@@ -20,6 +24,7 @@ from geo.store.db import make_engine
 from geo.store.frames import load_boundaries, load_enterprises, load_stations
 
 MAX_P = 100
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_TIME_LIMIT_S = 120.0
 MAX_CANDIDATES = 20_000
 
@@ -100,11 +105,25 @@ def run_siting(database_url: str, params: SitingJobParams) -> dict[str, Any]:
     return result_document(result)
 
 
-def child_main(database_url: str, params_json: str, sender: Connection) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """On Linux, be sent SIGTERM when the process that started us dies, even by SIGKILL: a
+    solver whose API worker is gone would compute for no one (its job is failed meanwhile)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # it died before the request was made
+        os._exit(1)
+
+
+def child_main(database_url: str, params_json: str, sender: Connection,
+               parent_pid: int | None = None) -> None:  # fmt: skip
     """Entry point of the job's process: send ``("ok", document)`` or ``("error", message)``.
 
     Messages are safe to show a user: a bug is logged here and reported without internals.
     """
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     outcome: tuple[str, Any]
     try:
         outcome = ("ok", run_siting(database_url, SitingJobParams.model_validate_json(params_json)))
