@@ -44,13 +44,13 @@ DATABASE_DOWN = (OSError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesN
                  asyncpg.InterfaceError, TimeoutError)  # fmt: skip
 
 
-def problem(status: int, title: str, detail: str, code: str,
-            **extra: Any) -> JSONResponse:  # fmt: skip
+def problem(status: int, title: str, detail: str, code: str, *,
+            retry_after_s: int | None = None, **extra: Any) -> JSONResponse:  # fmt: skip
     body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail,
             "code": code, **extra}  # fmt: skip
     headers = None
-    if status == 503:
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if status in (429, 503):  # when to come back (RFC 9110 10.2.3)
+        headers = {"Retry-After": str(retry_after_s or RETRY_AFTER_S)}
     elif status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="nuanxin"'}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -73,7 +73,11 @@ async def _geo_error(request: Request, exc: GeoError) -> JSONResponse:
     status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 500)
     if status >= 500 and not isinstance(exc, DatabaseUnavailableError):
         return await _unexpected(request, exc)
-    extra = {"field": exc.field} if isinstance(exc, InvalidInputError) and exc.field else {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInputError) and exc.field:
+        extra["field"] = exc.field
+    if isinstance(exc, LimitExceededError):
+        extra["retry_after_s"] = exc.retry_after_s
     return problem(status, type(exc).__name__.removesuffix("Error"), exc.message, exc.code,
                    **extra)  # fmt: skip
 

@@ -42,6 +42,17 @@ class LocalDbSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="worker processes (uvicorn's supervisor)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty: none, the peer address is the client",
+    )
+    root_path: str = Field(
+        "",
+        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="the path prefix a reverse proxy serves us under, e.g. /nuanxin",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
     max_features: int = Field(5000, ge=1, description="cap on features one request may return")
     default_features: int = Field(1000, ge=1, description="features returned without ?limit")

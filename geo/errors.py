@@ -43,9 +43,14 @@ class ForbiddenError(GeoError):
 
 
 class LimitExceededError(GeoError):
-    """Too much work asked for at once (e.g. too many jobs running); try again later."""
+    """Too much work asked for at once (e.g. too many jobs running); try again later, after
+    ``retry_after_s`` seconds (the API's ``Retry-After``)."""
 
     code = "limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
 
 
 class ConflictError(GeoError):

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from api.app import create_app
+from api.serving import uvicorn_options
 from geo.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+NUANXIN = Path(sys.executable).with_name("nuanxin")  # the venv's console script
 # Flags for a closed network: no background calls home, no sandbox as root, no GPU.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,7 +40,9 @@ def free_port() -> int:
 def served(settings: Settings) -> Iterator[str]:
     """Serve ``create_app(settings)`` on 127.0.0.1 in a thread; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    api = settings.api.model_copy(update={"host": "127.0.0.1", "port": port, "workers": 1})
+    options = uvicorn_options(api) | {"log_level": "warning"}  # trusts proxies as `serve` does
+    config = uvicorn.Config(create_app(settings), **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -48,3 +56,30 @@ def served(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_process(url: str, *options: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real ``nuanxin serve`` process on database ``url`` (its own port); yield it and its
+    base URL once ``/healthz`` answers; killed at the end if it still runs."""
+    port = free_port()
+    env = {**os.environ, "NUANXIN_DATABASE_URL": url, "NUANXIN_ENVIRONMENT": "test"}
+    process = subprocess.Popen([str(NUANXIN), "serve", "--port", str(port), *options], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nuanxin serve {' '.join(options)} did not start")
+            time.sleep(0.2)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -17,6 +17,7 @@ district, the share answered in time.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -53,6 +54,22 @@ class ReportIn(BaseModel):
     website: str | None = Field(None, description="leave empty (a trap for bots)")
 
 
+# This client's reports in the window and of this place and kind, and in how many seconds the
+# oldest of each leaves its window (the 429's Retry-After).
+_BUDGET = """
+SELECT count(*) FILTER (WHERE created_at > now() - make_interval(mins => $2)),
+       count(*) FILTER (WHERE station_id = $3 AND kind = $4
+                          AND created_at > now() - make_interval(mins => $5)),
+       coalesce(extract(epoch FROM min(created_at) FILTER (
+                  WHERE created_at > now() - make_interval(mins => $2))
+                + make_interval(mins => $2) - now()), 0)::float8,
+       coalesce(extract(epoch FROM max(created_at) FILTER (
+                  WHERE station_id = $3 AND kind = $4)
+                + make_interval(mins => $5) - now()), 0)::float8
+  FROM reports WHERE client_hash = $1
+"""
+
+
 @router.post(
     "/stations/{station_id}/reports",
     status_code=202,
@@ -73,11 +90,8 @@ async def create_report(
     if not live:
         raise NotFoundError(f"no station {station_id}")
     client = client_hash(request)
-    recent, same = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE created_at > now() - make_interval(mins => $2)), "
-        "count(*) FILTER (WHERE station_id = $3 AND kind = $4 "
-        "AND created_at > now() - make_interval(mins => $5)) "
-        "FROM reports WHERE client_hash = $1",
+    recent, same, window_frees, same_frees = await conn.fetchrow(
+        _BUDGET,
         client,
         WINDOW_MIN,
         station_id,
@@ -87,11 +101,13 @@ async def create_report(
     if same:
         raise LimitExceededError(
             f"you reported this already; one report per place and kind "
-            f"per {SAME_PLACE_KIND_MIN} minutes"
+            f"per {SAME_PLACE_KIND_MIN} minutes",
+            retry_after_s=math.ceil(same_frees),
         )
     if recent >= PER_CLIENT:
         raise LimitExceededError(
-            f"at most {PER_CLIENT} reports per {WINDOW_MIN} minutes; thank you, please try later"
+            f"at most {PER_CLIENT} reports per {WINDOW_MIN} minutes; thank you, please try later",
+            retry_after_s=math.ceil(window_frees),
         )
     report_id = await conn.fetchval(
         "INSERT INTO reports (station_id, kind, note, client_hash) VALUES ($1, $2, $3, $4) "

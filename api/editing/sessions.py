@@ -83,8 +83,9 @@ async def sign_in(
     client = client_hash(request)
     if await conn.fetchval(_FAILURES, client, WINDOW_MIN) >= MAX_FAILURES:
         raise LimitExceededError(
-            f"too many failed sign-ins: try again in {WINDOW_MIN} minutes"
-        )  # fmt: skip
+            f"too many failed sign-ins: try again in {WINDOW_MIN} minutes",
+            retry_after_s=WINDOW_MIN * 60,
+        )
     try:
         principal = await token_principal(request, conn, body.token.strip())
     except UnauthorizedError:

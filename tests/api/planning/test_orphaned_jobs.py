@@ -8,9 +8,7 @@ with its own lease, all on one database.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -20,8 +18,7 @@ import pytest
 
 import api.planning.jobs
 from geo.config import Settings
-from tests.browser import free_port, served
-from tests.cli.test_main import NUANXIN
+from tests.browser import serve_process, served
 
 SLOW = {"boundary": ["110106000000"], "p": 20, "model": "backup", "time_limit_s": 90}
 
@@ -48,30 +45,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has exited
 
 
-def _start_worker(url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "NUANXIN_DATABASE_URL": url, "NUANXIN_ENVIRONMENT": "test"}
-    process = subprocess.Popen([NUANXIN, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "worker A did not start"
-        time.sleep(0.2)
-
-
 def test_sigkilled_workers_jobs_are_failed_at_start_up_and_free_the_cap(
     bundled_database_url, monkeypatch
 ):
     url = bundled_database_url
     settings = Settings(environment="test", database_url=url)
-    worker, base = _start_worker(url)
-    try:
+    with serve_process(url) as (worker, base):
         with httpx.Client(base_url=base, timeout=30) as a, served(settings) as other:
             running = a.post("/jobs/siting", json=SLOW).json()["id"]
             queued = a.post("/jobs/siting", json=SLOW).json()["id"]  # one runs per worker
@@ -111,10 +90,6 @@ def test_sigkilled_workers_jobs_are_failed_at_start_up_and_free_the_cap(
                 fresh = c.post("/jobs/siting", json=SLOW)  # the orphans hold no place
                 assert fresh.status_code == 202, fresh.text
                 assert c.delete(f"/jobs/{fresh.json()['id']}").status_code == 200
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(timeout=10)
 
 
 def test_a_job_is_refused_while_this_worker_holds_no_lease(bundled_database_url, monkeypatch):
