@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 import asyncpg
@@ -25,10 +26,24 @@ async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
         yield connection
 
 
+Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+
+
+def get_acquire(request: Request) -> Acquire:
+    """A way to take a connection later, only if the route needs one: the locator answers from
+    memory without one, even while the database is down (a ``ConnectionDep`` would 503 first)."""
+    pool = services_of(request.app).pool
+    if pool is None:
+        raise DatabaseUnavailableError("the app was started without its database pool")
+    acquire: Acquire = pool.acquire
+    return acquire
+
+
 def get_app_settings(request: Request) -> Settings:
     return services_of(request.app).settings
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ConnectionDep = Annotated[asyncpg.Connection, Depends(get_connection)]
+AcquireDep = Annotated[Acquire, Depends(get_acquire)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -40,8 +40,11 @@ STATUS_OF: dict[type[GeoError], int] = {
     DatabaseUnavailableError: 503,
 }
 # Connection-level failures: the database is down or restarting, not a bug in the request.
-DATABASE_DOWN = (OSError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
-                 asyncpg.InterfaceError, TimeoutError)  # fmt: skip
+# Class 57 (operator intervention: admin or crash shutdown, cannot connect now, a cancelled
+# statement) and class 08 (connection exceptions) are what a restart looks like from here.
+DATABASE_DOWN = (OSError, asyncpg.OperatorInterventionError, asyncpg.PostgresConnectionError,
+                 asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
+                 TimeoutError)  # fmt: skip
 
 
 def problem(status: int, title: str, detail: str, code: str, *,

@@ -174,9 +174,10 @@ def place(found: Located, static: StaticPlace, coords: CoordSystem) -> bytes:
 
 
 def body(query: dict[str, Any], method: str, results: list[bytes],
-         notice: dict[str, Any] | None) -> bytes:  # fmt: skip
+         notice: dict[str, Any] | None, as_of: dict[str, Any] | None = None) -> bytes:  # fmt: skip
     """The whole response, as :class:`api.locator.schemas.LocateResponse` would serialise."""
     return b"".join((
         b'{"query":', to_json(query), b',"method":', to_json(method),
-        b',"results":[', b",".join(results), b'],"notice":', to_json(notice), b"}",
+        b',"results":[', b",".join(results), b'],"notice":', to_json(notice),
+        b',"stations_as_of":', to_json(as_of), b"}",
     ))  # fmt: skip

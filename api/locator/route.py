@@ -15,19 +15,18 @@ minute); the body is spliced from per-station parts serialised once
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
-from typing import Annotated
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.coords import shift_point, to_wgs84
-from api.deps import ConnectionDep
+from api.deps import Acquire, AcquireDep
+from api.errors import DATABASE_DOWN
 from api.locator import render
 from api.locator.query import AT_YEARS, LocateParams
 from api.locator.schemas import LocateResponse, Notice
@@ -43,6 +42,7 @@ from geo.locator.rules import (
     PROFILE_KINDS,
     WALK_MAX_KM,
     Candidate,
+    Located,
     OpenMode,
     WorkerProfile,
     beyond_walk_method,
@@ -58,9 +58,9 @@ from geo.standards import BEIJING
 from geo.vocab import StationKind
 
 router = APIRouter(tags=["locator"])
+log = logging.getLogger("nuanxin.locator")
 CALENDAR = ChinaCalendar()
 STATIC = render.StaticPlaces()  # per-station labels, positions and links; keyed by their inputs
-Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
 _HOURS_FILTERS_MAX = 64  # per snapshot: a few modes and spans per minute
@@ -106,13 +106,14 @@ def _left_out(snapshot: Snapshot | None, mode: OpenMode, moment: datetime,
     return (texts, none) if texts or none else None
 
 
-async def _straight(snapshot: Snapshot | None, acquire: Acquire, area: Area,
+async def _straight(snapshot: Snapshot | None, acquire: Acquire | None, area: Area,
                     stale_at: datetime, limit: int) -> list[Candidate]:  # fmt: skip
     """Every match within the radius as the crow flies, nearest first, at most ``limit``: what
     a walk is searched among (from memory when the snapshot is current, else PostGIS)."""
     if snapshot is not None:
         index = IndexSource(snapshot.index, area, stale_at)
         return index.candidates(await index.within(limit))
+    assert acquire is not None  # without a snapshot, only PostGIS has the places
     async with acquire() as conn:
         return await PostgisSource(conn, area).within(limit)
 
@@ -149,12 +150,12 @@ def _statics(candidates: list[Candidate],
     responses={400: {"description": "bad coordinates or parameters (problem+json)"}},
 )
 async def locate_nearest(
-    request: Request, conn: ConnectionDep, query: Annotated[LocateParams, Query()]
+    request: Request, acquire: AcquireDep, query: Annotated[LocateParams, Query()]
 ) -> Response:
     # The body is built as bytes (see api.locator.render); the response model above documents
     # it and the tests validate against it. api.locator.fastpath answers most requests before
     # they get here, through the same answer() and the same LocateParams.
-    body = await answer(services_of(request.app), partial(nullcontext, conn), query)
+    body = await answer(services_of(request.app), acquire, query)
     return Response(body, media_type="application/json")
 
 
@@ -185,35 +186,21 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
     metres, k = q.max_km * 1000, q.k
 
     area = Area(wlon, wlat, metres, kinds, needs, walk_in=q.walk_in)
-    rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
-    router = services.walk_router
-    method, on_foot = METHOD, None
     snapshot = await current_snapshot(services)
-    if router is not None and q.max_km > WALK_MAX_KM:
-        method = beyond_walk_method(q.max_km)
-    elif router is not None:
-        straight = partial(_straight, snapshot, acquire, area, stale_from(moment))
-        on_foot = await search_on_foot(straight, router, area, k, partial(rank, walked=True))
-        name = router.network.source
-        method = walked_method(name) if on_foot is not None else off_network_method(name)
-    near: list[Candidate] = []  # only made for an empty answer's notice
-    if on_foot is not None:
-        found, walked_to = on_foot
-        near = walked_to if not found else near
-    elif snapshot is not None:
-        hours = _hours_filter(snapshot, q.open, moment, metres)
-        index = IndexSource(snapshot.index, area, stale_from(moment), hours)
-        found, hits = await search(index, k, rank)
-        near = await nearby(index, hits) if not found else near
-    else:
-        out = _left_out(_latest_snapshot(services), q.open, moment, metres)
-        async with acquire() as conn:
-            postgis = PostgisSource(conn, area, out)
-            found, rows = await search(postgis, k, rank)
-            near = await nearby(postgis, rows) if not found else near
+    try:
+        method, found, near = await _find(services, acquire, q, area, moment, snapshot)
+        offline: Snapshot | None = None
+    except DATABASE_DOWN as exc:  # restarting, or down: answer from the stations in memory
+        offline = _latest_snapshot(services)
+        if snapshot is not None or offline is None:
+            raise
+        log.info("database unreachable (%r): /locate answers from memory", exc)
+        method, found, near = await _find(services, None, q, area, moment, offline)
+        snapshot = offline
     notice = None
     if not found:
-        notice = await _notice(acquire, area, q.max_km, near, q.open, moment)
+        notice = await _notice(None if offline else acquire, area, q.max_km, near, q.open,
+                               moment)  # fmt: skip
     if q.coords is CoordSystem.WGS84:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)
     else:
@@ -235,19 +222,71 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
     }
     results = [render.place(f, s, q.coords) for f, s in zip(found, statics, strict=True)]
     notice_json = notice.model_dump() if notice else None
-    return render.body(echo, method, results, notice_json)
+    return render.body(echo, method, results, notice_json, _as_of(offline))
+
+
+def _as_of(offline: Snapshot | None) -> dict[str, Any] | None:
+    """What an answer from memory says of itself: when its stations were read, how long ago."""
+    if offline is None:
+        return None
+    age = max(0.0, (datetime.now(UTC) - offline.read_at).total_seconds())
+    at = offline.read_at.astimezone(BEIJING)
+    return {"at": at.isoformat(timespec="seconds"), "age_s": round(age, 1),
+            "message": f"The database cannot be reached just now: these places are as of "
+                       f"{at:%H:%M:%S} ({age:.0f} s ago), from this server's memory."}  # fmt: skip
+
+
+async def _find(services: Services, acquire: Acquire | None, q: LocateParams, area: Area,
+                moment: datetime, snapshot: Snapshot | None,
+                ) -> tuple[str, list[Located], list[Candidate]]:  # fmt: skip
+    """The method, the ranked places, and (for an empty answer's notice) the places near.
+    From ``snapshot`` when given (``acquire`` may then be ``None``: nothing is read), else
+    PostGIS; on foot when a network is loaded."""
+    metres, k = area.metres, q.k
+    rank = partial(locate, at=moment, mode=q.open, k=k, calendar=CALENDAR, profile=q.profile)
+    router = services.walk_router
+    method, on_foot = METHOD, None
+    if router is not None and q.max_km > WALK_MAX_KM:
+        method = beyond_walk_method(q.max_km)
+    elif router is not None:
+        straight = partial(_straight, snapshot, acquire, area, stale_from(moment))
+        on_foot = await search_on_foot(straight, router, area, k, partial(rank, walked=True))
+        name = router.network.source
+        method = walked_method(name) if on_foot is not None else off_network_method(name)
+    near: list[Candidate] = []  # only made for an empty answer's notice
+    if on_foot is not None:
+        found, walked_to = on_foot
+        near = walked_to if not found else near
+    elif snapshot is not None:
+        hours = _hours_filter(snapshot, q.open, moment, metres)
+        index = IndexSource(snapshot.index, area, stale_from(moment), hours)
+        found, hits = await search(index, k, rank)
+        near = await nearby(index, hits) if not found else near
+    else:
+        assert acquire is not None
+        out = _left_out(_latest_snapshot(services), q.open, moment, metres)
+        async with acquire() as conn:
+            postgis = PostgisSource(conn, area, out)
+            found, rows = await search(postgis, k, rank)
+            near = await nearby(postgis, rows) if not found else near
+    return method, found, near
 
 
 async def _notice(
-    acquire: Acquire,
+    acquire: Acquire | None,
     area: Area,
     max_km: float,
     candidates: list[Candidate],
     mode: OpenMode,
     moment: datetime,
 ) -> Notice:
-    """Say plainly why the list is empty: outside our area, none near, none open."""
+    """Say plainly why the list is empty: outside our area, none near, none open. Without
+    ``acquire`` (the database unreachable) the nearest beyond the radius is not looked up."""
     if not candidates:
+        if acquire is None:
+            message = (f"No matching place within {max_km:g} km (the nearest further away "
+                       "cannot be looked up just now).")  # fmt: skip
+            return Notice(code="nothing_within", message=message)
         async with acquire() as conn:
             row = await conn.fetchrow(FALLBACK_SQL, area.lon, area.lat, area.kinds, area.needs,
                                       area.walk_in)  # fmt: skip

@@ -76,8 +76,20 @@ class Notice(BaseModel):
     next_open_id: int | None = None
 
 
+class StationsAsOf(BaseModel):
+    """Set only when the database could not be reached: the answer came from the stations this
+    server holds in memory, read at ``at``."""
+
+    at: dt.datetime
+    age_s: float
+    message: str
+
+
 class LocateResponse(BaseModel):
     query: dict[str, Any]
     method: str
     results: list[Place]
     notice: Notice | None
+    stations_as_of: StationsAsOf | None = Field(
+        description="null: live; else the answer is from memory while the database is down"
+    )

@@ -17,6 +17,7 @@ import re
 
 import asyncpg
 
+from api.errors import DATABASE_DOWN
 from api.fastpath import Answer, FastPath, route_path
 from api.middleware import Receive, Scope, Send
 from api.ogc.tiles import (
@@ -29,7 +30,7 @@ from api.ogc.tiles import (
     matches,
     router,
 )
-from api.runtime.freshness import VERSIONS_KEY, LayerVersions
+from api.runtime.freshness import VERSIONS_KEY, LayerVersions, Versions, read_versions
 from api.runtime.services import services_of
 
 _TILE = re.compile(r"/tiles/([a-z]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt")
@@ -65,11 +66,13 @@ class TileFastPath(FastPath):
         z, x, y = int(match[2]), int(match[3]), int(match[4])
         if spec is None or not spec.minzoom <= z <= spec.maxzoom or x >> z or y >> z:
             return None  # the route explains what is wrong
-        known = versions.cached()
+        known, offline = versions.cached(), False
         if known is None:
             known = await versions.current()
-            if known is None:  # no dedicated connection: the route reads through the pool
-                return None
+            if known is None:  # no dedicated connection: read through the pool
+                known, offline = await self._read_or_last_known(scope, versions)
+                if known is None:
+                    return None  # the route explains
             scope[VERSIONS_KEY] = known  # read after arrival: the route may use it on a miss
         version, stamp = known.get(spec.name, (0, ""))
         accept = if_none_match = ""
@@ -90,6 +93,10 @@ class TileFastPath(FastPath):
         cache = services.tile_cache
         body = cache.get((spec.name, version, stamp, z, x, y))
         headers.append((b"x-tile-cache", b"hit" if body is not None else b"miss"))
+        if offline:
+            if body is None:
+                return None  # nothing to draw it from: the route answers 503
+            headers.append((b"x-tile-offline", b"database unreachable; tile as last read"))
         if body is None:
             pool = services.pool
             if pool is None:
@@ -106,3 +113,16 @@ class TileFastPath(FastPath):
         headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode()),
                     (b"content-type", _MVT)]  # fmt: skip
         return 200, headers, body
+
+    async def _read_or_last_known(self, scope: Scope, versions: LayerVersions,
+                                  ) -> tuple[Versions | None, bool]:  # fmt: skip
+        """The versions read through the pool; while the database cannot be reached at all,
+        the last ones read (``True``: offline, so only cached tiles may be served)."""
+        pool = services_of(scope["app"]).pool
+        if pool is None:
+            return None, False
+        try:
+            async with pool.acquire() as conn:
+                return await read_versions(conn), False
+        except DATABASE_DOWN:
+            return versions.last_known, versions.last_known is not None

@@ -70,6 +70,9 @@ class LayerVersions:
         self._task: asyncio.Task[None] | None = None
         self._last_read = 0.0
         self.reads = 0  # queries issued, for tests and curiosity
+        # The newest versions ever read: while the database cannot be reached, what the tiles
+        # cached under them still show (served as they are, never as fresh).
+        self.last_known: Versions | None = None
 
     @property
     def connected(self) -> bool:
@@ -147,7 +150,9 @@ class LayerVersions:
         if checking:
             self._notifies = bool(rows) and all(row["notifies"] for row in rows)
             self._check_due = False
-        return {row["layer"]: (row["version"], row["changed_at"].isoformat()) for row in rows}
+        versions = {row["layer"]: (row["version"], row["changed_at"].isoformat()) for row in rows}
+        self.last_known = versions
+        return versions
 
     # --- the connection ---------------------------------------------------------------------
     def start(self) -> None:

@@ -19,6 +19,7 @@ import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -53,6 +54,7 @@ class Snapshot:
     changes: an edit makes a new one)."""
 
     index: PlaceIndex
+    read_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when it was read
     statics: dict[int, Any] = field(default_factory=dict)  # station id -> its fixed JSON parts
     hours_filters: dict[Any, Any] = field(default_factory=dict)  # api.locator.route._hours_filter
 
@@ -110,6 +112,7 @@ class LivePlaces:
         """Read a snapshot (again while requests have seen newer versions than it holds)."""
         while True:
             await asyncio.sleep(max(0.0, self._built_at + REBUILD_GAP_S - time.monotonic()))
+            reading = datetime.now(UTC)
             try:
                 async with self._pool.acquire() as conn:
                     key, places = await read_snapshot(conn, self._max_places)
@@ -123,7 +126,7 @@ class LivePlaces:
                 log.info("more than %d open stations: the locator uses SQL alone",
                          self._max_places)  # fmt: skip
             self.builds += 1
-            self._key, self._snapshot = key, None if index is None else Snapshot(index)
+            self._key, self._snapshot = key, None if index is None else Snapshot(index, reading)
             if self._wanted is None or _older(self._wanted, key):
                 return
 

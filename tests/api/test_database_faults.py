@@ -1,4 +1,6 @@
-"""PostgreSQL stopped under a running service: 503 with Retry-After at once, then recovery.
+"""PostgreSQL stopped under a running service: the locator answers from memory and says how
+old its stations are, cached tiles are still served, everything else answers 503 with
+Retry-After at once; then recovery, by itself.
 
 A cluster of its own (Debian ``pg_createcluster``, another port), so stopping it cannot touch the
 database the rest of the suite uses. Needs root, as the project's own cluster does.
@@ -21,6 +23,8 @@ from geo.store.localdb import ensure_local_database, installed_version
 from tests.browser import served
 
 FAULT = LocalDbSettings(cluster="nuanxin_faults", port=54339, database="faults")
+LOCATE = "/locate?lon=116.2799&lat=39.8684&open=any&k=3"  # by 丰台区职工服务中心 (bundled)
+TILE = "/tiles/stations/14/13484/6210.mvt"  # the z14 tile under that point
 
 
 def _cluster(action: str) -> None:
@@ -47,6 +51,9 @@ def test_outage_gives_prompt_503s_and_the_service_recovers_by_itself(fault_url):
             httpx.Client(base_url=base, timeout=20) as http:  # fmt: skip
         assert http.get("/readyz").status_code == 200
         assert http.get("/stations?limit=5").status_code == 200
+        live = http.get(LOCATE).json()
+        assert live["results"] and live["stations_as_of"] is None
+        assert http.get(TILE).headers["x-tile-cache"] in ("hit", "miss")  # now cached
 
         _cluster("stop")
         try:
@@ -57,7 +64,7 @@ def test_outage_gives_prompt_503s_and_the_service_recovers_by_itself(fault_url):
                 return (response.status_code, time.monotonic() - started,
                         response.headers.get("retry-after"))  # fmt: skip
 
-            paths = ["/stations?limit=5", "/readyz", "/locate?lon=116.22&lat=39.86",
+            paths = ["/stations?limit=5", "/readyz", "/boundaries?level=district",
                      "/ogc/collections/stations/items?limit=5"] * 3  # fmt: skip
             with ThreadPoolExecutor(6) as pool:
                 outcomes = list(pool.map(timed, paths))
@@ -66,6 +73,22 @@ def test_outage_gives_prompt_503s_and_the_service_recovers_by_itself(fault_url):
                 assert retry_after is not None and retry_after.isdigit(), path
                 assert seconds < 10, (path, seconds)  # bounded: no hanging requests
             assert http.get("/healthz").status_code == 200  # alive, only not ready
+            # the worker still finds its rest point, from memory, and says as of when
+            for path in (LOCATE, LOCATE.replace("&lat", "&at=2026-12-09T10%3A00&lat")):
+                offline = http.get(path)  # the second is percent-encoded: the route answers
+                assert offline.status_code == 200, offline.text
+                body = offline.json()
+                assert [p["id"] for p in body["results"]] == [p["id"] for p in live["results"]]
+                assert body["stations_as_of"]["age_s"] >= 0
+                assert "cannot be reached" in body["stations_as_of"]["message"]
+            nothing = http.get("/locate?lon=116.5&lat=40.5&max_km=0.5").json()
+            assert nothing["results"] == [] and nothing["notice"]["code"] == "nothing_within"
+            # a tile it has drawn is served as it was; writes are refused, saying when to retry
+            tile = http.get(TILE)
+            assert tile.status_code in (200, 204) and tile.headers["x-tile-cache"] == "hit"
+            assert "database unreachable" in tile.headers["x-tile-offline"]
+            write = http.post("/stations/1/reports", json={"kind": "confirmed_open"})
+            assert write.status_code == 503 and write.headers["retry-after"].isdigit()
             body = http.get("/readyz").json()
             assert body["code"] == "database_unavailable" and "Traceback" not in str(body)
         finally:
