@@ -29,7 +29,7 @@ from api.ogc import features, tiles
 from api.ogc.tile_fastpath import TileFastPath
 from api.planning import coverage, jobs, workbench
 from api.runtime.database import open_pool
-from api.runtime.freshness import LayerVersions, WriteBarrier
+from api.runtime.freshness import LayerVersions
 from api.runtime.lease import WorkerLease
 from api.runtime.places import LivePlaces
 from api.runtime.services import Services
@@ -68,7 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         services.pool = await open_pool(url)
-        services.versions = LayerVersions(url)
+        # Public reads, and the versions and snapshot they are checked against, come from one
+        # server: the replica when there is one (consistent with itself, a little behind).
+        read_url = settings.database_read_url or url
+        if settings.database_read_url:
+            services.read_pool = await open_pool(read_url, name="nuanxin-api-read")
+        services.versions = LayerVersions(read_url)
         services.versions.start()
         services.lease = WorkerLease(url)
         services.lease.start()
@@ -79,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the team only costs, and its idle threads spin on another core (3-4.5x the CPU per
         # /locate, measured). One thread for every OpenMP library loaded in this process.
         ThreadpoolController().limit(limits=1, user_api="openmp")
-        services.places = LivePlaces(services.pool)
+        services.places = LivePlaces(services.reads)
         await services.places.rebuild()  # before the freeze below; SQL if it fails
         # What exists after start-up lives as long as the app: keep it out of the collector's
         # scans (a full collection of it took ~80 ms and made every endpoint's p99).
@@ -92,7 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.places.stop()
             await services.versions.stop()
             await services.pool.close()
+            if services.read_pool is not None:
+                await services.read_pool.close()
             services.pool = services.versions = services.places = services.walk_router = None
+            services.read_pool = None
             services.lease = None
 
     app = FastAPI(
@@ -114,7 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "expose_headers": ["X-Request-ID", "Location"]}  # fmt: skip
         app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(TileFastPath, cors=cors)  # cached tiles, before routing and GZip
-    app.add_middleware(WriteBarrier)  # this worker's writes: versions read, not trusted
     app.add_middleware(LocateFastPath, cors=cors)  # the locator, likewise
     # Outermost: ids, limits, shedding and metrics apply to everything, errors included.
     app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=services.metrics)

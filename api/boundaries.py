@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
-from api.deps import ConnectionDep
+from api.deps import ReadConnectionDep
 from api.schemas import BoundariesPublic
 from geo.crs import CoordSystem
 from geo.vocab import BoundaryLevel
@@ -43,7 +43,7 @@ SELECT coalesce(json_agg(json_build_object(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def list_boundaries(
-    conn: ConnectionDep,
+    conn: ReadConnectionDep,
     level: Annotated[list[BoundaryLevel] | None, Query(description="any of these")] = None,
     within: Annotated[
         str | None,

@@ -29,10 +29,20 @@ async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
 Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
+async def get_read_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for a public read: the replica's when there is one (see ``Services.reads``)."""
+    pool = services_of(request.app).reads
+    if pool is None:
+        raise DatabaseUnavailableError("the app was started without its database pool")
+    async with pool.acquire() as connection:
+        yield connection
+
+
 def get_acquire(request: Request) -> Acquire:
     """A way to take a connection later, only if the route needs one: the locator answers from
-    memory without one, even while the database is down (a ``ConnectionDep`` would 503 first)."""
-    pool = services_of(request.app).pool
+    memory without one, even while the database is down (a ``ConnectionDep`` would 503 first).
+    Public reads: the replica's pool when there is one."""
+    pool = services_of(request.app).reads
     if pool is None:
         raise DatabaseUnavailableError("the app was started without its database pool")
     acquire: Acquire = pool.acquire
@@ -46,4 +56,5 @@ def get_app_settings(request: Request) -> Settings:
 ServicesDep = Annotated[Services, Depends(get_services)]
 ConnectionDep = Annotated[asyncpg.Connection, Depends(get_connection)]
 AcquireDep = Annotated[Acquire, Depends(get_acquire)]
+ReadConnectionDep = Annotated[asyncpg.Connection, Depends(get_read_connection)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.coords import CoordsQuery, shift_point
-from api.deps import ConnectionDep, SettingsDep
+from api.deps import ReadConnectionDep, SettingsDep
 from geo.config import Settings
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
@@ -184,7 +184,7 @@ async def oembed_endpoint(
 
 @router.get("/locator/search", include_in_schema=False)
 async def search_places(
-    conn: ConnectionDep,
+    conn: ReadConnectionDep,
     q: Annotated[str, Query(min_length=1, max_length=50)],
     coords: CoordsQuery = CoordSystem.WGS84,
 ) -> JSONResponse:

@@ -103,6 +103,9 @@ class Health(BaseModel):
     database: Literal["ok"]
     postgis: str
     schema_revision: str
+    replica_behind_bytes: int | None = Field(
+        None, description="with a read replica: WAL the primary has that it has not replayed"
+    )
 
 
 class Problem(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
-from api.deps import ConnectionDep, SettingsDep
+from api.deps import ReadConnectionDep, SettingsDep
 from api.schemas import Link, StationsPublic
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
@@ -74,7 +74,7 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 )
 async def list_stations(
     request: Request,
-    conn: ConnectionDep,
+    conn: ReadConnectionDep,
     settings: SettingsDep,
     kind: Annotated[list[StationKind] | None, Query(description="any of these kinds")] = None,
     status: Annotated[list[StationStatus] | None, Query(description="any of these")] = None,

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="postgresql://user:pass@host:port/db of an existing PostGIS; "
         "unset means the project's own local cluster",
     )
+    database_read_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("NUANXIN_DATABASE_READ_URL", "DATABASE_READ_URL"),
+        description="a read replica of database_url for public reads (items, tiles, the "
+        "locator, coverage); writes and editors' reads stay on the primary; unset: one server",
+    )
     data_dir: Path = Field(
         default_factory=lambda: bundled_data_dir(), description="bundled dataset to load"
     )
@@ -131,11 +137,11 @@ class Settings(BaseSettings):
 
         return parse_coord_system(value).value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("database_url must start with postgresql:// (no driver suffix)")
+            raise ValueError("database URLs must start with postgresql:// (no driver suffix)")
         return value
 
 

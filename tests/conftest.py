@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.deps import get_acquire, get_connection
+from api.deps import get_acquire, get_connection, get_read_connection
 from geo.config import DEV_TOKEN_SECRET, PROJECT_ROOT, LocalDbSettings, Settings
 from geo.errors import GeoError
 from geo.importers.bundled import load_bundled
@@ -138,6 +138,7 @@ async def app_client(app: FastAPI, conn: asyncpg.Connection) -> AsyncIterator[ht
 
     app.dependency_overrides[get_connection] = same_connection
     app.dependency_overrides[get_acquire] = lambda: partial(nullcontext, conn)
+    app.dependency_overrides[get_read_connection] = same_connection
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

@@ -51,7 +51,7 @@ class LocateFastPath(FastPath):
 
     async def _answer(self, scope: Scope) -> Answer | None:
         services = services_of(scope["app"])
-        pool = services.pool
+        pool = services.reads
         if pool is None or route_path(scope) != "/locate":
             return None  # no lifespan (tests), or another path
         query = parse_query(scope["query_string"])

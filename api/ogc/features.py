@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.coords import shift_geojson
-from api.deps import ConnectionDep, SettingsDep
+from api.deps import ReadConnectionDep, SettingsDep
 from api.ogc import params
 from api.ogc.collections import (
     COLLECTIONS,
@@ -120,7 +120,7 @@ def _collection_doc(
     return doc
 
 
-async def _extents(conn: ConnectionDep) -> dict[str, tuple[float, ...] | None]:
+async def _extents(conn: ReadConnectionDep) -> dict[str, tuple[float, ...] | None]:
     rows = await conn.fetch(EXTENTS_SQL)
     found = {r["id"]: (r["x0"], r["y0"], r["x1"], r["y1"]) for r in rows if r["x0"] is not None}
     return {cid: found.get(cid) for cid in COLLECTIONS}
@@ -173,7 +173,7 @@ async def conformance(request: Request) -> Response:
     responses={200: {"content": {JSON: {}, HTML: {}}}},
     openapi_extra={"parameters": params.METADATA_PARAMS},
 )
-async def collections(request: Request, conn: ConnectionDep) -> Response:
+async def collections(request: Request, conn: ReadConnectionDep) -> Response:
     fmt = _metadata_format(request)
     extents = await _extents(conn)
     doc = {
@@ -190,7 +190,7 @@ async def collections(request: Request, conn: ConnectionDep) -> Response:
     openapi_extra={"parameters": params.METADATA_PARAMS},
 )
 async def collection(
-    request: Request, conn: ConnectionDep, collection_id: CollectionIdPath
+    request: Request, conn: ReadConnectionDep, collection_id: CollectionIdPath
 ) -> Response:
     chosen = _collection(collection_id)
     fmt = _metadata_format(request)
@@ -220,7 +220,7 @@ def _paging_links(request: Request, offset: int, limit: int, returned: int, matc
     responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
     openapi_extra={"parameters": params.items_params()},
 )
-async def items(request: Request, conn: ConnectionDep, settings: SettingsDep,
+async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep,
                 collection_id: CollectionIdPath) -> Response:  # fmt: skip
     chosen = _collection(collection_id)
     query = request.query_params
@@ -260,7 +260,7 @@ async def items(request: Request, conn: ConnectionDep, settings: SettingsDep,
     responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
     openapi_extra={"parameters": params.ITEM_PARAMS},
 )
-async def item(request: Request, conn: ConnectionDep, collection_id: CollectionIdPath,
+async def item(request: Request, conn: ReadConnectionDep, collection_id: CollectionIdPath,
                feature_id: FeatureIdPath) -> Response:  # fmt: skip
     chosen = _collection(collection_id)
     query = request.query_params

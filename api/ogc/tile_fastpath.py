@@ -7,8 +7,7 @@ security headers still apply) and answers a valid GET that accepts gzip — a 30
 tile, or a miss drawn through the pool — with exactly the headers the route would send (ETag,
 Cache-Control, Vary, X-Tile-Cache, CORS through the app's own CORS settings). Anything else —
 identity encoding, an invalid tile, a query it does not know, a database error — goes on to
-the route, which stays the reference. (The write barrier of ``LayerVersions``, which every
-reader of versions relies on, is its own middleware: :class:`api.runtime.freshness.WriteBarrier`.)
+the route, which stays the reference.
 """
 
 from __future__ import annotations
@@ -66,14 +65,12 @@ class TileFastPath(FastPath):
         z, x, y = int(match[2]), int(match[3]), int(match[4])
         if spec is None or not spec.minzoom <= z <= spec.maxzoom or x >> z or y >> z:
             return None  # the route explains what is wrong
-        known, offline = versions.cached(), False
-        if known is None:
-            known = await versions.current()
-            if known is None:  # no dedicated connection: read through the pool
-                known, offline = await self._read_or_last_known(scope, versions)
-                if known is None:
-                    return None  # the route explains
-            scope[VERSIONS_KEY] = known  # read after arrival: the route may use it on a miss
+        known, offline = await versions.current(), False
+        if known is None:  # no dedicated connection: read through the pool
+            known, offline = await self._read_or_last_known(scope, versions)
+            if known is None:
+                return None  # the route explains
+        scope[VERSIONS_KEY] = known  # read after arrival: the route may use it on a miss
         version, stamp = known.get(spec.name, (0, ""))
         accept = if_none_match = ""
         for name, value in scope["headers"]:
@@ -98,7 +95,7 @@ class TileFastPath(FastPath):
                 return None  # nothing to draw it from: the route answers 503
             headers.append((b"x-tile-offline", b"database unreachable; tile as last read"))
         if body is None:
-            pool = services.pool
+            pool = services.reads
             if pool is None:
                 return None
             try:
@@ -118,7 +115,7 @@ class TileFastPath(FastPath):
                                   ) -> tuple[Versions | None, bool]:  # fmt: skip
         """The versions read through the pool; while the database cannot be reached at all,
         the last ones read (``True``: offline, so only cached tiles may be served)."""
-        pool = services_of(scope["app"]).pool
+        pool = services_of(scope["app"]).reads
         if pool is None:
             return None, False
         try:

@@ -21,7 +21,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import ConnectionDep
+from api.deps import ReadConnectionDep
 from api.runtime.caches import TileCache
 from api.runtime.freshness import VERSION_JOIN, VERSIONS_KEY, Versions, versions_now
 from api.runtime.services import services_of
@@ -198,7 +198,7 @@ def accepts_gzip(accept_encoding: str) -> bool:
 )
 async def get_tile(
     request: Request,
-    conn: ConnectionDep,
+    conn: ReadConnectionDep,
     layer: LayerPath,
     z: Annotated[
         int, Path(description="zoom (see the layer's TileJSON)", openapi_examples=_ex(14))
@@ -245,7 +245,7 @@ async def get_tile(
     summary="TileJSON 3.0.0 for one tile layer",
     responses={404: {"description": "unknown layer"}},
 )
-async def get_tilejson(request: Request, conn: ConnectionDep, layer: LayerPath) -> Response:
+async def get_tilejson(request: Request, conn: ReadConnectionDep, layer: LayerPath) -> Response:
     spec = _layer(layer)
     version, stamp = await current_version(request, conn, spec.name)
     tile_url = str(request.url_for("get_tile", layer=spec.name, z="0", x="0", y="0"))

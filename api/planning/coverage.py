@@ -33,7 +33,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.coords import CoordsQuery, shift_geojson
-from api.deps import ConnectionDep, ServicesDep
+from api.deps import ReadConnectionDep, ServicesDep
 from api.runtime.database import fetch
 from api.runtime.freshness import versions_now
 from api.runtime.services import Services
@@ -204,7 +204,7 @@ async def today(services: Services, inputs: Inputs) -> CoverageRun:
 )  # fmt: skip
 async def coverage(
     services: ServicesDep,
-    conn: ConnectionDep,
+    conn: ReadConnectionDep,
     boundary: Annotated[
         list[str] | None,
         Query(
@@ -268,7 +268,7 @@ class WhatIfRequest(BaseModel):
 )  # fmt: skip
 async def what_if(
     services: ServicesDep,
-    conn: ConnectionDep,
+    conn: ReadConnectionDep,
     request: Annotated[WhatIfRequest, Body()],
     f: Annotated[
         Literal["json", "changes.csv", "csv", "xlsx", "html", "png"],

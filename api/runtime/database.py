@@ -20,11 +20,12 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     asyncpg still rolls back a transaction left open before calling this."""
 
 
-async def open_pool(url: str, *, max_size: int = 10) -> asyncpg.Pool:
-    """A pool that connects lazily (``min_size=0``): the app starts even while the DB is down."""
+async def open_pool(url: str, *, max_size: int = 10, name: str = "nuanxin-api") -> asyncpg.Pool:
+    """A pool that connects lazily (``min_size=0``): the app starts even while the DB is down.
+    ``name`` is its connections' ``application_name`` (``pg_stat_activity`` tells them apart)."""
     return await asyncpg.create_pool(
         url, min_size=0, max_size=max_size, command_timeout=15, timeout=5,
-        server_settings={"application_name": "nuanxin-api"}, reset=_keep_session,
+        server_settings={"application_name": name}, reset=_keep_session,
     )  # fmt: skip
 
 

@@ -1,18 +1,17 @@
 """The map layers' data versions, kept cheap to read without ever serving a stale tile.
 
-A cached tile is only as fresh as the version that keys it, so the version must reflect every
-commit that finished before the request arrived. Reading it from ``layer_versions`` on every
-request is correct but costs a pool round trip per tile. This module keeps one dedicated
-connection per worker and offers two cheaper answers, each as fresh as that read:
+A cached tile (and the locator's in-memory stations) is only as fresh as the version that keys
+it, so the version must reflect every commit that finished before the request arrived. Reading
+it from ``layer_versions`` on every request is correct but costs a pool round trip per tile.
+This module keeps one dedicated connection per worker and **coalesces** the reads: a request
+joins the next read on that connection (never one already under way, which may predate a commit
+the client has seen), so under load one query answers many requests, and every answer is as
+fresh as a read made after the request arrived.
 
-* **LISTEN/NOTIFY**, only when the version trigger calls ``pg_notify`` (not shipped, see
-  docs/api-tiles.md): the versions are held in memory and trusted while the connection
-  listens. Any notification, any write request of this worker (the *write barrier*) and any
-  loss of the connection drop the trust; the next request re-reads and, if nothing happened
-  meanwhile, trust returns.
-* **Coalesced reads** otherwise: a request joins the next read on the dedicated connection
-  (never one already under way, which may predate a commit the client has seen), so under load
-  one query answers many requests.
+There used to be a dormant second mode, versions trusted in memory while LISTEN/NOTIFY vouched
+for them. It was removed (issue 19): measured, it saved no CPU per request (BENCHMARKS.md), it
+let a request inside the notification's delivery window get a stale tile, and a read replica
+cannot LISTEN at all.
 
 When the dedicated connection is down, ``current()`` returns ``None`` and the caller reads the
 version itself through the pool, as before. Only touched from the event loop: no locks.
@@ -25,27 +24,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 
-from api.middleware import ASGIApp, Receive, Scope, Send
-
-CHANNEL = "nuanxin_layer_versions"
 APPLICATION_NAME = "nuanxin-tile-versions"
 PING_S = 2.0  # a silent connection is noticed within PING_S + TIMEOUT_S
 TIMEOUT_S = 1.0
 RETRY_S = (0.05, 0.2, 0.5, 1.0, 2.0)  # reconnect back-off
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ = "SELECT layer, version, changed_at FROM layer_versions"
-# Whether commits notify (trust is only possible then); checked on connecting and at every ping,
-# so a downgrade that removes the notification ends the trust within PING_S.
-_READ_AND_CHECK = """
-SELECT lv.layer, lv.version, lv.changed_at,
-       EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'nuanxin_bump_layer_version'
-                  AND prosrc LIKE '%pg_notify%') AS notifies
-  FROM layer_versions AS lv
-"""
 # The same read, joined into a larger statement (a tile and the version it was drawn from come
 # from one snapshot): ``lv.version`` and ``lv.changed_at`` of ``{layer}``.
 VERSION_JOIN = "LEFT JOIN layer_versions AS lv ON lv.layer = '{layer}'"
@@ -55,16 +41,12 @@ log = logging.getLogger("nuanxin.tiles")
 
 
 class LayerVersions:
-    """Versions for the tile paths; ``start()`` in the app's lifespan, ``stop()`` at its end."""
+    """Versions for the tile paths and the locator; ``start()`` in the app's lifespan, ``stop()``
+    at its end."""
 
     def __init__(self, url: str) -> None:
         self._url = url
         self._conn: asyncpg.Connection | None = None
-        self._trusted: Versions | None = None  # set only while notifications vouch for it
-        self._notifies = False
-        self._check_due = True  # the next read also checks whether commits notify
-        self._epoch = 0  # bumped by anything that may have changed a version
-        self._writes = 0  # write requests of this worker in flight
         self._next: asyncio.Future[Versions | None] | None = None  # the read to join
         self._reader: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -78,20 +60,8 @@ class LayerVersions:
     def connected(self) -> bool:
         return self._conn is not None
 
-    @property
-    def listening(self) -> bool:
-        """Notifications arrive and the versions in memory may be trusted."""
-        return self._conn is not None and self._notifies
-
-    def cached(self) -> Versions | None:
-        """The versions without any I/O when notifications vouch for them, else ``None``."""
-        return self._trusted if self._writes == 0 else None
-
     async def current(self) -> Versions | None:
         """Versions at least as new as every commit before this call; ``None``: read yourself."""
-        trusted = self.cached()
-        if trusted is not None:
-            return trusted
         if self._conn is None:
             return None
         return await self._join()
@@ -104,32 +74,14 @@ class LayerVersions:
                 self._reader = asyncio.create_task(self._read_loop())
         return await asyncio.shield(self._next)
 
-    # --- the write barrier (called for every unsafe request) --------------------------------
-    def write_started(self) -> None:
-        self._writes += 1
-        self._invalidate()
-
-    def write_finished(self) -> None:
-        self._writes -= 1
-        self._invalidate()
-
-    def _invalidate(self, *_: Any) -> None:
-        """Something may have changed: no trust until a read that starts after this."""
-        self._epoch += 1
-        self._trusted = None
-
     # --- reads ------------------------------------------------------------------------------
     async def _read_loop(self) -> None:
         while self._next is not None:
             future, self._next = self._next, None
             versions: Versions | None = None
             try:
-                epoch, conn = self._epoch, self._conn
+                conn = self._conn
                 versions = await self._read(conn) if conn is not None else None
-                if versions is None:
-                    self._trusted = None
-                elif conn is self._conn and epoch == self._epoch:
-                    self._trusted = versions if self._notifies and self._writes == 0 else None
             finally:  # whatever happened (even a cancel at stop), waiters get an answer:
                 if not future.done():  # None sends them to the pool
                     future.set_result(versions)
@@ -138,8 +90,7 @@ class LayerVersions:
         self.reads += 1
         self._last_read = time.monotonic()
         try:
-            checking = self._check_due
-            rows = await conn.fetch(_READ_AND_CHECK if checking else _READ, timeout=TIMEOUT_S)
+            rows = await conn.fetch(_READ, timeout=TIMEOUT_S)
         except asyncpg.PostgresError as exc:  # e.g. the table is missing: the pool path says so
             log.warning("reading layer versions failed: %s", exc)
             return None
@@ -147,9 +98,6 @@ class LayerVersions:
             log.warning("tile version connection lost: %r", exc)
             conn.terminate()  # the supervisor reconnects
             return None
-        if checking:
-            self._notifies = bool(rows) and all(row["notifies"] for row in rows)
-            self._check_due = False
         versions = {row["layer"]: (row["version"], row["changed_at"].isoformat()) for row in rows}
         self.last_known = versions
         return versions
@@ -197,34 +145,28 @@ class LayerVersions:
                 await asyncio.sleep(RETRY_S[-1])
 
     async def _serve(self, conn: asyncpg.Connection) -> None:
-        """Listen and ping until the connection is lost."""
+        """Ping until the connection is lost."""
         lost = asyncio.Event()
 
         def on_lost(_conn: asyncpg.Connection) -> None:
-            if self._conn is conn:  # at once: trust must not outlive the connection behind it
+            if self._conn is conn:  # at once: later requests read through the pool
                 self._down()
             lost.set()
 
         conn.add_termination_listener(on_lost)
-        await conn.add_listener(CHANNEL, self._invalidate)  # LISTEN before any read
         self._conn = conn
-        self._invalidate()
         while not lost.is_set():
             await self._ping()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_S)
 
     async def _ping(self) -> None:
-        """Read when nothing else did lately: notices a dead connection, refreshes trust."""
-        self._check_due = True
+        """Read when nothing else did lately: notices a dead connection."""
         if time.monotonic() - self._last_read >= PING_S:
             await self._join()
 
     def _down(self) -> None:
         self._conn = None
-        self._notifies = False
-        self._check_due = True
-        self._invalidate()
 
 
 async def read_versions(conn: asyncpg.Connection, layers: Sequence[str] | None = None) -> Versions:
@@ -250,25 +192,3 @@ async def _connect(url: str) -> asyncpg.Connection:
     return await asyncpg.connect(
         url, timeout=5, server_settings={"application_name": APPLICATION_NAME}
     )
-
-
-class WriteBarrier:
-    """The write barrier as middleware: every unsafe request of this worker is marked on the
-    app's :class:`LayerVersions` while it runs, so no reader (tiles, the locator) trusts
-    versions held from before it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        versions: LayerVersions | None = None
-        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
-            versions = scope["app"].state.services.versions
-        if versions is None:  # a safe method, not HTTP, or no lifespan (tests)
-            await self.app(scope, receive, send)
-            return
-        versions.write_started()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            versions.write_finished()

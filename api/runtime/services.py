@@ -61,11 +61,17 @@ class Services:
     scope_cache: LruCache[Any] = field(default_factory=lambda: LruCache(SCOPE_ENTRIES))
     jobs: JobSlots = field(default_factory=JobSlots)
     # Filled by the lifespan:
-    pool: asyncpg.Pool | None = None
+    pool: asyncpg.Pool | None = None  # the primary: writes, and editors' reads
+    read_pool: asyncpg.Pool | None = None  # a replica, when NUANXIN_DATABASE_READ_URL
     versions: LayerVersions | None = None  # shared layer versions (freshness)
     places: LivePlaces | None = None  # the locator's in-memory stations
     walk_router: WalkRouter | None = None  # when settings name a walking network
     lease: WorkerLease | None = None  # this worker's advisory lock: its jobs are alive
+
+    @property
+    def reads(self) -> asyncpg.Pool | None:
+        """Where public reads go: the replica's pool when there is one, else the primary's."""
+        return self.read_pool if self.read_pool is not None else self.pool
 
 
 def services_of(app: Any) -> Services:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.deps import get_connection
+from api.deps import get_connection, get_read_connection
 from api.schemas import Health
 from geo.config import Settings
 from geo.store import migrate
@@ -35,6 +35,7 @@ async def test_unknown_route_is_a_problem(client):
 def _app_with_connection(provider) -> httpx.AsyncClient:
     app = create_app(Settings(environment="test", database_url="postgresql://x@127.0.0.1:1/x"))
     app.dependency_overrides[get_connection] = provider
+    app.dependency_overrides[get_read_connection] = provider  # public reads, e.g. /stations
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 

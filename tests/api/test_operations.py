@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.deps import get_connection
+from api.deps import get_connection, get_read_connection
 from api.middleware import REQUEST_ID, JsonFormatter
 from geo.config import ApiSettings, Settings
 
@@ -22,6 +22,7 @@ def _client(api: ApiSettings, provider=None) -> httpx.AsyncClient:
                               api=api))  # fmt: skip
     if provider:
         app.dependency_overrides[get_connection] = provider
+        app.dependency_overrides[get_read_connection] = provider
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 

@@ -1,20 +1,19 @@
-"""Tiles with the app's lifespan running: versions from the dedicated connection (LISTEN/NOTIFY
-or coalesced reads), the fallback when it is down, the write barrier, and the fast path that
-answers cached tiles before routing with the route's own headers.
+"""Tiles with the app's lifespan running: versions from the dedicated connection (coalesced
+reads), the fallback when it is down, and the fast path that answers cached tiles before
+routing with the route's own headers.
 
-Every test commits in its own scratch database, as a real deployment would: a notification is
-only sent on commit.
+Every test commits in its own scratch database, as a real deployment (another worker, an
+import, psql) would.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 import httpx
-import psycopg
 import pytest
 
 from api.app import create_app
@@ -30,34 +29,12 @@ pytestmark = pytest.mark.anyio
 PARTNER = "https://partner.example"
 
 
-class VersionFunctions(NamedTuple):
-    plain: str  # migration 0003's, as the database holds it: no notification
-    notify: str  # the same with a notification: what would enable the in-memory mode
-    elsewhere: str  # notifying a channel nobody here listens to
-
-
 @pytest.fixture(scope="module")
 def migrated_url(scratch_database_url: str) -> str:
     engine = make_engine(scratch_database_url)
     migrate.upgrade(engine)
     engine.dispose()
     return scratch_database_url
-
-
-@pytest.fixture(scope="module")
-def functions(migrated_url: str) -> VersionFunctions:
-    """The version trigger's function read back from the migrated database (so it follows any
-    migration that redefines it), and the proposed notifying variant (not shipped; see
-    docs/api-tiles.md) made from it."""
-    with psycopg.connect(migrated_url) as conn:
-        row = conn.execute("SELECT pg_get_functiondef("
-                           "'nuanxin_bump_layer_version()'::regprocedure)").fetchone()  # fmt: skip
-    assert row is not None
-    plain: str = row[0]
-    head, tail = plain.rsplit("RETURN NULL;", 1)
-    notify = f"{head}PERFORM pg_notify('nuanxin_layer_versions', TG_ARGV[0]);\nRETURN NULL;{tail}"
-    elsewhere = notify.replace("'nuanxin_layer_versions'", "'elsewhere'")
-    return VersionFunctions(plain, notify, elsewhere)
 
 
 class Live:
@@ -77,9 +54,10 @@ async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def _live(url: str, function_sql: str) -> AsyncIterator[Live]:
+@pytest.fixture
+async def live(migrated_url: str) -> AsyncIterator[Live]:
+    url = migrated_url
     writer = await asyncpg.connect(url)  # stands for psql, an import or another worker
-    await writer.execute(function_sql)
     await writer.execute("TRUNCATE stations CASCADE")
     await writer.execute(
         "INSERT INTO stations (source, external_id, kind, name, geom) "
@@ -99,27 +77,6 @@ async def _live(url: str, function_sql: str) -> AsyncIterator[Live]:
         await writer.close()
 
 
-@pytest.fixture
-async def live(migrated_url: str, functions: VersionFunctions) -> AsyncIterator[Live]:
-    """The app with the proposed notifying trigger (not shipped)."""
-    async for value in _live(migrated_url, functions.notify):
-        yield value
-
-
-@pytest.fixture
-async def coalesced(migrated_url: str, functions: VersionFunctions) -> AsyncIterator[Live]:
-    """The app on migration 0003's trigger, which does not notify."""
-    async for value in _live(migrated_url, functions.plain):
-        yield value
-
-
-class NoPool:
-    """Stands in for the pool: any use by a request fails the test."""
-
-    def acquire(self) -> Any:
-        raise AssertionError("the pool was used")
-
-
 class DownPool:
     """A pool whose database is unreachable."""
 
@@ -127,41 +84,15 @@ class DownPool:
         raise OSError("connection refused")
 
 
-# --- LISTEN/NOTIFY ---------------------------------------------------------------------------
-async def test_cached_tiles_need_no_query_while_listening(live):
-    await until(lambda: live.versions.cached() is not None)
-    assert (await live.names())[0] == {"甲"}  # a miss: drawn by the route
-    reads, pool = live.versions.reads, live.app.state.services.pool
-    live.app.state.services.pool = NoPool()
-    try:
-        for _ in range(5):
-            names, response = await live.names()
-            assert names == {"甲"} and response.headers["x-tile-cache"] == "hit"
-    finally:
-        live.app.state.services.pool = pool
-    assert live.versions.reads == reads  # nothing read, not even the version
-
-
-async def test_a_commit_elsewhere_is_seen_once_notified(live):
-    assert (await live.names())[0] == {"甲"}
-    await until(lambda: live.versions.cached() is not None)
-    trusted = live.versions.cached()
-    await live.writer.execute("UPDATE stations SET name = '乙' WHERE external_id = 'p1'")
-    await until(lambda: live.versions.cached() is not trusted)  # the notification arrived
-    names, response = await live.names()
-    assert names == {"乙"} and response.headers["x-tile-cache"] == "miss"
-    assert (await live.names())[1].headers["x-tile-cache"] == "hit"
-
-
-async def test_an_edit_through_this_worker_shows_at_once_even_unnotified(live, functions):
-    """The write barrier: notifications go elsewhere, yet an API edit is seen by the next GET."""
-    await live.writer.execute(functions.elsewhere)  # still "notifies", never to us
-    await until(lambda: live.versions.cached() is not None)
+# --- freshness ------------------------------------------------------------------------------
+async def test_a_commit_anywhere_is_in_the_next_tile(live):
+    """No waiting: an edit through this app, or a commit by another process, is in the very
+    next answer (each request reads the version after it arrives)."""
     station = await live.writer.fetchval("SELECT id FROM stations WHERE external_id = 'p1'")
-    secret = "barrier-secret-0123456789abcdef"
+    secret = "fresh-secret-0123456789abcdef"
     token = await live.writer.fetchval(
         "INSERT INTO api_tokens (name, role, district_code, secret_hash) "
-        "VALUES ('barrier', 'admin', NULL, $1) RETURNING id",
+        "VALUES ('fresh', 'admin', NULL, $1) RETURNING id",
         secret_hash(secret, DEV_TOKEN_SECRET),
     )
     assert (await live.names())[0] == {"甲"}
@@ -170,19 +101,17 @@ async def test_an_edit_through_this_worker_shows_at_once_even_unnotified(live, f
     edit = await live.http.patch(f"/stations/{station}", json={"name": "丙"}, headers=bearer)
     assert edit.status_code == 200, edit.text
     assert (await live.names())[0] == {"丙"}
-    # A commit by another process is what the notification is for: unseen here by design.
     await live.writer.execute("UPDATE stations SET name = '丁' WHERE external_id = 'p1'")
-    await asyncio.sleep(0.05)
-    assert (await live.names())[0] == {"丙"}
+    names, response = await live.names()
+    assert names == {"丁"} and response.headers["x-tile-cache"] == "miss"
 
 
 # --- the fallback ---------------------------------------------------------------------------
-async def test_with_the_listener_down_each_request_reads_the_version(live, monkeypatch):
+async def test_with_the_dedicated_connection_down_each_request_reads_the_version(live, monkeypatch):
     async def refused(url: str) -> asyncpg.Connection:
         raise OSError("refused for the test")
 
     assert (await live.names())[0] == {"甲"}
-    await until(lambda: live.versions.cached() is not None)
     monkeypatch.setattr(tile_versions, "_connect", refused)
     monkeypatch.setattr(tile_versions, "RETRY_S", (0.02,))
     killed = await live.writer.fetchval(
@@ -192,24 +121,22 @@ async def test_with_the_listener_down_each_request_reads_the_version(live, monke
     )
     assert killed == 1
     await until(lambda: not live.versions.connected)
-    assert live.versions.cached() is None
     await live.writer.execute("UPDATE stations SET name = '乙' WHERE external_id = 'p1'")
-    names, response = await live.names()  # no notification can arrive: read per request
+    names, response = await live.names()  # read through the pool, per request
     assert names == {"乙"} and response.headers["x-tile-cache"] == "miss"
     assert (await live.names())[1].headers["x-tile-cache"] == "hit"  # the route's cache
 
-    monkeypatch.undo()  # the database is back: reconnect, listen, trust again
-    await until(lambda: live.versions.cached() is not None)
-    trusted = live.versions.cached()
+    monkeypatch.undo()  # the database is back: the dedicated connection again
+    await until(lambda: live.versions.connected)
     await live.writer.execute("UPDATE stations SET name = '丙' WHERE external_id = 'p1'")
-    await until(lambda: live.versions.cached() is not trusted)
     assert (await live.names())[0] == {"丙"}
 
 
-async def test_without_a_notifying_trigger_reads_are_coalesced_and_fresh(coalesced):
+async def test_reads_are_coalesced_and_fresh(live):
+    coalesced = live
     versions = coalesced.versions
     await until(lambda: versions.reads > 0)
-    assert versions.connected and not versions.listening and versions.cached() is None
+    assert versions.connected
     assert (await coalesced.names())[0] == {"甲"}
     await coalesced.writer.execute("UPDATE stations SET name = '乙' WHERE external_id = 'p1'")
     before = versions.reads
@@ -224,7 +151,6 @@ async def test_without_a_notifying_trigger_reads_are_coalesced_and_fresh(coalesc
 
 # --- the fast path answers as the route does ------------------------------------------------
 async def test_a_hit_carries_the_routes_headers_cors_included(live):
-    await until(lambda: live.versions.cached() is not None)
     headers = {"Accept-Encoding": "gzip", "Origin": PARTNER}
     drawn = await live.http.get(ONLY_S1, headers=headers)
     fast = await live.http.get(ONLY_S1, headers=headers)
@@ -255,7 +181,6 @@ async def test_a_hit_carries_the_routes_headers_cors_included(live):
 
 
 async def test_what_the_fast_path_does_not_know_goes_to_the_route(live):
-    await until(lambda: live.versions.cached() is not None)
     await live.names()
     cases = {"/tiles/stations/7/105/48.mvt": 404, "/tiles/stations/14/99999/6211.mvt": 400,
              f"{ONLY_S1}?v=-1": 422, "/tiles/nowhere/14/1/1.mvt": 404}  # fmt: skip
@@ -269,7 +194,6 @@ async def test_what_the_fast_path_does_not_know_goes_to_the_route(live):
 
 
 async def test_a_miss_that_fails_is_explained_by_the_route(live):
-    await until(lambda: live.versions.cached() is not None)
     pool, live.app.state.services.pool = live.app.state.services.pool, DownPool()
     try:
         response = await live.http.get(ONLY_S1, headers={"Accept-Encoding": "gzip"})

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.deps import get_connection
+from api.deps import get_connection, get_read_connection
 from api.ogc.tiles import EXTENT, TileCache
 from geo.config import Settings
 from geo.store import migrate
@@ -441,6 +441,7 @@ async def test_a_commit_by_another_process_shows_on_the_next_request(scratch_dat
                 yield connection
 
         app.dependency_overrides[get_connection] = pooled
+        app.dependency_overrides[get_read_connection] = pooled
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             assert (await http.get(ONLY_S1)).status_code == 204
