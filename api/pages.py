@@ -89,6 +89,13 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _root(request: Request) -> str:
+    """The path prefix a reverse proxy serves us under (``--root-path``), for the pages' links
+    and API calls; "" at the site's root."""
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/")
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def locator_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The worker's page: nearest places open on arrival, with filters and navigation."""
@@ -96,13 +103,14 @@ async def locator_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     options = parse_locator(_params(request), basemaps)
     basemap = basemaps[options.basemap]
     policy = _csp(basemap, [])
-    return HTMLResponse(locator_html(options, basemap), headers={"Content-Security-Policy": policy})
+    page = locator_html(options, basemap, _root(request))
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
-async def overview_page() -> HTMLResponse:
+async def overview_page(request: Request) -> HTMLResponse:
     """The overview map: every station coloured by kind."""
-    return HTMLResponse(index_html())
+    return HTMLResponse(index_html(_root(request)))
 
 
 def _page_options(request: Request, settings: Settings) -> tuple[str, Basemap]:
@@ -122,7 +130,8 @@ async def planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The planner's workbench: coverage, what-if and siting on the API's own figures."""
     lang, basemap = _page_options(request, settings)
     policy = _csp(basemap, [])
-    return HTMLResponse(plan_html(lang, basemap), headers={"Content-Security-Policy": policy})
+    page = plan_html(lang, basemap, _root(request))
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
@@ -131,7 +140,7 @@ async def console_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     lang, basemap = _page_options(request, settings)
     policy = _csp(basemap, [])
     return HTMLResponse(
-        console_html(lang, basemap),
+        console_html(lang, basemap, _root(request)),
         headers={"Content-Security-Policy": policy, "Cache-Control": "no-store"},
     )
 
@@ -142,7 +151,8 @@ async def widget_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     options = parse_widget(_params(request), basemaps)
     basemap = basemaps[options.basemap]
     policy = _csp(basemap, embed_origins(settings))
-    return HTMLResponse(widget_html(options, basemap), headers={"Content-Security-Policy": policy})
+    page = widget_html(options, basemap, _root(request))
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 
 @router.get("/embed.js", include_in_schema=False)

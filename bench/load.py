@@ -1,8 +1,9 @@
 """Load benchmark (issue 9): a realistic mix at 8, 32 and 128 connections, then overload.
 
 Same data and machinery as ``bench/api.py`` (20,000 seeded stations + the 343 real subdistricts in
-a throwaway database on the project's cluster, one uvicorn worker, wrk on 127.0.0.1). The mix, in
-one rotating request list interleaved so that every 20 consecutive requests hold exactly it:
+a throwaway database on the project's cluster, ``--workers`` uvicorn workers (1 by default), wrk
+on 127.0.0.1). The mix, in one rotating request list interleaved so that every 20 consecutive
+requests hold exactly it:
 
 - 60% ``/locate?lon=..&lat=..&k=5`` from the seeded worker positions;
 - 25% ``/ogc/collections/stations/items?bbox=..&limit=100`` over ~5 km viewports;
@@ -251,11 +252,13 @@ def main() -> None:
 
         base_env = clean_env()
         env = {**base_env, "NUANXIN_DATABASE_URL": url}
-        ours = Server("nuanxin", "api.app:create_app", env, workdir, "/healthz", factory=True)
+        ours = Server("nuanxin", "api.app:create_app", env, workdir, "/healthz", factory=True,
+                      workers=args.workers)  # fmt: skip
         servers.append(ours)
 
         print(f"\nlevels: wrk 1 thread, {args.warmup:g} s warm-up + {args.duration:g} s per "
-              f"level, --timeout {WRK_TIMEOUT}, Accept-Encoding: gzip, one uvicorn worker; "
+              f"level, --timeout {WRK_TIMEOUT}, Accept-Encoding: gzip, {args.workers} uvicorn "
+              "worker(s); "
               f"pgbench nearest-10 -M prepared -j 2, same seconds")  # fmt: skip
         raw: dict[int, float] = {}
         level_runs = []
@@ -306,9 +309,9 @@ def main() -> None:
             if limit is None:
                 server, shown = ours, "256"
             else:
-                server = Server(f"nuanxin-limit{limit}", "api.app:create_app",
-                                {**env, "NUANXIN_API__MAX_CONCURRENT_REQUESTS": str(limit)},
-                                workdir, "/healthz", factory=True)  # fmt: skip
+                limited = {**env, "NUANXIN_API__MAX_CONCURRENT_REQUESTS": str(limit)}
+                server = Server(f"nuanxin-limit{limit}", "api.app:create_app", limited, workdir,
+                                "/healthz", factory=True, workers=args.workers)  # fmt: skip
                 servers.append(server)
                 shown = str(limit)
             run = wrk_run(wrk, workdir, f"overload c={conns}", server.base, path_file, conns, args)

@@ -165,17 +165,20 @@ def console_config(lang: str, basemap: Basemap) -> dict[str, Any]:
     }
 
 
-def console_html(lang: str, basemap: Basemap) -> str:
-    """The page's shell; ``console.js`` fills it from the API."""
-    config = json.dumps(console_config(lang, basemap), ensure_ascii=False).replace("</", "<\\/")
+def console_html(lang: str, basemap: Basemap, root: str = "") -> str:
+    """The page's shell; ``console.js`` fills it from the API. ``root``: the site's path prefix
+    behind a proxy ("" at the root)."""
+    settings = console_config(lang, basemap) | {"root": root}
+    config = json.dumps(settings, ensure_ascii=False).replace("</", "<\\/")
     text = (TEMPLATES / "console.html").read_text(encoding="utf-8")
     words = {f"t_{key}": html.escape(value) for key, value in STRINGS[lang].items()}
     return Template(text).substitute(
         lang="en" if lang == "en" else "zh-CN",
         switch_lang="zh" if lang == "en" else "en",
-        plan_css=asset_url("plan.css"),
-        css=asset_url("console.css"),
-        js=asset_url("console.js"),
+        plan_css=root + asset_url("plan.css"),
+        css=root + asset_url("console.css"),
+        js=root + asset_url("console.js"),
+        root=html.escape(root),
         config=config,
         **words,
     )

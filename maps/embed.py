@@ -28,7 +28,7 @@ def script_snippet(base_url: str, options: WidgetOptions) -> str:
     return f'<script src="{html.escape(base_url)}/embed.js"{data} async></script>'
 
 
-EMBED_JS = """(function () {
+EMBED_JS = r"""(function () {
   "use strict";
   // Nuanxin map widget: <script src=".../embed.js" data-kinds="rest_point" ...></script>
   var me = document.currentScript;
@@ -40,7 +40,9 @@ EMBED_JS = """(function () {
   }
   var frame = document.createElement("iframe");
   var query = params.toString();
-  frame.src = src.origin + "/embed" + (query ? "?" + query : "");
+  // the widget lives beside this script, under whatever prefix the site is served at
+  var home = src.origin + src.pathname.replace(/\/embed\.js$/, "");
+  frame.src = home + "/embed" + (query ? "?" + query : "");
   frame.width = "100%";
   frame.height = params.get("height") || "400";
   frame.style.border = "0";

@@ -270,10 +270,11 @@ def _labels(lang: str) -> dict[str, str]:
     return {str(m): LABELS_ZH[m] for m in members}
 
 
-def _config(mode: str, options: Any, basemap: Basemap, self_query: str) -> str:
+def _config(mode: str, options: Any, basemap: Basemap, self_query: str, root: str = "") -> str:
     lang = options.lang
     config = {
         "mode": mode,
+        "root": root,  # the site's path prefix behind a proxy: every API path goes under it
         "lang": lang,
         "t": STRINGS[lang],
         "labels": _labels(lang),
@@ -293,14 +294,16 @@ def _chip(name: str, value: str, label: str, pressed: bool) -> str:
             f'aria-pressed="{state}">{html.escape(label)}</button>')  # fmt: skip
 
 
-def _render(template: str, **values: str) -> str:
+def _render(template: str, root: str = "", **values: str) -> str:
     text = (TEMPLATES / template).read_text(encoding="utf-8")
-    return Template(text).substitute(css=asset_url("locator.css"), js=asset_url("locator.js"),
+    return Template(text).substitute(css=root + asset_url("locator.css"),
+                                     js=root + asset_url("locator.js"), root=html.escape(root),
                                      **values)  # fmt: skip
 
 
-def locator_html(options: LocatorOptions, basemap: Basemap) -> str:
-    """The worker's page: filters rendered here, results filled in by ``locator.js``."""
+def locator_html(options: LocatorOptions, basemap: Basemap, root: str = "") -> str:
+    """The worker's page: filters rendered here, results filled in by ``locator.js``.
+    ``root``: the path prefix a proxy serves the site under ("" at the root)."""
     t, lang = STRINGS[options.lang], options.lang
     labels = _labels(lang)
     needs = "".join(_chip("need", n, labels[n], n in options.need) for n in NEEDS_OFFERED)
@@ -312,9 +315,10 @@ def locator_html(options: LocatorOptions, basemap: Basemap) -> str:
     other = "zh" if lang == "en" else "en"
     return _render(
         "locator.html",
+        root,
         lang="en" if lang == "en" else "zh-CN",
         title=html.escape(t["title"]),
-        switch_href=html.escape("/?" + options.query(lang=other)),
+        switch_href=html.escape(f"{root}/?" + options.query(lang=other)),
         switch=html.escape(t["switch"]),
         locate=html.escape(t["locate"]),
         search=html.escape(t["search"]),
@@ -323,17 +327,18 @@ def locator_html(options: LocatorOptions, basemap: Basemap) -> str:
         map_label=html.escape(t["map"]),
         needs=needs,
         profiles=profiles,
-        config=_config("locator", options, basemap, options.query()),
+        config=_config("locator", options, basemap, options.query(), root),
     )
 
 
-def widget_html(options: WidgetOptions, basemap: Basemap) -> str:
+def widget_html(options: WidgetOptions, basemap: Basemap, root: str = "") -> str:
     """The embeddable map: points on one canvas, options fixed by the URL."""
     t = STRINGS[options.lang]
     return _render(
         "widget.html",
+        root,
         lang="en" if options.lang == "en" else "zh-CN",
         title=html.escape(t["title"]),
         map_label=html.escape(t["map"]),
-        config=_config("widget", options, basemap, options.query()),
+        config=_config("widget", options, basemap, options.query(), root),
     )

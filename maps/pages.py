@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from functools import cache
 from pathlib import Path
@@ -26,11 +27,15 @@ KIND_COLOURS: dict[StationKind, str] = {
 
 
 @cache
-def index_html() -> str:
-    """The overview map: boundaries as the base layer, stations coloured by kind."""
+def index_html(root: str = "") -> str:
+    """The overview map: boundaries as the base layer, stations coloured by kind. ``root``: the
+    path prefix a proxy serves the site under ("" at the root)."""
     labels = {str(member): label for member, label in LABELS_ZH.items()}
     colours = {str(kind): colour for kind, colour in KIND_COLOURS.items()}
     template = (TEMPLATES / "index.html").read_text(encoding="utf-8")
-    return template.replace("__LABELS__", json.dumps(labels, ensure_ascii=False)).replace(
-        "__COLOURS__", json.dumps(colours)
+    return (
+        template.replace("__LABELS__", json.dumps(labels, ensure_ascii=False))
+        .replace("__COLOURS__", json.dumps(colours))
+        .replace("__ROOT_JSON__", json.dumps(root).replace("</", "<\\/"))
+        .replace("__ROOT__", html.escape(root))
     )

@@ -146,17 +146,20 @@ def plan_config(lang: str, basemap: Basemap) -> dict[str, Any]:
     }
 
 
-def plan_html(lang: str, basemap: Basemap) -> str:
-    """The page's shell; ``plan.js`` fills it from the API."""
+def plan_html(lang: str, basemap: Basemap, root: str = "") -> str:
+    """The page's shell; ``plan.js`` fills it from the API. ``root``: the site's path prefix
+    behind a proxy ("" at the root)."""
     t = STRINGS[lang]
-    config = json.dumps(plan_config(lang, basemap), ensure_ascii=False).replace("</", "<\\/")
+    settings = plan_config(lang, basemap) | {"root": root}
+    config = json.dumps(settings, ensure_ascii=False).replace("</", "<\\/")
     text = (TEMPLATES / "plan.html").read_text(encoding="utf-8")
     words = {f"t_{key}": html.escape(value) for key, value in t.items()}
     return Template(text).substitute(
         lang="en" if lang == "en" else "zh-CN",
         switch_lang="zh" if lang == "en" else "en",
-        css=asset_url("plan.css"),
-        js=asset_url("plan.js"),
+        css=root + asset_url("plan.css"),
+        js=root + asset_url("plan.js"),
+        root=html.escape(root),
         gap=GAP_COLOUR,
         config=config,
         **words,

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -37,12 +38,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(settings: Settings) -> Iterator[str]:
-    """Serve ``create_app(settings)`` on 127.0.0.1 in a thread; yield its base URL."""
+def served(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
+    """Serve ``create_app(settings)`` on 127.0.0.1 in a thread; yield its base URL. ``wrap``
+    puts an ASGI layer around the app (e.g. one that stands for a reverse proxy)."""
     port = free_port()
     api = settings.api.model_copy(update={"host": "127.0.0.1", "port": port, "workers": 1})
     options = uvicorn_options(api) | {"log_level": "warning"}  # trusts proxies as `serve` does
-    config = uvicorn.Config(create_app(settings), **options)
+    app = create_app(settings)
+    config = uvicorn.Config(wrap(app) if wrap else app, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -47,7 +47,10 @@
     const found = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
     return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
   }
-  async function call(url, options) {
+  // Behind a proxy the site may live under a prefix (C.root): API paths are put under it here.
+  const R = C.root || "";
+  async function call(path, options) {
+    const url = path.startsWith("/") ? R + path : path;
     const opts = { credentials: "same-origin", ...(options || {}) };
     opts.headers = { Accept: "application/json", ...(opts.headers || {}) };
     if (opts.method && opts.method !== "GET") opts.headers["X-CSRFToken"] = csrf();

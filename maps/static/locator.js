@@ -11,7 +11,10 @@
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => values[k]);
 
-  async function getJSON(url, signal) {
+  // Behind a proxy the site may live under a prefix (C.root): API paths are put under it here.
+  const R = C.root || "";
+  async function getJSON(path, signal) {
+    const url = path.startsWith("/") ? R + path : path;
     const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(`${response.status} ${url.split("?")[0]}`);
     return response.json();
@@ -146,7 +149,7 @@
       const own = params(C.lang).toString();
       history.replaceState(null, "", own ? `?${own}` : location.pathname);
       const other = params(C.lang === "zh" ? "en" : "zh").toString();
-      $("lang").href = other ? `?${other}` : "/";
+      $("lang").href = other ? `?${other}` : `${R}/`;
     }
 
     function setHere(lon, lat, accuracy) {
@@ -293,7 +296,7 @@
     const full = new URLSearchParams();
     if (C.lang !== "zh") full.set("lang", C.lang);
     if (O.needs.length) full.set("need", O.needs.join(","));
-    $("full").href = `/${full.toString() ? "?" + full : ""}`;
+    $("full").href = `${R}/${full.toString() ? "?" + full : ""}`;
     $("full").textContent = T.open_full;
 
     function count() {

@@ -38,9 +38,13 @@
       return problem.detail || problem.title || `${response.status}`;
     } catch (_) { return `${response.status} ${response.statusText}`; }
   }
+  // Behind a proxy the site may live under a prefix (C.root, e.g. "/nuanxin"): every API path
+  // this page asks for starts with "/" and is put under it here, in the one place it fetches.
+  const R = C.root || "";
   async function call(url, options) {
     let response;
-    try { response = await fetch(url, options); } catch (_) { throw new Error(T.offline); }
+    const where = url.startsWith("/") ? R + url : url;
+    try { response = await fetch(where, options); } catch (_) { throw new Error(T.offline); }
     if (!response.ok) throw new Error(await problemText(response));
     return response;
   }
@@ -79,7 +83,7 @@
     const url = `${location.pathname}?${q.toString()}`;
     history.replaceState(null, "", url);
     $("share-url").value = location.href;
-    $("lang").href = `/plan?${new URLSearchParams([...q.entries()].filter(([k]) => k !== "lang")
+    $("lang").href = `${R}/plan?${new URLSearchParams([...q.entries()].filter(([k]) => k !== "lang")
       .concat(C.lang === "zh" ? [["lang", "en"]] : [])).toString()}`;
   }
 
