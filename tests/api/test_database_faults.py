@@ -9,6 +9,7 @@ database the rest of the suite uses. Needs root, as the project's own cluster do
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -102,3 +103,36 @@ def test_outage_gives_prompt_503s_and_the_service_recovers_by_itself(fault_url):
         assert http.get("/stations?limit=5").status_code == 200
         assert http.get("/locate?lon=116.22&lat=39.86").status_code == 200
         assert time.monotonic() - recovered < 10
+
+
+def test_a_restart_under_load_loses_no_locator_answer(fault_url):
+    """Eight clients ask /locate without pause while the cluster restarts (pg_ctlcluster
+    restart: every connection is cut, new ones are refused, then accepted again): every answer
+    is a 200, some of them from memory."""
+    points = [(116.2799 + 0.002 * i, 39.8684 + 0.001 * (i % 5)) for i in range(40)]
+    with served(Settings(environment="test", database_url=fault_url)) as base:
+        assert httpx.get(f"{base}/readyz", timeout=20).status_code == 200
+        done = threading.Event()
+
+        def client(n: int) -> list[tuple[int, bool]]:
+            seen = []
+            with httpx.Client(base_url=base, timeout=20) as http:
+                i = n
+                while not done.is_set():
+                    lon, lat = points[i % len(points)]
+                    answer = http.get("/locate", params={"lon": lon, "lat": lat, "open": "any"})
+                    seen.append((answer.status_code, answer.status_code == 200
+                                 and answer.json()["stations_as_of"] is not None))  # fmt: skip
+                    i += 8
+            return seen
+
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(client, n) for n in range(8)]
+            time.sleep(0.5)
+            _cluster("restart")
+            time.sleep(1.0)  # and a moment after, while the pool reconnects
+            done.set()
+            answers = [a for f in futures for a in f.result()]
+    statuses = {status for status, _ in answers}
+    assert statuses == {200}, [a for a in answers if a[0] != 200][:5]
+    assert len(answers) > 50 and any(memory for _, memory in answers)
