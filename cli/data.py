@@ -165,18 +165,29 @@ class ExportTable(StrEnum):
     STATIONS = "stations"
     ENTERPRISES = "enterprises"
     BOUNDARIES = "boundaries"
+    TILES = "tiles"  # stations and boundaries as vector tiles in one .pmtiles archive
 
 
 @friendly_errors
 def export(
     table: Annotated[ExportTable, typer.Argument(help="what to export")],
-    path: Annotated[Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx; a folder for hsds")],
+    path: Annotated[
+        Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx; a folder for hsds; .pmtiles")
+    ],
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 (Amap/Tencent) | bd09 (Baidu)")] = "wgs84",
     layout: Annotated[
         ExportLayout, typer.Option(help="records, a platform's bulk layout, or hsds (a folder)")
     ] = ExportLayout.RECORDS,
+    max_zoom: Annotated[int, typer.Option(help="tiles: the deepest zoom drawn")] = 16,
+    bbox: Annotated[
+        str | None, typer.Option(help="tiles: minlon,minlat,maxlon,maxlat (default: the stations')")
+    ] = None,
 ) -> None:
-    """Export to a file; `records` files import back unchanged; `hsds` is Open Referral 3.0."""
+    """Export to a file; `records` files import back unchanged; `hsds` is Open Referral 3.0;
+    `tiles` is a PMTiles archive of the stations and boundaries layers, for a CDN."""
+    if table is ExportTable.TILES:
+        _export_tiles(path, max_zoom, bbox)
+        return
     try:
         system = parse_coord_system(crs)
     except ValueError as exc:
@@ -202,3 +213,33 @@ def export(
     note = "" if written_in is CoordSystem.WGS84 or path.suffix.lower() == ".gpkg" else (
         f"; no CRS in the file: import it back with --crs {written_in}")  # fmt: skip
     typer.echo(f"{count} {table.value} written to {path} ({layout}, {written_in}{note})")
+
+
+def _export_tiles(path: Path, max_zoom: int, bbox: str | None) -> None:
+    """Draw the archive (a progress bar over its tiles) and say what is in it."""
+    import asyncio
+
+    import asyncpg
+
+    from api.ogc.archive import write_archive
+    from api.stations import parse_bbox
+    from geo.errors import DatabaseUnavailableError
+    from geo.store.db import resolve_database_url
+
+    url = resolve_database_url(get_settings())
+    box = parse_bbox(bbox)
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"drawing {path.name}", total=None)
+            report = asyncio.run(write_archive(
+                url, path, max_zoom=max_zoom, box=box,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            ))  # fmt: skip
+    except asyncpg.UndefinedTableError as exc:
+        raise DatabaseUnavailableError("the database has no tables yet: run `nuanxin db upgrade` "
+                                       "and load data (or `nuanxin up`)") from exc  # fmt: skip
+    except (OSError, asyncpg.PostgresConnectionError) as exc:
+        raise DatabaseUnavailableError(f"cannot reach the database: {exc}") from exc
+    low, high = report.zooms
+    typer.echo(f"{report.tiles:,} tiles (zoom {low}-{high}, {report.stations:,} stations) written "
+               f"to {path} ({report.bytes / 1e6:.1f} MB, PMTiles v3, MVT, gzip)")  # fmt: skip
