@@ -183,9 +183,10 @@ async def oembed_endpoint(
     """oEmbed 1.0 for widget URLs of this site (``/embed?…``); JSON only (XML is 501)."""
     if format != "json":
         return JSONResponse({"detail": "only format=json is offered"}, status_code=501)
-    base = _base_url(request)
-    target = urlsplit(url)
-    if f"{target.scheme}://{target.netloc}" != base or target.path not in ("/embed", "/"):
+    base, root = _base_url(request), _root(request)  # base ends with the root path, if any
+    target, site = urlsplit(url), urlsplit(base)
+    here = (target.scheme, target.netloc) == (site.scheme, site.netloc)
+    if not here or target.path not in (f"{root}/embed", f"{root}/", root or "/"):
         raise NotFoundError("not a map URL of this site")
     params: Params = {k: v for k, v in parse_qs(target.query).items()}
     options = parse_widget(params, enabled_basemaps(settings))

@@ -104,7 +104,8 @@ def walk_in(access: Sequence[str], condition: str | None) -> bool | None:
     ``None``: how to get in is not recorded, which is not promised either way."""
     if not access:
         return None
-    return not (condition and condition.strip()) and any(a in WALK_IN_ACCESS for a in access)
+    # strip(" ") as the database's btrim does: the same text is blank (or not) in both places
+    return not (condition and condition.strip(" ")) and any(a in WALK_IN_ACCESS for a in access)
 
 
 def walk_in_sql(table: str) -> str:

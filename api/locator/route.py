@@ -199,8 +199,11 @@ async def answer(services: Services, acquire: Acquire, q: LocateParams) -> bytes
         snapshot = offline
     notice = None
     if not found:
-        notice = await _notice(None if offline else acquire, area, q.max_km, near, q.open,
-                               moment)  # fmt: skip
+        try:
+            notice = await _notice(None if offline else acquire, area, q.max_km, near, q.open,
+                                   moment)  # fmt: skip
+        except DATABASE_DOWN:  # gone since the places were found: say what can be said
+            notice = await _notice(None, area, q.max_km, near, q.open, moment)
     if q.coords is CoordSystem.WGS84:
         out_lon, out_lat = round(wlon, 7), round(wlat, 7)
     else:

@@ -88,9 +88,10 @@ def plan(box: Box, points: list[tuple[float, float]], max_zoom: int,
 async def write_archive(url: str, path: Path, *, max_zoom: int = 16, box: Box | None = None,
                         progress: Progress | None = None) -> ArchiveReport:  # fmt: skip
     """Draw the tiles and write ``path`` (a ``.pmtiles`` file, replaced only when complete)."""
+    low = min(spec.minzoom for spec in LAYERS.values())
     top = max(spec.maxzoom for spec in LAYERS.values())
-    if not 0 <= max_zoom <= top:
-        raise InvalidInputError(f"max_zoom must be 0..{top}", field="max_zoom")
+    if not low <= max_zoom <= top:
+        raise InvalidInputError(f"max_zoom must be {low}..{top}", field="max_zoom")
     if path.suffix.lower() != ".pmtiles":
         raise InvalidInputError("tiles are exported as a .pmtiles archive", field="path")
     conn = await asyncpg.connect(url)
@@ -111,15 +112,21 @@ async def write_archive(url: str, path: Path, *, max_zoom: int = 16, box: Box | 
             tiles = await _draw_all(conn, wanted, progress)
     finally:
         await conn.close()
+    if not tiles:
+        raise InvalidInputError("nothing to draw there: no boundary or station in the box",
+                                field="bbox")  # fmt: skip
     report = ArchiveReport(path, len(tiles), 0, (min(z for z, _, _ in wanted),
                            max(z for z, _, _ in wanted)), box, len(points), versions)  # fmt: skip
     partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as out:
-        writer = Writer(out)  # type: ignore[no-untyped-call]
-        for tile_id, data in sorted(tiles.items()):
-            writer.write_tile(tile_id, data)  # type: ignore[no-untyped-call]
-        writer.finalize(_header(report), _metadata(report))  # type: ignore[no-untyped-call]
-    partial.replace(path)
+    try:
+        with partial.open("wb") as out:
+            writer = Writer(out)  # type: ignore[no-untyped-call]
+            for tile_id, data in sorted(tiles.items()):
+                writer.write_tile(tile_id, data)  # type: ignore[no-untyped-call]
+            writer.finalize(_header(report), _metadata(report))  # type: ignore[no-untyped-call]
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)  # never left behind, whatever happened
     report.bytes = path.stat().st_size
     return report
 

@@ -47,10 +47,13 @@ GRACE_S = 60.0  # loading data and building the model come on top of the solver'
 POLL_S = 0.25
 KEEP_DAYS = 7
 ORPHANED = "interrupted: the worker running it stopped; start it again"
-# Active jobs whose owner's lease (an advisory lock, see api.runtime.lease) nobody holds.
+ORPHAN_GRACE_S = 30.0  # a live owner re-takes its lease well within this after a restart
+# Active jobs whose owner's lease (an advisory lock, see api.runtime.lease) nobody holds and
+# whose owner has not touched them for the grace period.
 _FAIL_ORPHANS = """
 UPDATE jobs SET status = 'failed', finished_at = now(), error = $2
  WHERE status IN ('queued', 'running')
+   AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $3)
    AND (owner IS NULL OR NOT EXISTS (
         SELECT 1 FROM pg_locks AS l
          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -173,9 +176,9 @@ async def _run_in_slot(pool: asyncpg.Pool, slots: asyncio.Semaphore, job_id: uui
                     outcome = ("error", f"no result within {params.time_limit_s + GRACE_S:g} s")
                 elif (
                     await pool.fetchval("SELECT status FROM jobs WHERE id = $1", job_id)
-                    == "cancelled"
+                    != "running"
                 ):
-                    return
+                    return  # cancelled, or failed by another worker: stop the solver
                 else:
                     await asyncio.sleep(POLL_S)
         finally:
@@ -202,7 +205,8 @@ async def _run_in_slot(pool: asyncpg.Pool, slots: asyncio.Semaphore, job_id: uui
 
 async def fail_orphans(conn: asyncpg.Connection) -> list[uuid.UUID]:
     """Fail every queued or running job whose worker is gone (its lease is free); their ids."""
-    return [r["id"] for r in await conn.fetch(_FAIL_ORPHANS, LEASE_NAMESPACE, ORPHANED)]
+    rows = await conn.fetch(_FAIL_ORPHANS, LEASE_NAMESPACE, ORPHANED, ORPHAN_GRACE_S)
+    return [r["id"] for r in rows]
 
 
 async def _fetch(conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:

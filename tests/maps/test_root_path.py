@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from geo.config import ApiSettings, Settings
@@ -106,6 +107,13 @@ def test_every_page_works_under_the_prefix_and_asks_for_nothing_outside_it(
     page.click("#signin-form button[type=submit]")
     _ready(page)
     assert page.evaluate("() => window.nuanxin.state.places.length") > 0
+
+    # the partner's snippet and its oEmbed answer carry the prefix too
+    snippet = httpx.get(f"{site}/embed/snippet?kinds=rest_point", timeout=20).json()
+    assert snippet["url"].startswith(f"{site}/embed?")
+    embedded = httpx.get(f"{site}/oembed", params={"url": snippet["url"]}, timeout=20)
+    assert embedded.status_code == 200, embedded.text
+    assert f'src="{site}/embed?' in embedded.json()["html"]
 
     assert errors == []
     assert proxy.outside == [], proxy.outside  # nothing was asked outside the prefix

@@ -76,8 +76,12 @@ def test_every_station_is_in_the_archive_at_every_zoom_and_tiles_are_the_servers
 def test_bad_requests_are_refused_and_leave_no_file(engine, database_url, tmp_path, monkeypatch):
     with pytest.raises(InvalidInputError, match=r"\.pmtiles"):
         asyncio.run(write_archive(database_url, tmp_path / "tiles.mbtiles"))
-    with pytest.raises(InvalidInputError, match="max_zoom must be"):
-        asyncio.run(write_archive(database_url, tmp_path / "deep.pmtiles", max_zoom=25))
+    for zoom in (25, 3):  # past every layer, or before any
+        with pytest.raises(InvalidInputError, match=r"max_zoom must be 6\.\.18"):
+            asyncio.run(write_archive(database_url, tmp_path / "deep.pmtiles", max_zoom=zoom))
+    with pytest.raises(InvalidInputError, match="nothing to draw there"):  # mid-ocean
+        asyncio.run(write_archive(database_url, tmp_path / "sea.pmtiles", max_zoom=10,
+                                  box=(-150.0, -40.0, -149.9, -39.9)))  # fmt: skip
     kept = tmp_path / "kept.pmtiles"
     kept.write_bytes(b"the previous archive")
     monkeypatch.setattr(archive, "MAX_TILES", 10)

@@ -104,8 +104,8 @@ def test_a_job_whose_worker_died_is_failed_with_a_reason(server):
     base, url = server
     with psycopg.connect(url, autocommit=True) as conn:
         job_id = conn.execute(
-            "INSERT INTO jobs (kind, params, status, owner, started_at) VALUES "
-            "('siting', '{}', 'running', %s, now()) RETURNING id",
+            "INSERT INTO jobs (kind, params, status, owner, started_at, created_at) VALUES "
+            "('siting', '{}', 'running', %s, now(), now() - interval '1 minute') RETURNING id",
             (f"{socket.gethostname()}:999999999",),
         ).fetchone()[0]
     with httpx.Client(base_url=base, timeout=30) as http:

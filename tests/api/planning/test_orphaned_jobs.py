@@ -69,6 +69,9 @@ def test_sigkilled_workers_jobs_are_failed_at_start_up_and_free_the_cap(
 
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
+            # its last heartbeat ages past the grace (shortened here from 30 s)
+            monkeypatch.setattr(api.planning.jobs, "ORPHAN_GRACE_S", 1.0)
+            time.sleep(1.5)
             deadline = time.monotonic() + 10
             while any(_alive(p) for p in solvers) and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -90,6 +93,23 @@ def test_sigkilled_workers_jobs_are_failed_at_start_up_and_free_the_cap(
                 fresh = c.post("/jobs/siting", json=SLOW)  # the orphans hold no place
                 assert fresh.status_code == 202, fresh.text
                 assert c.delete(f"/jobs/{fresh.json()['id']}").status_code == 200
+
+
+def test_a_live_owners_jobs_survive_its_lease_being_lost_for_a_moment(bundled_database_url):
+    """A database restart frees every lease at once; until its owner re-takes it a job is
+    only failed when its owner has not touched it for the grace period."""
+    settings = Settings(environment="test", database_url=bundled_database_url)
+    with psycopg.connect(bundled_database_url, autocommit=True) as conn:
+        job = conn.execute(
+            "INSERT INTO jobs (kind, params, owner, heartbeat_at) VALUES "
+            "('siting', '{}', 'elsewhere:1:restarting', now()) RETURNING id::text"
+        ).fetchone()[0]
+        with served(settings) as base:
+            assert httpx.get(f"{base}/jobs/{job}", timeout=30).json()["status"] == "queued"
+            conn.execute("UPDATE jobs SET heartbeat_at = now() - interval '1 minute' "
+                         "WHERE id = %s", (job,))  # fmt: skip
+            gone = httpx.get(f"{base}/jobs/{job}", timeout=30).json()
+            assert gone["status"] == "failed" and "interrupted" in gone["error"]
 
 
 def test_a_job_is_refused_while_this_worker_holds_no_lease(bundled_database_url, monkeypatch):
