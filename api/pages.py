@@ -77,11 +77,13 @@ def embed_origins(settings: Settings) -> list[str]:
     return good
 
 
-def _csp(basemap: Basemap, ancestors: list[str]) -> str:
+def _csp(basemap: Basemap, ancestors: list[str], archive: str | None = None) -> str:
     images = " ".join(["'self'", "data:", *([basemap.origin] if basemap.origin else [])])
     framers = " ".join(["'self'", *ancestors])
+    parts = urlsplit(archive or "")
+    connect = " ".join(["'self'", *([f"{parts.scheme}://{parts.netloc}"] if parts.netloc else [])])
     return (f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {images}; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+            f"img-src {images}; connect-src {connect}; base-uri 'none'; form-action 'self'; "
             f"frame-ancestors {framers}")  # fmt: skip
 
 
@@ -150,8 +152,16 @@ async def widget_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     basemaps = enabled_basemaps(settings)
     options = parse_widget(_params(request), basemaps)
     basemap = basemaps[options.basemap]
-    policy = _csp(basemap, embed_origins(settings))
-    page = widget_html(options, basemap, _root(request))
+    archive = settings.api.tiles_archive_url if options.source == "archive" else None
+    if options.source == "archive" and archive is None:
+        message = ("source=archive needs NUANXIN_API__TILES_ARCHIVE_URL (where `nuanxin export "
+                   "tiles` was published)")  # fmt: skip
+        raise InvalidInputError(message, field="source")
+    if archive is not None and basemap.crs is not CoordSystem.WGS84:
+        raise InvalidInputError("the archive's tiles are WGS-84 (Web Mercator): use a WGS-84 "
+                                "basemap with source=archive", field="basemap")  # fmt: skip
+    policy = _csp(basemap, embed_origins(settings), archive)
+    page = widget_html(options, basemap, _root(request), archive)
     return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 

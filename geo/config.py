@@ -74,6 +74,12 @@ class ApiSettings(BaseModel):
     walk_network: Path | None = Field(
         None, description="street network (OSM extract or line file) the locator walks along"
     )
+    tiles_archive_url: str | None = Field(
+        None,
+        pattern=r"^(https?://[^\s\"'<>]+|/[^\s\"'<>]*)$",
+        description="where `nuanxin export tiles` put its .pmtiles (e.g. on a CDN, serving "
+        "HTTP ranges with CORS): the widget's source=archive draws stations from it",
+    )
 
 
 DEV_TOKEN_SECRET = "development-only-token-secret-do-not-use"  # noqa: S105 - refused in production

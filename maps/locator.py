@@ -174,12 +174,14 @@ class WidgetOptions:
     nearest: bool = False
     height: int = 400
     basemap: str = "none"
+    source: str = "api"  # or "archive": the stations from the deployment's .pmtiles
 
     def query(self, **changes: Any) -> str:
         return _canonical(self, WidgetOptions(), changes)
 
 
 WIDGET_LAYERS = ("boundaries", "stations", "planned")
+WIDGET_SOURCES = ("api", "archive")  # where the widget's stations come from
 
 
 def _canonical(options: Any, defaults: Any, changes: dict[str, Any]) -> str:
@@ -253,6 +255,7 @@ def parse_widget(params: Params, enabled: dict[str, Basemap]) -> WidgetOptions:
         nearest=_choice(params, "nearest", ("0", "1"), "0") == "1",
         height=int(height) if height is not None else 400,
         basemap=_basemap(params, enabled).id,
+        source=_choice(params, "source", WIDGET_SOURCES, "api"),
     )
 
 
@@ -270,11 +273,13 @@ def _labels(lang: str) -> dict[str, str]:
     return {str(m): LABELS_ZH[m] for m in members}
 
 
-def _config(mode: str, options: Any, basemap: Basemap, self_query: str, root: str = "") -> str:
+def _config(mode: str, options: Any, basemap: Basemap, self_query: str, root: str = "",
+            archive: str | None = None) -> str:  # fmt: skip
     lang = options.lang
     config = {
         "mode": mode,
         "root": root,  # the site's path prefix behind a proxy: every API path goes under it
+        "archive": archive,  # the widget's stations from a .pmtiles, when source=archive
         "lang": lang,
         "t": STRINGS[lang],
         "labels": _labels(lang),
@@ -331,14 +336,20 @@ def locator_html(options: LocatorOptions, basemap: Basemap, root: str = "") -> s
     )
 
 
-def widget_html(options: WidgetOptions, basemap: Basemap, root: str = "") -> str:
-    """The embeddable map: points on one canvas, options fixed by the URL."""
+def widget_html(options: WidgetOptions, basemap: Basemap, root: str = "",
+                archive_url: str | None = None) -> str:  # fmt: skip
+    """The embeddable map: points on one canvas, options fixed by the URL. With
+    ``source=archive`` the stations come from ``archive_url`` (a ``.pmtiles``)."""
     t = STRINGS[options.lang]
+    archive = archive_url if options.source == "archive" else None
+    script = (f'<script src="{html.escape(root)}/static/vendor/pmtiles-4.5.0/pmtiles.js"></script>'
+              if archive else "")  # fmt: skip
     return _render(
         "widget.html",
         root,
+        archive_script=script,
         lang="en" if options.lang == "en" else "zh-CN",
         title=html.escape(t["title"]),
         map_label=html.escape(t["map"]),
-        config=_config("widget", options, basemap, options.query(), root),
+        config=_config("widget", options, basemap, options.query(), root, archive),
     )

@@ -45,7 +45,13 @@ def served(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> Iter
     api = settings.api.model_copy(update={"host": "127.0.0.1", "port": port, "workers": 1})
     options = uvicorn_options(api) | {"log_level": "warning"}  # trusts proxies as `serve` does
     app = create_app(settings)
-    config = uvicorn.Config(wrap(app) if wrap else app, **options)
+    with in_thread(uvicorn.Config(wrap(app) if wrap else app, **options)) as base:
+        yield base
+
+
+@contextmanager
+def in_thread(config: uvicorn.Config) -> Iterator[str]:
+    """Run a uvicorn server in a thread until the block ends; yield its base URL."""
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -55,7 +61,7 @@ def served(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> Iter
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{config.host}:{config.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

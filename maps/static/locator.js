@@ -284,6 +284,100 @@
     locate();
   }
 
+  // ---- vector tiles from a .pmtiles archive: just enough MVT (2.1) to read point layers ----
+  // A protobuf reader over one tile: layers (3) of features (2) with ids (1), tags (2),
+  // geometry (4); keys (3) and values (4) per layer; extent (5). Points only (MoveTo).
+  function mvtPoints(bytes, wanted) {
+    let at = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+      return value;
+    };
+    const zigzag = (n) => (n % 2 ? -(n + 1) / 2 : n / 2);
+    const text = (start, end) => new TextDecoder().decode(bytes.subarray(start, end));
+    function message(end, onField) {
+      while (at < end) {
+        const key = varint(), field = key >> 3, wire = key & 7;
+        if (wire === 2) { const len = varint(), start = at; at += len; onField(field, wire, start, at); }
+        else if (wire === 0) onField(field, wire, varint());
+        else if (wire === 1) { onField(field, wire, at); at += 8; }
+        else if (wire === 5) { onField(field, wire, at); at += 4; }
+        else throw new Error("unsupported protobuf wire type");
+      }
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out = [];
+    message(bytes.length, (field, wire, start, end) => {
+      if (field !== 3 || wire !== 2) return;
+      let name = "", extent = 4096;
+      const keys = [], values = [], features = [];
+      const back = at;
+      at = start;
+      message(end, (f, w, s, e) => {
+        if (f === 1) name = text(s, e);
+        else if (f === 5) extent = s;
+        else if (f === 3) keys.push(text(s, e));
+        else if (f === 4) {
+          const keep = at; at = s;
+          let value = null;
+          message(e, (vf, vw, vs, ve) => {
+            if (vf === 1) value = text(vs, ve);
+            else if (vf === 2) value = view.getFloat32(vs, true);
+            else if (vf === 3) value = view.getFloat64(vs, true);
+            else if (vf === 4 || vf === 5) value = vs;
+            else if (vf === 6) value = zigzag(vs);
+            else if (vf === 7) value = Boolean(vs);
+          });
+          at = keep; values.push(value);
+        } else if (f === 2) features.push([s, e]);
+      });
+      if (name === wanted) {
+        for (const [s, e] of features) {
+          const keep = at; at = s;
+          const feature = { id: null, tags: [], points: [] };
+          message(e, (f, w, fs, fe) => {
+            if (f === 1) feature.id = fs;
+            else if (f === 2 || f === 4) {
+              const inner = at; at = fs;
+              const packed = [];
+              while (at < fe) packed.push(varint());
+              at = inner;
+              if (f === 2) feature.tags = packed;
+              else {
+                let x = 0, y = 0;
+                for (let i = 0; i < packed.length;) {
+                  const command = packed[i] & 7, count = packed[i] >> 3;
+                  i += 1;
+                  for (let c = 0; c < count && command === 1; c += 1) {
+                    x += zigzag(packed[i]); y += zigzag(packed[i + 1]); i += 2;
+                    feature.points.push([x / extent, y / extent]);
+                  }
+                  if (command !== 1) break;
+                }
+              }
+            }
+          });
+          at = keep;
+          const props = {};
+          for (let i = 0; i + 1 < feature.tags.length; i += 2) {
+            props[keys[feature.tags[i]]] = values[feature.tags[i + 1]];
+          }
+          out.push({ id: feature.id, props, points: feature.points });
+        }
+      }
+      at = back;
+    });
+    return out;
+  }
+  // A tile's fraction (0..1 across, 0..1 down) to WGS-84 (Web Mercator's inverse).
+  function tileLonLat(z, x, y, fx, fy) {
+    const n = 2 ** z;
+    const lon = (x + fx) / n * 360 - 180;
+    const lat = Math.atan(Math.sinh(Math.PI * (1 - 2 * (y + fy) / n))) * 180 / Math.PI;
+    return [lon, lat];
+  }
+
   // ---- the embeddable widget: every point on the map's one canvas (preferCanvas), never a
   // DOM node per point, so thousands stay light; the view is fixed by the URL ----
   function widget() {
@@ -316,6 +410,42 @@
         + (p.host_name ? `<br>${esc(fmt(T.host, { h: p.host_name }))}` : "");
     }
 
+    // With source=archive the stations come from the deployment's .pmtiles (a CDN): the tiles
+    // of the view at the deepest zoom the archive has up to the map's, each station once.
+    let archive = null, archiveHeader = null;
+    async function archiveStations(view, statuses) {
+      if (!archive) {
+        archive = new pmtiles.PMTiles(C.archive);
+        archiveHeader = await archive.getHeader();
+      }
+      const z = Math.max(8, Math.min(archiveHeader.maxZoom, Math.floor(map.getZoom())));
+      const n = 2 ** z;
+      const col = (lon) => Math.min(n - 1, Math.max(0, Math.floor((lon + 180) / 360 * n)));
+      const row = (lat) => Math.min(n - 1, Math.max(0, Math.floor((1 - Math.asinh(Math.tan(
+        lat * Math.PI / 180)) / Math.PI) / 2 * n)));
+      const asks = [];
+      for (let x = col(view.getWest()); x <= col(view.getEast()); x += 1) {
+        for (let y = row(view.getNorth()); y <= row(view.getSouth()); y += 1) {
+          asks.push(archive.getZxy(z, x, y).then((tile) => [x, y, tile]));
+        }
+      }
+      const seen = new Map();
+      for (const [x, y, tile] of await Promise.all(asks)) {
+        if (!tile) continue;
+        for (const f of mvtPoints(new Uint8Array(tile.data), "stations")) {
+          const p = f.props;
+          if (seen.has(f.id) || !f.points.length || !statuses.includes(p.status)) continue;
+          if (O.kinds.length && !O.kinds.includes(p.kind)) continue;
+          const amenities = p.amenities ? String(p.amenities).split(",") : [];
+          if (O.needs.some((need) => !amenities.includes(need))) continue;
+          const [lon, lat] = tileLonLat(z, x, y, ...f.points[0]);
+          seen.set(f.id, { type: "Feature", id: f.id, geometry: { type: "Point",
+            coordinates: [lon, lat] }, properties: { ...p, amenities } });
+        }
+      }
+      return { features: [...seen.values()] };
+    }
+
     // Points for the view plus a margin, refetched when the view leaves what was loaded.
     // /stations takes its bbox in WGS-84: on GCJ-02 maps the margin absorbs the < 1 km shift.
     async function load() {
@@ -335,7 +465,8 @@
       O.needs.forEach((n) => q.append("amenity", n));
       body.dataset.state = "loading";
       try {
-        const data = await getJSON(`/stations?${q}`, inFlight.signal);
+        const data = C.archive ? await archiveStations(view, statuses)
+          : await getJSON(`/stations?${q}`, inFlight.signal);
         points.clearLayers();
         features = data.features.map((f) => {
           const p = f.properties, colour = C.colours[p.kind] || "#555", open = p.status === "open";
