@@ -23,7 +23,9 @@ from geo.store.db import make_engine
 from geo.store.localdb import ensure_local_database, installed_version
 from tests.browser import served
 
-FAULT = LocalDbSettings(cluster="nuanxin_faults", port=54339, database="faults")
+# Below the kernel's ephemeral range (32768-60999), where the suite's own client sockets could
+# hold the port when the cluster starts (see tests/api/test_replica.py).
+FAULT = LocalDbSettings(cluster="nuanxin_faults", port=25339, database="faults")
 LOCATE = "/locate?lon=116.2799&lat=39.8684&open=any&k=3"  # by 丰台区职工服务中心 (bundled)
 TILE = "/tiles/stations/14/13484/6210.mvt"  # the z14 tile under that point
 
@@ -35,6 +37,7 @@ def _cluster(action: str) -> None:
 
 @pytest.fixture(scope="module")
 def fault_url():
+    _drop_faults_cluster()  # a killed run's, if any: it would keep its old port
     url = ensure_local_database(FAULT)
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -43,8 +46,12 @@ def fault_url():
     try:
         yield url
     finally:
-        subprocess.run(["pg_dropcluster", "--stop", installed_version(), FAULT.cluster],  # noqa: S607
-                       check=False, capture_output=True, timeout=60)  # fmt: skip
+        _drop_faults_cluster()
+
+
+def _drop_faults_cluster() -> None:
+    subprocess.run(["pg_dropcluster", "--stop", installed_version(), FAULT.cluster],  # noqa: S607
+                   check=False, capture_output=True, timeout=60)  # fmt: skip
 
 
 def test_outage_gives_prompt_503s_and_the_service_recovers_by_itself(fault_url):

@@ -28,8 +28,10 @@ from geo.store.localdb import SOCKET_DIR, ensure_local_database, installed_versi
 from tests.browser import served
 from tests.conftest import token_headers
 
-PRIMARY = LocalDbSettings(cluster="nuanxin_primary", port=54341, database="replicated")
-REPLICA, REPLICA_PORT = "nuanxin_replica", 54342
+# Below the kernel's ephemeral range (32768-60999): a client socket of the suite's thousands of
+# connections can hold any port in it, and a cluster started later would fail to bind.
+PRIMARY = LocalDbSettings(cluster="nuanxin_primary", port=25341, database="replicated")
+REPLICA, REPLICA_PORT = "nuanxin_replica", 25342
 FENGTAI = "110106000000"
 YONGCHANG = "永畅超市暖心驿站"  # bundled, open in Fengtai
 
@@ -47,32 +49,33 @@ def _drop(cluster: str) -> None:
 def replicated() -> Iterator[tuple[str, str]]:
     """(primary URL, replica URL), the replica streaming and caught up."""
     version = installed_version()
-    _drop(REPLICA)
-    primary = ensure_local_database(PRIMARY)
-    engine = make_engine(primary)
-    migrate.upgrade(engine)
-    list(load_bundled(engine, PROJECT_ROOT / "data"))
-    engine.dispose()
-    _pg("pg_createcluster", version, REPLICA, "--port", str(REPLICA_PORT))
-    data = Path("/var/lib/postgresql") / version / REPLICA
-    shutil.rmtree(data)
-    _pg("runuser", "-u", "postgres", "--", f"/usr/lib/postgresql/{version}/bin/pg_basebackup",
-        "-h", SOCKET_DIR, "-p", str(PRIMARY.port), "-D", str(data), "-R", "-X", "stream",
-        "-c", "fast")  # fmt: skip
-    _pg("pg_ctlcluster", version, REPLICA, "start")
-    replica = primary.replace(f":{PRIMARY.port}/", f":{REPLICA_PORT}/")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with psycopg.connect(replica, connect_timeout=2) as conn:
-                assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
-                break
-        except psycopg.OperationalError:
-            assert time.monotonic() < deadline, "the replica did not come up"
-            time.sleep(0.3)
+    for cluster in (REPLICA, PRIMARY.cluster):  # a run that was killed may have left them
+        _drop(cluster)
     try:
+        primary = ensure_local_database(PRIMARY)
+        engine = make_engine(primary)
+        migrate.upgrade(engine)
+        list(load_bundled(engine, PROJECT_ROOT / "data"))
+        engine.dispose()
+        _pg("pg_createcluster", version, REPLICA, "--port", str(REPLICA_PORT))
+        data = Path("/var/lib/postgresql") / version / REPLICA
+        shutil.rmtree(data)
+        _pg("runuser", "-u", "postgres", "--", f"/usr/lib/postgresql/{version}/bin/pg_basebackup",
+            "-h", SOCKET_DIR, "-p", str(PRIMARY.port), "-D", str(data), "-R", "-X", "stream",
+            "-c", "fast")  # fmt: skip
+        _pg("pg_ctlcluster", version, REPLICA, "start")
+        replica = primary.replace(f":{PRIMARY.port}/", f":{REPLICA_PORT}/")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(replica, connect_timeout=2) as conn:
+                    assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+                    break
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, "the replica did not come up"
+                time.sleep(0.3)
         yield primary, replica
-    finally:
+    finally:  # set-up failures included: never leave clusters behind
         _drop(REPLICA)
         _drop(PRIMARY.cluster)
 
