@@ -18,11 +18,16 @@ def get_services(request: Request) -> Services:
     return services_of(request.app)
 
 
-async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    pool = services_of(request.app).pool
+async def _connection_of(pool: asyncpg.Pool | None) -> AsyncIterator[asyncpg.Connection]:
     if pool is None:
         raise DatabaseUnavailableError("the app was started without its database pool")
     async with pool.acquire() as connection:
+        yield connection
+
+
+async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the primary: writes, and editors' reads."""
+    async for connection in _connection_of(services_of(request.app).pool):
         yield connection
 
 
@@ -31,10 +36,7 @@ Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 async def get_read_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
     """A connection for a public read: the replica's when there is one (see ``Services.reads``)."""
-    pool = services_of(request.app).reads
-    if pool is None:
-        raise DatabaseUnavailableError("the app was started without its database pool")
-    async with pool.acquire() as connection:
+    async for connection in _connection_of(services_of(request.app).reads):
         yield connection
 
 

@@ -72,7 +72,9 @@ ARRIVAL_AT = "2026-11-25T10:30"  # a Wednesday morning, Beijing time: an ordinar
 NIGHT_AT = "2026-11-25T03:00"  # the same night: most places closed (context, no target)
 SEED = 20261125
 
-WRK_LUA = r"""
+# Every wrk script here starts so: each thread gets an id (its start in the rotation) and is kept,
+# so done() can sum what the threads counted.
+LUA_THREADS = r"""
 local threads = {}
 local count = 0
 function setup(thread)
@@ -80,6 +82,11 @@ function setup(thread)
   count = count + 1
   table.insert(threads, thread)
 end
+"""
+
+WRK_LUA = (
+    LUA_THREADS
+    + r"""
 function init(args)
   paths = {}
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
@@ -111,6 +118,7 @@ function done(summary, latency, requests)
     e.connect + e.read + e.write, e.timeout, h, m))
 end
 """
+)
 
 # pgbench cannot index a list, so its points are uniform over the dense centre (KNN cost
 # hardly depends on where the point is).

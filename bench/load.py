@@ -40,6 +40,7 @@ from typing import Any
 
 from bench import api_data
 from bench.api import (
+    LUA_THREADS,
     Server,
     add_common_args,
     clean_env,
@@ -57,7 +58,9 @@ OVERLOAD = ((512, None), (128, 32))  # (connections, max_concurrent_requests; No
 PGBENCH_MAX = 64  # the cluster allows 100 connections and is shared: pgbench stays below
 WRK_TIMEOUT = "10s"
 
-LOAD_LUA = r"""
+LOAD_LUA = (
+    LUA_THREADS
+    + r"""
 -- Every answer is written as one line "kind status ms retry_after tile_cache" to
 -- <paths file>.rec<thread>, flushed when wrk exits; done() reports only wrk's summary and
 -- per-thread numbers (wrk 4.1's thread:get corrupts the thread's stack when copying tables).
@@ -72,13 +75,6 @@ local function now_us()
   return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
 end
 local NAMES = {"locate", "items", "tiles"}
-local threads = {}
-local count = 0
-function setup(thread)
-  thread:set("tid", count)
-  count = count + 1
-  table.insert(threads, thread)
-end
 function init(args)
   paths, kinds = {}, {}
   for line in io.lines(args[1]) do
@@ -130,6 +126,7 @@ function done(summary, latency, requests)
     e.status, e.connect + e.read + e.write, e.timeout, pending_all, unmatched_all))
 end
 """
+)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench.api import (
+    LUA_THREADS,
     Server,
     add_common_args,
     clean_env,
@@ -43,14 +44,9 @@ THREADS = 2
 
 # Rotating /locate requests; each answer's status and whether it came from memory are counted
 # per thread, and the sums printed as one WRKJSON line (as bench.api's scripts do).
-RESTART_LUA = r"""
-local threads = {}
-local count = 0
-function setup(thread)
-  thread:set("tid", count)
-  count = count + 1
-  table.insert(threads, thread)
-end
+RESTART_LUA = (
+    LUA_THREADS
+    + r"""
 function init(args)
   paths = {}
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
@@ -82,6 +78,7 @@ function done(summary, latency, requests)
     e.status, e.connect + e.read + e.write, e.timeout, ok_all, bad_all, memory_all))
 end
 """
+)
 
 
 def restart_cluster(after_s: float, timings: dict[str, float]) -> threading.Thread:

@@ -92,3 +92,11 @@ def serve_process(url: str, *options: str) -> Iterator[tuple[subprocess.Popen[by
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def child_pids(pid: int) -> set[int]:
+    """The processes ``pid`` started that still run (Linux ``/proc``), from any of its threads."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found

@@ -34,10 +34,6 @@ Box = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat (W
 Progress = Callable[[int, int], None]  # (tiles drawn, tiles to draw)
 
 _STATION_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM stations WHERE deleted_at IS NULL"
-_STATIONS_BOX = """
-SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-  FROM (SELECT ST_Extent(geom) AS e FROM stations WHERE deleted_at IS NULL) AS x
-"""
 _VERSIONS = "SELECT layer, version FROM layer_versions WHERE layer IN ('stations', 'boundaries')"
 
 
@@ -100,11 +96,11 @@ async def write_archive(url: str, path: Path, *, max_zoom: int = 16, box: Box | 
             versions = {r["layer"]: r["version"] for r in await conn.fetch(_VERSIONS)}
             points = [(r[0], r[1]) for r in await conn.fetch(_STATION_POINTS)]
             if box is None:
-                extent = await conn.fetchrow(_STATIONS_BOX)
-                if extent[0] is None:
+                if not points:
                     raise InvalidInputError("there are no stations to export: give --bbox")
+                lons, lats = [p[0] for p in points], [p[1] for p in points]
                 pad = 0.01  # ~1 km around the outermost stations
-                box = (extent[0] - pad, extent[1] - pad, extent[2] + pad, extent[3] + pad)
+                box = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
             wanted = plan(box, points, max_zoom)
             if len(wanted) > MAX_TILES:
                 raise InvalidInputError(f"{len(wanted):,} tiles: at most {MAX_TILES:,}; lower "

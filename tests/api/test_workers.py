@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from tests.browser import serve_process
+from tests.browser import child_pids, serve_process
 from tests.conftest import token_headers
 
 FENGTAI = "110106000000"
@@ -73,16 +73,9 @@ def test_an_edit_through_one_worker_is_in_the_others_next_locator_answer_and_til
         assert revalidated.status_code == 200
 
 
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
-    return found
-
-
 def _listening_workers(pid: int) -> list[int]:
     """Children of uvicorn's supervisor that run the server (uvicorn's spawn workers)."""
-    return [child for child in _children(pid)
+    return [child for child in child_pids(pid)
             if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]  # fmt: skip
 
 

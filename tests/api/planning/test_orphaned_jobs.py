@@ -18,7 +18,7 @@ import pytest
 
 import api.planning.jobs
 from geo.config import Settings
-from tests.browser import serve_process, served
+from tests.browser import child_pids, serve_process, served
 
 SLOW = {"boundary": ["110106000000"], "p": 20, "model": "backup", "time_limit_s": 90}
 
@@ -28,13 +28,6 @@ def _states(url: str, ids: list[str]) -> dict[str, tuple[str, str | None]]:
         rows = conn.execute("SELECT id::text, status, error FROM jobs WHERE id::text = ANY(%s)",
                             (ids,)).fetchall()  # fmt: skip
     return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -59,7 +52,7 @@ def test_sigkilled_workers_jobs_are_failed_at_start_up_and_free_the_cap(
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
             deadline = time.monotonic() + 10  # "running" is written just before the solver
-            while not (solvers := _children(worker.pid)) and time.monotonic() < deadline:
+            while not (solvers := child_pids(worker.pid)) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert solvers, "the solver runs in a child process of worker A"
             # Another worker leaves a live worker's jobs alone.
