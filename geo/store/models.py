@@ -275,6 +275,48 @@ class LayerVersion(Base):
     )
 
 
+class NationalRun(Base):
+    """A stored national or provincial coverage run (migration 0012)."""
+
+    __tablename__ = "national_runs"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    params: Mapped[dict[str, object]] = mapped_column(JSONB)
+    method: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+
+class NationalFigure(Base):
+    """One county's or province's figures of a run, with a simplified outline (migration 0012).
+
+    ``figures`` holds every column of the run's table (shares, sums, score) as JSON, so a new
+    figure needs no migration; ``rank`` is a column because the API orders by it.
+    """
+
+    __tablename__ = "national_figures"
+    __table_args__ = (
+        CheckConstraint("level IN ('county', 'province')", name="national_figures_level"),
+        Index("ix_national_figures_run_level_rank", "run_id", "level", "rank"),
+        Index("ix_national_figures_geom", "geom", postgresql_using="gist"),
+    )
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("national_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    province: Mapped[str] = mapped_column(Text)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    figures: Mapped[dict[str, object]] = mapped_column(JSONB)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
+    )
+
+
 class Job(Base):
     """A background computation (siting) with its state and result (migration 0004)."""
 

@@ -1,0 +1,198 @@
+"""``nuanxin coverage --scope national|province``: all of China, or provinces, on Dask."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cli.options import console as make_console
+from geo.errors import InvalidInputError
+
+
+class Scope(StrEnum):
+    BOUNDARIES = "boundaries"  # the boundaries in the database (the district analysis)
+    PROVINCE = "province"
+    NATIONAL = "national"
+
+
+class Engine(StrEnum):
+    DASK = "dask"
+    SINGLE = "single"
+
+
+def national_coverage(
+    *,
+    scope: Scope,
+    provinces: list[str],
+    census: Path | None,
+    counties: Path | None,
+    demand: str,
+    engine_name: Engine,
+    scheduler: str | None,
+    dask_workers: int,
+    worker_memory: str,
+    params: Any,
+    max_cells: int,
+    synthetic: int | None,
+    kinds: list[str] | None,
+    statuses: tuple[str, ...],
+    at: Any,
+    out: Path | None,
+    keep_cells: bool,
+    store: bool,
+    top: int,
+) -> None:
+    """Read the demand and the stations, run the engine, print the ranking, write the files."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from geo.national.counties import (
+        DemandModel,
+        in_scope,
+        national_demand,
+        read_census,
+        read_county_polygons,
+    )
+    from geo.national.engine import Stations, dask_client, run_dask, run_single
+
+    if census is None:
+        raise InvalidInputError(
+            "national coverage needs --census: the 2020 county census CSV (e.g. "
+            "../shared/data/china/county_population_census2020.csv)",
+            field="census",
+        )
+    if scope is Scope.PROVINCE and not provinces:
+        raise InvalidInputError(
+            "--scope province needs --province CODE (e.g. 11 or 110000)", field="province"
+        )
+    if scope is Scope.NATIONAL and provinces:
+        raise InvalidInputError("--province is for --scope province", field="province")
+    table = read_census(census)
+    names = dict(zip(table["code6"].str[:2], table["province"], strict=True))
+    everything = national_demand(read_county_polygons(counties), table, DemandModel(demand))
+    chosen = in_scope(everything, provinces if scope is Scope.PROVINCE else None)
+    points, supply_note = _stations(chosen, table, synthetic, kinds, statuses, at)
+    stations = Stations.locate(points, chosen.counties)
+    console = make_console()
+    if engine_name is Engine.SINGLE:
+        result = run_single(chosen, stations, params, province_names=names, keep_cells=False)
+    else:
+        with (
+            dask_client(scheduler, dask_workers, worker_memory) as client,
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress,
+        ):
+            bar = progress.add_task("partitions", total=None)
+
+            def advance(run: Any, done: int, total: int) -> None:
+                progress.update(
+                    bar, completed=done, total=total, description=f"partitions (last: {run.key})"
+                )
+
+            cells_dir = (out / "cells") if out and keep_cells else None
+            if cells_dir:
+                cells_dir.mkdir(parents=True, exist_ok=True)
+            result = run_dask(
+                chosen,
+                stations,
+                params,
+                client,
+                max_cells=max_cells,
+                cells_dir=cells_dir,
+                on_part=advance,
+                province_names=names,
+            )
+    result.method["supply"] = supply_note
+    _print(result, top, console)
+    label = "all of China" if scope is Scope.NATIONAL else "province " + ", ".join(provinces)
+    if out:
+        from geo.national.report import write_national
+
+        written = write_national(
+            result,
+            chosen,
+            params,
+            out,
+            title=f"Share of residents within a 15-minute walk, {label}",
+        )
+        typer.echo(f"report: {', '.join(str(path) for path in written)}")
+    if store:
+        from cli.options import engine
+        from geo.config import get_settings
+        from geo.national.store import store_run
+
+        with engine(get_settings()).begin() as conn:
+            run_id = store_run(conn, result, chosen, params, scope=label)
+        typer.echo(f"stored as national run {run_id}: GET /coverage/national")
+
+
+def _stations(
+    demand: Any,
+    census: Any,
+    synthetic: int | None,
+    kinds: list[str] | None,
+    statuses: tuple[str, ...],
+    at: Any,
+) -> tuple[Any, str]:
+    """The database's stations (selected as the district analysis does), or synthetic ones."""
+    if synthetic is not None:
+        from geo.national.synthetic import ILLUSTRATIVE, synthetic_stations
+
+        urban = demand.counties["code"].map(census.set_index("code6")["urban_population"])
+        return synthetic_stations(
+            demand.counties, urban, synthetic
+        ), f"{synthetic:,} {ILLUSTRATIVE}"
+    from cli.options import engine
+    from geo.config import get_settings
+    from geo.coverage.supply import select_supply
+    from geo.store.frames import load_stations
+
+    with engine(get_settings()).connect() as conn:
+        supply = select_supply(load_stations(conn), kinds=kinds, statuses=statuses, at=at)
+    return supply.stations, supply.description
+
+
+def _print(result: Any, top: int, console: Any) -> None:
+    from rich.table import Table
+
+    for title, frame in (("Provinces", result.provinces), ("Counties", result.counties)):
+        view = Table(title=f"{title}, most underserved first")
+        for header in (
+            "rank",
+            "code",
+            "name",
+            "residents",
+            "stations",
+            "within 1 km",
+            "within walk",
+            "beyond walk",
+            "score",
+        ):
+            view.add_column(header, justify="left" if header in ("code", "name") else "right")
+        for row in frame.head(top).itertuples():
+            view.add_row(
+                str(row.rank),
+                row.code,
+                row.name,
+                _count(row.residents),
+                str(row.stations),
+                f"{row.share_within_radius:.0%}",
+                f"{row.share_within_walk:.0%}",
+                _count(row.uncovered_residents),
+                f"{row.score:.2f}",
+            )
+        console.print(view)
+    for key, value in result.method.items():
+        console.print(f"{key}: {value}", highlight=False)
+
+
+def _count(value: float) -> str:
+    return "—" if value != value else f"{value:,.0f}"
