@@ -40,7 +40,7 @@ def province_shapes(counties: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
 
 
 def write_png(
-    figures: pd.DataFrame, counties: geopandas.GeoDataFrame, path: Path, title: str
+    figures: pd.DataFrame, counties: geopandas.GeoDataFrame, path: Path, title: str, supply: str
 ) -> Path:
     shapes = counties[["code", "geometry"]].copy()
     shapes["geometry"] = shapes.geometry.simplify(0.01)
@@ -72,7 +72,8 @@ def write_png(
         axes.text(
             0,
             -0.01,
-            "Nuanxin national coverage · hatched: county without a census row (residents unknown)",
+            "Nuanxin national coverage · hatched: county without a census row (residents "
+            f"unknown) · supply: {supply}",
             transform=axes.transAxes,
             fontsize=7,
             color="#444444",
@@ -119,7 +120,8 @@ def write_national(
     unmatched.to_csv(folder / "unmatched.csv", index=False, encoding="utf-8")
     result.parts_table.to_csv(folder / "partitions.csv", index=False, float_format="%.4g")
     written += [folder / "unmatched.csv", folder / "partitions.csv"]
-    written.append(write_png(result.counties, counties, folder / "coverage.png", title))
+    supply = result.method.get("supply", "")
+    written.append(write_png(result.counties, counties, folder / "coverage.png", title, supply))
     method = {
         "parameters": asdict(params),
         "method": result.method,
