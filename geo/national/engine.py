@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import resource
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -195,10 +196,13 @@ def run_dask(demand: NationalDemand, stations: Stations, params: NationalParams,
         raise ValueError("the partitions must hold every county of the scope exactly once")
     # Largest first: the long tasks start early and the short ones fill the gaps at the end.
     ordered = sorted(parts, key=lambda part: -part.estimated_cells)
+    # Keys unique to this run: a key repeated from an earlier run whose futures are not yet
+    # released would be answered with that run's result (Dask remembers a key while it is held).
+    run_id = uuid.uuid4().hex[:12]
     futures = [
         client.submit(run_part, part.key, frame, near, params, keep_cells,
-                      str(cells_dir) if cells_dir else None, key=f"national-{part.key}-{i}",
-                      pure=False)
+                      str(cells_dir) if cells_dir else None,
+                      key=f"national-{run_id}-{i}-{part.key}", pure=False)
         for i, (part, frame, near) in enumerate(_part_inputs(demand, stations, ordered, params))
     ]  # fmt: skip
     outputs, runs = [], []

@@ -71,6 +71,7 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
         "/coverage": ["/coverage?boundary=110106000000&f=json",
                       "/coverage?boundary=110106000000",
                       "/coverage?boundary=110106000000&f=csv"],
+        "/coverage/national": ["/coverage/national", "/coverage/national?level=province&f=csv"],
         "/plan/areas": ["/plan/areas", "/plan/areas?superseded=true"],
         "/plan/stations": ["/plan/stations"], "/plan": ["/plan", "/plan?lang=en"],
         "/jobs/{job_id}": ["/jobs/00000000-0000-0000-0000-000000000000"],
@@ -98,6 +99,13 @@ async def test_no_get_route_answers_with_a_private_field(client, api_conn, setti
     await api_conn.execute(f"UPDATE stations SET {private}", SECRET)
     s1 = await api_conn.fetchval("SELECT id FROM stations WHERE external_id = 's1'")
     e1 = await api_conn.fetchval("SELECT id FROM enterprises WHERE external_id = 'e1'")
+    run = await api_conn.fetchval(  # a stored national run, so /coverage/national answers
+        "INSERT INTO national_runs (scope, params, method) VALUES ('test', '{}', '{}') RETURNING id"
+    )
+    await api_conn.execute(
+        "INSERT INTO national_figures (run_id, level, code, name, province, rank, figures, geom) "
+        "VALUES ($1, 'province', '11', '北京市', '11', 1, '{\"residents\": 1}', "
+        "ST_Multi(ST_MakeEnvelope(116, 39, 117, 40, 4326)))", run)  # fmt: skip
     samples = _samples(s1, e1)
     routes = _get_routes(settings)
     assert routes - samples.keys() == set(), "add a sample for each new GET route"
