@@ -70,7 +70,7 @@ def main() -> None:
     started = time.perf_counter()
     census = read_census(CENSUS)
     china = national_demand(read_county_polygons(), census)
-    urban = china.counties["code"].map(census.set_index("code6")["urban_population"])
+    urban = china.counties["urban_population"]
     points = synthetic_stations(china.counties, urban, args.stations)
     stations = Stations.locate(points, china.counties)
     prepared = time.perf_counter() - started

@@ -10,7 +10,7 @@ import typer
 
 from cli.errors import friendly_errors
 from cli.national import Engine, Scope, national_coverage
-from cli.options import BoundaryCodes, Vintage, engine, parse_time
+from cli.options import BoundaryCodes, Vintage, count_text, engine, parse_time
 from cli.options import console as make_console
 from geo.config import get_settings
 from geo.crs import parse_coord_system
@@ -217,10 +217,10 @@ def _print_coverage(table: Any, method: dict[str, str], top: int) -> None:
     for row in table.head(top).itertuples():
         by_area = getattr(row, "share_basis", "residents") == "area"
         view.add_row(
-            str(row.rank), row.code, row.name, _count(row.residents), str(row.stations),
+            str(row.rank), row.code, row.name, count_text(row.residents), str(row.stations),
             _share(row.share_within_radius, by_area), _share(row.share_within_walk, by_area),
-            _share(row.share_two_plus, by_area), _count(row.p90_nearest_m),
-            _count(row.uncovered_residents), f"{row.score:.2f}",
+            _share(row.share_two_plus, by_area), count_text(row.p90_nearest_m),
+            count_text(row.uncovered_residents), f"{row.score:.2f}",
         )  # fmt: skip
     if "share_basis" in table and (table["share_basis"] == "area").any():
         view.caption = "* of the area: no population for this boundary (nuanxin import population)"
@@ -228,10 +228,6 @@ def _print_coverage(table: Any, method: dict[str, str], top: int) -> None:
     console.print(view)
     for key, value in method.items():
         console.print(f"{key}: {value}", highlight=False)
-
-
-def _count(value: float) -> str:
-    return "—" if value != value else f"{value:,.0f}"  # NaN: unknown
 
 
 def _share(value: float, by_area: bool) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from cli.options import console as make_console
+from cli.options import count_text
 from geo.errors import InvalidInputError
 
 
@@ -73,7 +74,7 @@ def national_coverage(
     names = dict(zip(table["code6"].str[:2], table["province"], strict=True))
     everything = national_demand(read_county_polygons(counties), table, DemandModel(demand))
     chosen = in_scope(everything, provinces if scope is Scope.PROVINCE else None)
-    points, supply_note = _stations(chosen, table, synthetic, kinds, statuses, at)
+    points, supply_note = _stations(chosen, synthetic, kinds, statuses, at)
     stations = Stations.locate(points, chosen.counties)
     console = make_console()
     if engine_name is Engine.SINGLE:
@@ -113,15 +114,18 @@ def national_coverage(
     result.method["supply"] = supply_note
     _print(result, top, console)
     label = "all of China" if scope is Scope.NATIONAL else "province " + ", ".join(provinces)
-    if out:
-        from geo.national.report import write_national
+    from geo.national.report import province_shapes, write_national
 
+    # Dissolved once (seconds for all of China) for both the files and the database.
+    outlines = province_shapes(chosen.counties) if out or store else None
+    if out:
         written = write_national(
             result,
             chosen,
             params,
             out,
             title=f"Share of residents within a 15-minute walk, {label}",
+            province_outlines=outlines,
         )
         typer.echo(f"report: {', '.join(str(path) for path in written)}")
     if store:
@@ -130,13 +134,13 @@ def national_coverage(
         from geo.national.store import store_run
 
         with engine(get_settings()).begin() as conn:
-            run_id = store_run(conn, result, chosen, params, scope=label)
+            run_id = store_run(conn, result, chosen, params, scope=label,
+                               province_outlines=outlines)  # fmt: skip
         typer.echo(f"stored as national run {run_id}: GET /coverage/national")
 
 
 def _stations(
     demand: Any,
-    census: Any,
     synthetic: int | None,
     kinds: list[str] | None,
     statuses: tuple[str, ...],
@@ -146,7 +150,7 @@ def _stations(
     if synthetic is not None:
         from geo.national.synthetic import ILLUSTRATIVE, synthetic_stations
 
-        urban = demand.counties["code"].map(census.set_index("code6")["urban_population"])
+        urban = demand.counties["urban_population"]
         return synthetic_stations(
             demand.counties, urban, synthetic
         ), f"{synthetic:,} {ILLUSTRATIVE}"
@@ -182,17 +186,13 @@ def _print(result: Any, top: int, console: Any) -> None:
                 str(row.rank),
                 row.code,
                 row.name,
-                _count(row.residents),
+                count_text(row.residents),
                 str(row.stations),
                 f"{row.share_within_radius:.0%}",
                 f"{row.share_within_walk:.0%}",
-                _count(row.uncovered_residents),
+                count_text(row.uncovered_residents),
                 f"{row.score:.2f}",
             )
         console.print(view)
     for key, value in result.method.items():
         console.print(f"{key}: {value}", highlight=False)
-
-
-def _count(value: float) -> str:
-    return "—" if value != value else f"{value:,.0f}"

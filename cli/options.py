@@ -42,3 +42,8 @@ def console() -> Any:
 
     found = Console()
     return found if found.is_terminal else Console(width=160)
+
+
+def count_text(value: float) -> str:
+    """A count for a terminal table; "—" for NaN (unknown, never shown as 0)."""
+    return "—" if value != value else f"{value:,.0f}"

@@ -93,17 +93,9 @@ async def national_coverage(
 
 
 def _properties(row: Any) -> str:
-    head = json.dumps(
-        {
-            "code": row["code"],
-            "name": row["name"],
-            "province": row["province"],
-            "rank": row["rank"],
-        },
-        ensure_ascii=False,
-    )
-    figures = row["figures"]
-    return head[:-1] + ("," + figures[1:] if figures != "{}" else "}")
+    head = {"code": row["code"], "name": row["name"], "province": row["province"],
+            "rank": row["rank"]}  # fmt: skip
+    return json.dumps(head | json.loads(row["figures"]), ensure_ascii=False)
 
 
 def _csv(rows: list[Any]) -> str:

@@ -42,7 +42,7 @@ STATION_COLOUR = "#000000"
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC")
 
 
-def _cjk_font() -> str | None:
+def cjk_font() -> str | None:
     """A font with Chinese glyphs if one is installed (Debian: fonts-noto-cjk), else None."""
     installed = {entry.name for entry in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
@@ -76,7 +76,7 @@ def write_png(result: CoverageResult, boundaries: geopandas.GeoDataFrame,
     Names are drawn only when a CJK font is installed; otherwise codes are drawn.
     """
     frame = _with_polygons(result, boundaries)
-    font = _cjk_font()
+    font = cjk_font()
     with plt.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
         figure, axes = plt.subplots(figsize=(9, 9), dpi=110)
         frame.plot(column="share_within_walk", ax=axes, cmap=SHARE_CMAP, vmin=0, vmax=1,

@@ -39,7 +39,8 @@ class DemandModel(StrEnum):
 
 @dataclass(frozen=True)
 class NationalDemand:
-    counties: geopandas.GeoDataFrame  # code, name, province, prefecture, population, matched
+    counties: geopandas.GeoDataFrame  # code, name, province, prefecture, population,
+    # urban_population, matched
     unmatched_polygons: pd.DataFrame  # code, name: polygons without a census row
     unmatched_census: pd.DataFrame  # code, county, province, population: rows without a polygon
     model: DemandModel
@@ -127,6 +128,10 @@ def national_demand(polygons: geopandas.GeoDataFrame, census: pd.DataFrame,
     by_code = census.set_index("code6")
     counties = polygons.copy()
     counties["population"] = counties["code"].map(by_code[column]).astype(np.float64)
+    # Kept whatever the model: the illustrative stations are placed by it.
+    counties["urban_population"] = (
+        counties["code"].map(by_code["urban_population"]).astype(np.float64)
+    )
     counties["matched"] = counties["population"].notna()
     counties["province"] = np.where(counties["code"].str.startswith("x"), "00",
                                     counties["code"].str[:2])  # fmt: skip

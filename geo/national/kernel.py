@@ -15,42 +15,32 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from geo.coverage.analysis import CoverageParams
 from geo.coverage.demand import demand_cells
 from geo.errors import InvalidInputError
 from geo.national.sphere import nearest_two_capped, to_xyz
-from geo.standards import DETOUR_FACTOR, RADIUS_M, WALK_MIN, WALK_SPEED_M_PER_MIN
 
 Floats = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
-class NationalParams:
-    radius_m: float = RADIUS_M
-    walk_min: float = WALK_MIN
-    walk_speed_m_per_min: float = WALK_SPEED_M_PER_MIN
-    detour_factor: float = DETOUR_FACTOR
-    h3_resolution: int = 9
+class NationalParams(CoverageParams):
+    """The district analysis' parameters, plus the horizon a partition's halo is drawn by."""
+
     # Nearest-station distances beyond this count as this: it bounds the halo a partition
     # needs. The shares (within 1 km, within a walk) never reach it; means and p90s say so.
     horizon_m: float = 20_000.0
 
     def __post_init__(self) -> None:
-        if min(self.radius_m, self.walk_min, self.walk_speed_m_per_min) <= 0:
-            raise InvalidInputError("radius, walk minutes and walking speed must be positive")
-        if self.detour_factor < 1:
-            raise InvalidInputError("detour_factor must be at least 1", field="detour_factor")
-        if not 5 <= self.h3_resolution <= 10:
-            raise InvalidInputError("h3_resolution must be 5..10", field="h3_resolution")
+        super().__post_init__()
+        if self.h3_resolution > 10:  # 4.6 billion cells for China at 11
+            raise InvalidInputError("h3_resolution must be 5..10 nationally", field="h3_resolution")
         reach = max(self.radius_m, self.walk_m / self.detour_factor)
         if not reach < self.horizon_m <= 500_000:
             raise InvalidInputError(
                 f"horizon_m must be above the {reach:g} m a walk reaches and at most 500 km",
                 field="horizon_m",
             )
-
-    @property
-    def walk_m(self) -> float:
-        return self.walk_min * self.walk_speed_m_per_min
 
 
 SUM_COLUMNS = (

@@ -22,7 +22,7 @@ import geopandas
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from geo.coverage.report import NO_RESIDENTS, SHARE_CMAP, _cjk_font
+from geo.coverage.report import NO_RESIDENTS, SHARE_CMAP, cjk_font
 from geo.national.counties import NationalDemand
 from geo.national.engine import NationalResult
 from geo.national.kernel import NationalParams
@@ -45,7 +45,7 @@ def write_png(
     shapes = counties[["code", "geometry"]].copy()
     shapes["geometry"] = shapes.geometry.simplify(0.01)
     frame = geopandas.GeoDataFrame(shapes.merge(_finite(figures), on="code"), crs=4326)
-    font = _cjk_font()
+    font = cjk_font()
     with plt.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
         figure, axes = plt.subplots(figsize=(11, 8.5), dpi=110)
         known = frame[frame["matched"]]
@@ -91,15 +91,21 @@ def write_national(
     folder: Path,
     *,
     title: str,
+    province_outlines: geopandas.GeoDataFrame | None = None,
 ) -> list[Path]:
-    """Every file of the run into ``folder`` (created); returns the paths written."""
+    """Every file of the run into ``folder`` (created); returns the paths written.
+
+    ``province_outlines`` (from :func:`province_shapes`) saves dissolving them again."""
     folder.mkdir(parents=True, exist_ok=True)
     counties = demand.counties
     county_table = geopandas.GeoDataFrame(
         counties[["code", "geometry"]].merge(_finite(result.counties), on="code"), crs=4326
     ).sort_values(["rank", "code"], na_position="last")
     province_table = geopandas.GeoDataFrame(
-        province_shapes(counties).merge(_finite(result.provinces), on="code"), crs=4326
+        (province_outlines if province_outlines is not None else province_shapes(counties)).merge(
+            _finite(result.provinces), on="code"
+        ),
+        crs=4326,
     ).sort_values("rank")
     written = []
     for name, table in (("counties", county_table), ("provinces", province_table)):

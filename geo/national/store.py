@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+import geopandas
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
@@ -37,7 +38,8 @@ def _multipolygon(geometry: shapely.Geometry) -> str:
 
 
 def store_run(conn: Connection, result: NationalResult, demand: NationalDemand,
-              params: NationalParams, *, scope: str) -> int:  # fmt: skip
+              params: NationalParams, *, scope: str,
+              province_outlines: geopandas.GeoDataFrame | None = None) -> int:  # fmt: skip
     """Insert the run and its figures; returns the run's id."""
     run_id = int(conn.execute(
         text("INSERT INTO national_runs (scope, params, method) "
@@ -46,7 +48,9 @@ def store_run(conn: Connection, result: NationalResult, demand: NationalDemand,
          "method": json.dumps(result.method, ensure_ascii=False)},
     ).scalar_one())  # fmt: skip
     outlines = demand.counties.set_index("code").geometry
-    provinces = province_shapes(demand.counties).set_index("code").geometry
+    if province_outlines is None:
+        province_outlines = province_shapes(demand.counties)
+    provinces = province_outlines.set_index("code").geometry
     rows = []
     for level, table, shapes in (("county", result.counties, outlines),
                                  ("province", result.provinces, provinces)):  # fmt: skip

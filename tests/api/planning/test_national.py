@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.anyio, needs_census]
 def beijing_run():
     census = read_census(CENSUS)
     demand = in_scope(national_demand(read_county_polygons(), census), ["11"])
-    urban = demand.counties["code"].map(census.set_index("code6")["urban_population"])
+    urban = demand.counties["urban_population"]
     points = synthetic_stations(demand.counties, urban, 300)
     params = NationalParams(h3_resolution=6)
     names = {"11": "北京市"}

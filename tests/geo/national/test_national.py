@@ -28,7 +28,7 @@ BEIJING_TIANJIN_HEBEI = ["11", "12", "13"]
 
 
 def _stations(demand, census, count, seed=7):
-    urban = demand.counties["code"].map(census.set_index("code6")["urban_population"])
+    urban = demand.counties["urban_population"]
     points = synthetic_stations(demand.counties, urban, count, seed=seed)
     return points, Stations.locate(points, demand.counties)
 
