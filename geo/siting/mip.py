@@ -167,3 +167,28 @@ def solve_cover(problem: CoverProblem, required: float, *, time_limit_s: float,
                   row_lower=np.append(np.full(m, -highspy.kHighsInf), required),
                   row_upper=np.append(np.zeros(m), highspy.kHighsInf), maximise=False,
                   n_sites=k, start=_start(rows, k, warm_start))  # fmt: skip
+
+
+def solve_priced(problem: CoverProblem, price: float, *, time_limit_s: float,
+                 mip_rel_gap: float, warm_start: Ints | None = None,
+                 log: bool = False) -> MipOutcome:  # fmt: skip
+    """MCLP with the budget priced instead of fixed: ``max Σ W_a z_a − price · Σ x_j``.
+
+    The Lagrangian subproblem of a budget shared between independent parts
+    (:mod:`geo.national.siting`): any ``price ≥ 0`` turns each part's optimum, or HiGHS's bound
+    on it, into a bound on the whole. The cardinality row only caps ``Σ x_j`` at the number
+    of candidates, so the merged-row count reads as in the other models.
+    """
+    rows = merge_rows(problem, 1)
+    k, m = problem.n_sites, len(rows.weight)
+    links = sparse.hstack([-rows.reach, sparse.eye_array(m)])
+    cardinality = sparse.csr_array(np.concatenate([np.ones(k), np.zeros(m)])[None, :])
+    matrix = sparse.csr_array(sparse.vstack([links, cardinality], format="csr"))
+    matrix.sort_indices()
+    return _solve(_highs(time_limit_s, mip_rel_gap, log), matrix,
+                  cost=np.concatenate([np.full(k, -float(price)), rows.weight]),
+                  upper=np.ones(k + m),
+                  integer=np.concatenate([np.ones(k, dtype=bool), np.zeros(m, dtype=bool)]),
+                  row_lower=np.full(m + 1, -highspy.kHighsInf),
+                  row_upper=np.append(np.zeros(m), float(k)), maximise=True, n_sites=k,
+                  start=_start(rows, k, warm_start))  # fmt: skip
