@@ -49,33 +49,11 @@ def national_coverage(
     """Read the demand and the stations, run the engine, print the ranking, write the files."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from geo.national.counties import (
-        DemandModel,
-        in_scope,
-        national_demand,
-        read_census,
-        read_county_polygons,
-    )
-    from geo.national.engine import Stations, dask_client, run_dask, run_single
+    from geo.national.engine import dask_client, run_dask, run_single
 
-    if census is None:
-        raise InvalidInputError(
-            "national coverage needs --census: the 2020 county census CSV (e.g. "
-            "../shared/data/china/county_population_census2020.csv)",
-            field="census",
-        )
-    if scope is Scope.PROVINCE and not provinces:
-        raise InvalidInputError(
-            "--scope province needs --province CODE (e.g. 11 or 110000)", field="province"
-        )
-    if scope is Scope.NATIONAL and provinces:
-        raise InvalidInputError("--province is for --scope province", field="province")
-    table = read_census(census)
-    names = dict(zip(table["code6"].str[:2], table["province"], strict=True))
-    everything = national_demand(read_county_polygons(counties), table, DemandModel(demand))
-    chosen = in_scope(everything, provinces if scope is Scope.PROVINCE else None)
-    points, supply_note = _stations(chosen, synthetic, kinds, statuses, at)
-    stations = Stations.locate(points, chosen.counties)
+    chosen, stations, supply_note, names = _scope_inputs(
+        scope, provinces, census, counties, demand, synthetic, kinds, statuses, at
+    )
     console = make_console()
     if engine_name is Engine.SINGLE:
         result = run_single(chosen, stations, params, province_names=names, keep_cells=False)
@@ -139,6 +117,41 @@ def national_coverage(
         typer.echo(f"stored as national run {run_id}: GET /coverage/national")
 
 
+def _scope_inputs(scope: Scope, provinces: list[str], census: Path | None,
+                  counties: Path | None, demand: str, synthetic: int | None,
+                  kinds: list[str] | None, statuses: tuple[str, ...],
+                  at: Any) -> tuple[Any, Any, str, dict[str, str]]:  # fmt: skip
+    """The scope's counties with their census demand, its stations, and province names."""
+    from geo.national.counties import (
+        DemandModel,
+        in_scope,
+        national_demand,
+        read_census,
+        read_county_polygons,
+    )
+    from geo.national.engine import Stations
+
+    if census is None:
+        raise InvalidInputError(
+            "a national run needs --census: the 2020 county census CSV (e.g. "
+            "../shared/data/china/county_population_census2020.csv)",
+            field="census",
+        )
+    if scope is Scope.PROVINCE and not provinces:
+        raise InvalidInputError(
+            "--scope province needs --province CODE (e.g. 11 or 110000)", field="province"
+        )
+    if scope is Scope.NATIONAL and provinces:
+        raise InvalidInputError("--province is for --scope province", field="province")
+    table = read_census(census)
+    names = dict(zip(table["code6"].str[:2], table["province"], strict=True))
+    everything = national_demand(read_county_polygons(counties), table, DemandModel(demand))
+    chosen = in_scope(everything, provinces if scope is Scope.PROVINCE else None)
+    points, supply_note = _stations(chosen, synthetic, kinds, statuses, at)
+    stations = Stations.locate(points, chosen.counties)
+    return chosen, stations, supply_note, names
+
+
 def _stations(
     demand: Any,
     synthetic: int | None,
@@ -196,3 +209,103 @@ def _print(result: Any, top: int, console: Any) -> None:
         console.print(view)
     for key, value in result.method.items():
         console.print(f"{key}: {value}", highlight=False)
+
+
+def national_siting(
+    *,
+    scope: Scope,
+    provinces: list[str],
+    census: Path | None,
+    counties: Path | None,
+    demand: str,
+    engine_name: Engine,
+    scheduler: str | None,
+    dask_workers: int,
+    worker_memory: str,
+    params: Any,
+    max_cells: int,
+    synthetic: int | None,
+    out: Path | None,
+) -> None:
+    """``nuanxin site --scope national|province``: build on Dask, price the budget, prove it."""
+    import json
+
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    from geo.national.engine import dask_client
+    from geo.national.siting import InlineClient, site_national
+
+    if out and out.suffix.lower() not in (".csv", ".geojson", ".parquet"):
+        raise InvalidInputError("--out takes .csv, .geojson or .parquet", field="out")
+    chosen, stations, supply_note, _ = _scope_inputs(
+        scope, provinces, census, counties, demand, synthetic, None, ("open",), None
+    )
+    console = make_console()
+    with Progress(SpinnerColumn(), "[progress.description]{task.description}",
+                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+        bar = progress.add_task("building the parts' problems", total=None)
+
+        def advance(round_: Any) -> None:
+            progress.update(bar, description=f"price round {len(rounds) + 1}: "
+                            f"{round_.sites:,} sites at {round_.price:,.0f} residents each, "
+                            f"bound {round_.bound:,.0f}")  # fmt: skip
+            rounds.append(round_)
+
+        rounds: list[Any] = []
+        if engine_name is Engine.SINGLE:
+            result = site_national(chosen, stations, params, InlineClient(),
+                                   max_cells=max_cells, on_round=advance)  # fmt: skip
+        else:
+            with dask_client(scheduler, dask_workers, worker_memory) as client:
+                label = f"Dask ({len(client.scheduler_info()['workers'])} workers)"
+                result = site_national(chosen, stations, params, client, max_cells=max_cells,
+                                       on_round=advance, engine=label)  # fmt: skip
+    result.method["supply"] = supply_note
+    _print_sites(result, console)
+    if out:
+        _write_sites(result, out)
+        out.with_suffix(".method.json").write_text(
+            json.dumps({**result.method, "added": result.added, "bound": result.bound,
+                        "gap": result.gap, "price": result.price}, ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )  # fmt: skip
+        typer.echo(f"sites: {out}; method: {out.with_suffix('.method.json')}")
+
+
+def _print_sites(result: Any, console: Any, top: int = 20) -> None:
+    from rich.table import Table
+
+    view = Table(title=f"Proposed sites ({len(result.sites):,}; the first {top} by gain)")
+    for header in ("rank", "county", "lon", "lat", "+ residents", "alone"):
+        view.add_column(header, justify="left" if header == "county" else "right")
+    for row in result.sites.head(top).itertuples():
+        view.add_row(str(row.rank), f"{row.county} ({row.code})", f"{row.lon:.5f}",
+                     f"{row.lat:.5f}", f"{row.gain:,.0f}", f"{row.gain_alone:,.0f}")  # fmt: skip
+    console.print(view)
+    share = result.added / result.beyond_walk_before if result.beyond_walk_before else 0.0
+    console.print(
+        f"{len(result.sites):,} sites bring {result.added:,.0f} residents within a walk "
+        f"({share:.2%} of the {count_text(result.beyond_walk_before)} beyond one); no "
+        f"{len(result.sites):,} candidates can bring more than {result.bound:,.0f}: "
+        f"gap {result.gap:.3%} (proven)",
+        highlight=False,
+    )
+    for key, value in result.method.items():
+        console.print(f"{key}: {value}", highlight=False)
+
+
+def _write_sites(result: Any, out: Path) -> None:
+    import geopandas
+
+    frame = geopandas.GeoDataFrame(
+        result.sites,
+        geometry=geopandas.points_from_xy(result.sites["lon"], result.sites["lat"]),
+        crs=4326,
+    )
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        result.sites.to_csv(out, index=False, encoding="utf-8")
+    elif suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_file(out, driver="GeoJSON")

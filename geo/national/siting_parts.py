@@ -30,7 +30,8 @@ from scipy.spatial import cKDTree
 from geo.coverage.demand import demand_cells
 from geo.errors import InvalidInputError
 from geo.national.kernel import NationalParams
-from geo.national.sphere import chord_of, nearest_two_capped, to_xyz
+from geo.national.partition import part_bounds
+from geo.national.sphere import chord_of, lon_lat_margin, nearest_two_capped, to_xyz
 from geo.siting.problem import Floats, Ints
 
 EMPTY_INTS = np.empty(0, np.int64)
@@ -95,6 +96,25 @@ def _uncovered(cells: pd.DataFrame, station_xyz: Floats, reach_m: float) -> NDAr
     return np.asarray((nearest > reach_m) & (cells["residents"].to_numpy() > 0))
 
 
+def _open_cells(counties: geopandas.GeoDataFrame, resolution: int, stations: Floats,
+                reach_m: float, box: tuple[float, float, float, float] | None,
+                totals: list[float]) -> list[pd.DataFrame]:  # fmt: skip
+    """Cells with residents beyond a walk, one county at a time (so memory is the largest
+    county's, not the part's); ``box`` keeps only those inside it (a neighbour's, near the
+    part). ``totals`` gathers cells and residents before either filter."""
+    found = []
+    for index in range(len(counties)):
+        cells = demand_cells(counties.iloc[[index]], resolution)
+        totals[0] += len(cells)
+        totals[1] += float(cells["residents"].sum())
+        if box is not None:
+            lon, lat = cells["lon"].to_numpy(), cells["lat"].to_numpy()
+            cells = cells[(lon >= box[0]) & (lon <= box[2]) & (lat >= box[1]) & (lat <= box[3])]
+        cells = cells[_uncovered(cells, stations, reach_m)]
+        found.append(cells[["h3", "lon", "lat", "residents"]])
+    return found
+
+
 def build_part(key: str, own: geopandas.GeoDataFrame, neighbours: geopandas.GeoDataFrame,
                station_lon: Floats, station_lat: Floats,
                params: SitingParams) -> PartProblem:  # fmt: skip
@@ -104,45 +124,59 @@ def build_part(key: str, own: geopandas.GeoDataFrame, neighbours: geopandas.GeoD
     resolution, reach = params.coverage.h3_resolution, params.reach_m
     own = own.reset_index(drop=True)
     stations = to_xyz(station_lon, station_lat)
-    mine = demand_cells(own, resolution)
-    frames = [mine.assign(own=True)]
+    minx, miny, maxx, maxy = part_bounds(own.geometry.to_numpy())
+    dlon, dlat = lon_lat_margin(reach, max(abs(miny), abs(maxy)))
+    mine = [0.0, 0.0]
+    frames = _open_cells(own, resolution, stations, reach, None, mine)
+    own_rows = sum(len(frame) for frame in frames)
     if len(neighbours):
-        frames.append(demand_cells(neighbours.reset_index(drop=True), resolution).assign(own=False))
-    cells = pd.concat(frames, ignore_index=True)
-    open_cells = cells[_uncovered(cells, stations, reach)].reset_index(drop=True)
-    sites = demand_cells(own.assign(population=0.0), params.resolution)
-    sites = sites.assign(code=own["code"].to_numpy()[sites["boundary"].to_numpy()])
-    pairs = _pairs(sites, open_cells, reach)
+        box = (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+        frames += _open_cells(neighbours.reset_index(drop=True), resolution, stations, reach, box,
+                              [0.0, 0.0])  # fmt: skip
+    open_cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    is_own = np.arange(len(open_cells)) < own_rows
     weight = open_cells["residents"].to_numpy(np.float64)
-    gain = np.bincount(pairs[:, 0], weights=weight[pairs[:, 1]], minlength=len(sites))
-    # Ranked on gains rounded to a millionth of a resident: sums taken in another order (another
-    # cut) differ in the last bits, and must not break a tie between twin cells differently.
-    sites = sites.assign(gain_alone=gain, rank_gain=np.round(gain, 6))
-    kept = (sites[sites["gain_alone"] > 0]
-            .sort_values(["code", "rank_gain", "h3"], ascending=[True, False, True])
-            .groupby("code", sort=False).head(params.per_county)
-            .sort_values("h3").index.to_numpy())  # fmt: skip
-    column = np.full(len(sites), -1, np.int64)
-    column[kept] = np.arange(len(kept))
-    pairs = pairs[column[pairs[:, 0]] >= 0]
-    used, row_of = np.unique(pairs[:, 1], return_inverse=True)
-    reach_matrix = sparse.csr_array(
-        (np.ones(len(pairs)), (row_of, column[pairs[:, 0]])), shape=(len(used), len(kept))
-    )
+    tree = cKDTree(to_xyz(open_cells["lon"].to_numpy(), open_cells["lat"].to_numpy()))
+    chosen, links = [], []
+    for index in range(len(own)):
+        sites = demand_cells(own.iloc[[index]].assign(population=0.0), params.resolution)
+        pairs = _pairs(sites, tree, reach)
+        gain = np.bincount(pairs[:, 0], weights=weight[pairs[:, 1]], minlength=len(sites))
+        # Ranked on gains rounded to a millionth of a resident: sums taken in another order
+        # (another cut) differ in the last bits and must not break a tie differently.
+        ranked = sites.assign(gain_alone=gain, rank_gain=np.round(gain, 6))
+        best = (ranked[ranked["gain_alone"] > 0]
+                .sort_values(["rank_gain", "h3"], ascending=[False, True])
+                .head(params.per_county).index.to_numpy())  # fmt: skip
+        chosen.append(ranked.loc[best, ["h3", "lon", "lat", "gain_alone"]]
+                      .assign(code=own["code"].iat[index]))  # fmt: skip
+        keep = np.isin(pairs[:, 0], best)
+        links.append((pairs[keep], ranked.loc[best, "h3"].to_numpy(), best))
+    candidates = pd.concat(chosen, ignore_index=True).sort_values("h3", kind="stable")
+    column_of = {int(cell): n for n, cell in enumerate(candidates["h3"].to_numpy().tolist())}
+    site_cols, cell_rows = [], []
+    for pairs, ids, best in links:
+        local = np.full(int(best.max()) + 1 if len(best) else 0, -1, np.int64)
+        local[best] = [column_of[int(cell)] for cell in ids.tolist()]
+        site_cols.append(local[pairs[:, 0]])
+        cell_rows.append(pairs[:, 1])
+    cols = np.concatenate(site_cols) if site_cols else EMPTY_INTS
+    used, row_of = np.unique(np.concatenate(cell_rows) if cell_rows else EMPTY_INTS,
+                             return_inverse=True)  # fmt: skip
+    reach_matrix = sparse.csr_array((np.ones(len(cols)), (row_of, cols)),
+                                    shape=(len(used), len(candidates)))  # fmt: skip
     reach_matrix.sum_duplicates()
-    rows = open_cells.loc[used, ["h3", "residents", "own"]].reset_index(drop=True)
-    candidates = sites.loc[kept, ["h3", "lon", "lat", "code", "gain_alone"]].reset_index(drop=True)
-    own_open = open_cells["own"].to_numpy()
-    return PartProblem(key, candidates, rows, reach_matrix, len(mine),
-                       float(mine["residents"].sum()), float(weight[own_open].sum()),
+    rows = open_cells.iloc[used][["h3", "residents"]].assign(own=is_own[used])
+    candidates = candidates[["h3", "lon", "lat", "code", "gain_alone"]].reset_index(drop=True)
+    return PartProblem(key, candidates, rows.reset_index(drop=True), reach_matrix, int(mine[0]),
+                       mine[1], float(weight[is_own].sum()),
                        time.perf_counter() - started)  # fmt: skip
 
 
-def _pairs(sites: pd.DataFrame, cells: pd.DataFrame, reach_m: float) -> Ints:
+def _pairs(sites: pd.DataFrame, cell_tree: cKDTree, reach_m: float) -> Ints:
     """(site, cell) index pairs within ``reach_m`` great-circle metres."""
-    if len(sites) == 0 or len(cells) == 0:
+    if len(sites) == 0 or cell_tree.n == 0:
         return np.empty((0, 2), np.int64)
     site_tree = cKDTree(to_xyz(sites["lon"].to_numpy(), sites["lat"].to_numpy()))
-    cell_tree = cKDTree(to_xyz(cells["lon"].to_numpy(), cells["lat"].to_numpy()))
     found = site_tree.sparse_distance_matrix(cell_tree, chord_of(reach_m), output_type="ndarray")
     return np.column_stack((found["i"], found["j"])).astype(np.int64)

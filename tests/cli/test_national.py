@@ -73,3 +73,27 @@ def test_national_mistakes_are_one_line_and_exit_1(tmp_path):
         assert answer.returncode == 1, (args, answer.stderr)
         assert message in answer.stderr, (args, answer.stderr)
         assert "Traceback" not in answer.stderr
+
+
+def test_siting_a_province_proves_its_gap_and_writes_the_sites(tmp_path):
+    out = tmp_path / "sites.geojson"
+    result = run("site", "--scope", "province", "--province", "11", "--census", str(CENSUS),
+                 "--synthetic-stations", "300", "--resolution", "8", "--engine", "single",
+                 "--p", "12", "--out", str(out))  # fmt: skip
+    assert "12 sites bring" in result.stdout and "(proven)" in result.stdout
+    assert "300 illustrative" in result.stdout and "Lagrangian" in result.stdout
+    sites = geopandas.read_file(out)
+    assert len(sites) == 12 and sites.crs.to_epsg() == 4326
+    assert sites["rank"].tolist() == list(range(1, 13))
+    assert set(sites["province"]) == {"11"}
+    method = json.loads(out.with_suffix(".method.json").read_text(encoding="utf-8"))
+    assert method["bound"] >= method["added"] > 0
+    assert method["gap"] == pytest.approx((method["bound"] - method["added"]) / method["added"])
+    assert sites["gain"].sum() == pytest.approx(method["added"])
+
+
+def test_national_siting_refuses_other_models_in_one_line(tmp_path):
+    result = run("site", "--scope", "national", "--census", str(CENSUS), "--model", "lscp",
+                 check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert "mclp only" in result.stderr and "Traceback" not in result.stderr
