@@ -356,16 +356,18 @@ def _search_price(at: Callable[[float], int], greedy_gains: Floats,
 
     It starts at the ``p``-th largest greedy gain over all groups, which usually opens about
     ``p``, steps by 25 % until one price opens too many and another at most ``p``, then
-    bisects. ``0`` opens every site that adds anyone and a price above every site's gain
-    opens none, so a bracket always exists. Equal gains (twin cells of one county) can make
+    bisects. A price near ``0`` opens every site that adds anyone and one above every site's
+    gain opens none, so a bracket always exists. Equal gains (twin cells of one county) can make
     ``p`` unreachable exactly; the top-up then spends what is left.
     """
     p = params.p
     gains = np.sort(greedy_gains)[::-1]
-    if len(gains) < p:  # fewer than p sites add anyone: open all that do
-        at(0.0)
+    high = float(gains[0]) * 1.01 + 1.0 if len(gains) else 1.0
+    if len(gains) < p:  # greedy reached everyone with fewer than p sites: so does the optimum
+        if at(1e-12 * high) > p:  # a priced optimum opening more than p: never, but safe
+            at(high)
         return
-    low, high = 0.0, float(gains[0]) * 1.01 + 1.0
+    low = 0.0
     seen_low = seen_high = False
     price = float(gains[p - 1])
     for _ in range(params.max_rounds):

@@ -112,15 +112,18 @@ def test_a_cell_two_parts_reach_is_one_row():
 
 
 def test_fewer_useful_sites_than_p_opens_all_that_help(beijing):
-    yanqing = beijing.counties[beijing.counties["code"] == "110119"]
-    small = type(beijing)(yanqing.reset_index(drop=True), beijing.unmatched_polygons,
+    dongcheng = beijing.counties[beijing.counties["code"] == "110101"]
+    small = type(beijing)(dongcheng.reset_index(drop=True), beijing.unmatched_polygons,
                           beijing.unmatched_census, beijing.model)  # fmt: skip
-    stations = _supply(small, 5)
-    params = SitingParams(NationalParams(h3_resolution=8), p=50, per_county=4)
+    stations = _supply(small, 3)
+    # Every cell is a candidate, so every resident beyond a walk can be reached, by far
+    # fewer than 300 sites (more candidates than p, fewer useful ones).
+    params = SitingParams(NationalParams(h3_resolution=9), p=300, candidate_resolution=9,
+                          per_county=1000)  # fmt: skip
     result = site_national(small, stations, params, InlineClient())
-    assert 0 < len(result.sites) <= 4
+    assert 0 < len(result.sites) < 300 < result.parts["candidates"].sum()
+    assert result.added == pytest.approx(result.beyond_walk_before, rel=1e-9)
     assert result.gap == pytest.approx(0.0, abs=1e-9)
-    assert result.added <= result.beyond_walk_before
 
 
 @pytest.mark.parametrize(
