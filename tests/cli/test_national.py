@@ -60,7 +60,7 @@ def test_a_province_run_on_dask_writes_files_and_stores_the_figures(scratch_data
 def test_national_mistakes_are_one_line_and_exit_1(tmp_path):
     cases = [
         (["--scope", "province", "--census", str(CENSUS)], "--scope province needs --province"),
-        (["--scope", "national"], "national coverage needs --census"),
+        (["--scope", "national"], "a national run needs --census"),
         (["--scope", "province", "--province", "99", "--census", str(CENSUS),
           "--synthetic-stations", "5"], "no county polygon in province 99"),
         (["--scope", "national", "--census", str(CENSUS), "--horizon", "500",
@@ -92,8 +92,17 @@ def test_siting_a_province_proves_its_gap_and_writes_the_sites(tmp_path):
     assert sites["gain"].sum() == pytest.approx(method["added"])
 
 
-def test_national_siting_refuses_other_models_in_one_line(tmp_path):
-    result = run("site", "--scope", "national", "--census", str(CENSUS), "--model", "lscp",
-                 check=False)  # fmt: skip
-    assert result.returncode == 1
-    assert "mclp only" in result.stderr and "Traceback" not in result.stderr
+def test_national_siting_mistakes_are_one_line_and_exit_1(tmp_path):
+    cases = [
+        (["--scope", "national", "--census", str(CENSUS), "--model", "lscp"], "mclp only"),
+        (["--scope", "national"], "a national run needs --census"),
+        (["--scope", "province", "--province", "11", "--census", str(CENSUS),
+          "--candidate-resolution", "3"], "candidate resolution must be 6..9"),
+        (["--scope", "national", "--census", str(CENSUS), "--out", str(tmp_path / "x.gpkg")],
+         "--out takes .csv, .geojson or .parquet"),
+    ]  # fmt: skip
+    for args, message in cases:
+        answer = run("site", *args, check=False)
+        assert answer.returncode == 1, (args, answer.stderr)
+        assert message in answer.stderr, (args, answer.stderr)
+        assert "Traceback" not in answer.stderr
