@@ -21,7 +21,6 @@ sites, the bound holds for any set.
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 import uuid
@@ -41,9 +40,11 @@ from geo.national.partition import Partition, halo, part_bounds, plan_partitions
 from geo.national.siting_parts import EMPTY_INTS, PartProblem, SitingParams, build_part
 from geo.national.sphere import lon_lat_margin
 from geo.siting.decompose import parts as components
+from geo.siting.greedy import greedy
 from geo.siting.mip import solve_priced
 from geo.siting.problem import CoverProblem, Floats, Ints, marginal_gains, rank_by_gain
 
+Box = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 PRICE_TOLERANCE = 1e-4  # the price bracket's width, relative to its top
 DEFAULT_GROUPS = 64  # solve tasks; fixed, not from the worker count, so answers never vary
 
@@ -124,9 +125,9 @@ class Group:
     greedy_gains: Floats  # the lazy greedy's gains in order, up to p sites
 
 
-def split_groups(problem: CoverProblem, count: int, p: int) -> list[Group]:
+def split_groups(problem: CoverProblem, count: int, p: int) -> tuple[list[Group], int]:
     """Connected components packed into at most ``count`` groups, heaviest first onto the
-    lightest group (by matrix entries), so the tasks are about even."""
+    lightest group (by matrix entries), so the tasks are about even; and how many there were."""
     found = components(problem.reach)
     load = np.zeros(min(count, len(found)))
     members: list[list[int]] = [[] for _ in load]
@@ -141,34 +142,17 @@ def split_groups(problem: CoverProblem, count: int, p: int) -> list[Group]:
         cover = CoverProblem(problem.reach[rows][:, sites], problem.weight[rows],
                              np.zeros(len(rows), np.int64), np.ones(len(sites)))  # fmt: skip
         groups.append(Group(g, sites, cover, greedy_from(cover, EMPTY_INTS, p)[1]))
-    return groups
+    return groups, len(found)
 
 
 def greedy_from(problem: CoverProblem, start: Ints, count: int) -> tuple[Ints, Floats]:
-    """Up to ``count`` more sites after ``start``, each adding the most weight (lazy greedy)."""
-    covered = np.zeros(problem.n_demand, bool)
-    for site in start.tolist():
-        covered[problem.site_rows(site)] = True
-    taken = np.zeros(problem.n_sites, bool)
-    taken[start] = True
-    gains = problem.reach.T @ (problem.weight * ~covered)
-    heap = [(-float(gain), site) for site, gain in enumerate(gains.tolist()) if not taken[site]]
-    heapq.heapify(heap)
-    order: list[int] = []
-    values: list[float] = []
-    while heap and len(order) < count:
-        _, site = heapq.heappop(heap)
-        rows = problem.site_rows(site)
-        fresh = float(problem.weight[rows] @ ~covered[rows])
-        if heap and fresh < -heap[0][0] - 1e-9:
-            heapq.heappush(heap, (-fresh, site))
-            continue
-        if fresh <= 0:
-            break
-        order.append(site)
-        values.append(fresh)
-        covered[rows] = True
-    return np.asarray(order, np.int64), np.asarray(values, np.float64)
+    """Up to ``count`` more sites after ``start`` by the lazy greedy, and what each adds; it
+    stops early where the next site would add no one."""
+    after = CoverProblem(problem.reach, problem.weight, problem.counts(start), problem.cost)
+    order = greedy(after, min(count, problem.n_sites))
+    gains = marginal_gains(after, order)
+    useful = int(np.sum(gains > 0))  # greedy gains only shrink, so the useful ones come first
+    return order[:useful], gains[:useful]
 
 
 @dataclass(frozen=True)
@@ -229,10 +213,12 @@ class NationalSiting:
     method: dict[str, str] = field(default_factory=dict)
 
 
-def siting_inputs(demand: NationalDemand, stations: Stations, parts: list[Partition],
-                  params: SitingParams) -> list[tuple[Partition, Any, Any, Stations]]:  # fmt: skip
-    """Each part's counties, the scope's counties within a walk of its box, and the stations
-    within two walks of it (what its cells' coverage and its halo's can depend on)."""
+def siting_inputs(
+    demand: NationalDemand, stations: Stations, parts: list[Partition], params: SitingParams
+) -> list[tuple[Partition, Any, Any, Box, Stations]]:
+    """Each part's counties, its box grown by a walk, the scope's other counties meeting that
+    box, and the stations within two walks of the part (what its cells' coverage and its
+    halo's can depend on)."""
     counties = demand.counties[["code", "population", "geometry"]].reset_index(drop=True)
     tree = shapely.STRtree(counties.geometry.to_numpy())
     position = {code: i for i, code in enumerate(counties["code"])}
@@ -242,12 +228,12 @@ def siting_inputs(demand: NationalDemand, stations: Stations, parts: list[Partit
         own = counties.iloc[own_index].reset_index(drop=True)
         minx, miny, maxx, maxy = part_bounds(own.geometry.to_numpy())
         dlon, dlat = lon_lat_margin(params.reach_m, max(abs(miny), abs(maxy)))
-        box = shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
-        near = np.setdiff1d(tree.query(box, predicate="intersects"), own_index)
+        box = (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+        near = np.setdiff1d(tree.query(shapely.box(*box), predicate="intersects"), own_index)
         neighbours = counties.iloc[np.sort(near)].reset_index(drop=True)
         close = halo((minx, miny, maxx, maxy), stations.lon, stations.lat,
                      2.01 * params.reach_m)  # fmt: skip
-        result.append((part, own, neighbours, stations.take(close)))
+        result.append((part, own, neighbours, box, stations.take(close)))
     return result
 
 
@@ -265,9 +251,9 @@ def site_national(demand: NationalDemand, stations: Stations, params: SitingPara
         raise ValueError("the partitions must hold every county of the scope exactly once")
     run = uuid.uuid4().hex[:12]
     built: list[PartProblem] = client.gather([
-        client.submit(build_part, part.key, own, neighbours, near.lon, near.lat, params,
+        client.submit(build_part, part.key, own, neighbours, box, near.lon, near.lat, params,
                       key=f"siting-{run}-build-{i}", pure=False)
-        for i, (part, own, neighbours, near) in enumerate(
+        for i, (part, own, neighbours, box, near) in enumerate(
             siting_inputs(demand, stations, parts, params))
     ])  # fmt: skip
     built_s = time.perf_counter() - began
@@ -298,8 +284,8 @@ def _solve(scope: ScopeProblem, params: SitingParams, client: Any, count: int, r
            on_round: Callable[[PriceRound], None] | None,
            result: NationalSiting) -> None:  # fmt: skip
     assert scope.cover is not None
-    groups = split_groups(scope.cover, count, params.p)
-    result.groups, result.components = len(groups), len(components(scope.cover.reach))
+    groups, result.components = split_groups(scope.cover, count, params.p)
+    result.groups = len(groups)
     held = client.scatter(groups)
     answers: dict[float, list[PricedAnswer]] = {}
 

@@ -30,8 +30,7 @@ from scipy.spatial import cKDTree
 from geo.coverage.demand import demand_cells
 from geo.errors import InvalidInputError
 from geo.national.kernel import NationalParams
-from geo.national.partition import part_bounds
-from geo.national.sphere import chord_of, lon_lat_margin, nearest_two_capped, to_xyz
+from geo.national.sphere import chord_of, nearest_two_capped, to_xyz
 from geo.siting.problem import Floats, Ints
 
 EMPTY_INTS = np.empty(0, np.int64)
@@ -116,21 +115,19 @@ def _open_cells(counties: geopandas.GeoDataFrame, resolution: int, stations: Flo
 
 
 def build_part(key: str, own: geopandas.GeoDataFrame, neighbours: geopandas.GeoDataFrame,
-               station_lon: Floats, station_lat: Floats,
-               params: SitingParams) -> PartProblem:  # fmt: skip
-    """The part's problem. ``neighbours``: the scope's other counties within reach of its box;
-    ``station_*``: every station within a walk of any cell that matters (two reaches of it)."""
+               box: tuple[float, float, float, float], station_lon: Floats,
+               station_lat: Floats, params: SitingParams) -> PartProblem:  # fmt: skip
+    """The part's problem. ``box``: the part's bounds grown by a walk (where its candidates
+    can reach); ``neighbours``: the scope's other counties meeting it; ``station_*``: every
+    station within a walk of any cell that matters (two walks of the part's bounds)."""
     started = time.perf_counter()
     resolution, reach = params.coverage.h3_resolution, params.reach_m
     own = own.reset_index(drop=True)
     stations = to_xyz(station_lon, station_lat)
-    minx, miny, maxx, maxy = part_bounds(own.geometry.to_numpy())
-    dlon, dlat = lon_lat_margin(reach, max(abs(miny), abs(maxy)))
     mine = [0.0, 0.0]
     frames = _open_cells(own, resolution, stations, reach, None, mine)
     own_rows = sum(len(frame) for frame in frames)
     if len(neighbours):
-        box = (minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
         frames += _open_cells(neighbours.reset_index(drop=True), resolution, stations, reach, box,
                               [0.0, 0.0])  # fmt: skip
     open_cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -33,8 +33,8 @@ def beijing(china):
 
 
 def _scope_problem(demand, stations, parts, params):
-    return merge_parts([build_part(part.key, own, near_counties, near.lon, near.lat, params)
-                        for part, own, near_counties, near
+    return merge_parts([build_part(part.key, own, near_counties, box, near.lon, near.lat, params)
+                        for part, own, near_counties, box, near
                         in siting_inputs(demand, stations, parts, params)])  # fmt: skip
 
 
