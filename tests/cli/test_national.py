@@ -57,6 +57,15 @@ def test_a_province_run_on_dask_writes_files_and_stores_the_figures(scratch_data
     assert stored == [("county", 16), ("province", 1)]
 
 
+def _each_refused(command: str, cases: list[tuple[list[str], str]]) -> None:
+    """Every case exits 1 with its message in one line of stderr, never a traceback."""
+    for args, message in cases:
+        answer = run(command, *args, check=False)
+        assert answer.returncode == 1, (args, answer.stderr)
+        assert message in answer.stderr, (args, answer.stderr)
+        assert "Traceback" not in answer.stderr
+
+
 def test_national_mistakes_are_one_line_and_exit_1(tmp_path):
     cases = [
         (["--scope", "province", "--census", str(CENSUS)], "--scope province needs --province"),
@@ -68,11 +77,7 @@ def test_national_mistakes_are_one_line_and_exit_1(tmp_path):
         (["--scope", "national", "--census", str(CENSUS), "--demand", "jobs"],
          "--demand is residents or urban"),
     ]  # fmt: skip
-    for args, message in cases:
-        answer = run("coverage", *args, check=False)
-        assert answer.returncode == 1, (args, answer.stderr)
-        assert message in answer.stderr, (args, answer.stderr)
-        assert "Traceback" not in answer.stderr
+    _each_refused("coverage", cases)
 
 
 def test_siting_a_province_proves_its_gap_and_writes_the_sites(tmp_path):
@@ -101,8 +106,4 @@ def test_national_siting_mistakes_are_one_line_and_exit_1(tmp_path):
         (["--scope", "national", "--census", str(CENSUS), "--out", str(tmp_path / "x.gpkg")],
          "--out takes .csv, .geojson or .parquet"),
     ]  # fmt: skip
-    for args, message in cases:
-        answer = run("site", *args, check=False)
-        assert answer.returncode == 1, (args, answer.stderr)
-        assert message in answer.stderr, (args, answer.stderr)
-        assert "Traceback" not in answer.stderr
+    _each_refused("site", cases)
