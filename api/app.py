@@ -27,7 +27,7 @@ from api.locator.fastpath import LocateFastPath
 from api.middleware import OperationsMiddleware
 from api.ogc import features, tiles
 from api.ogc.tile_fastpath import TileFastPath
-from api.planning import coverage, jobs, national, workbench
+from api.planning import coverage, jobs, national, national_siting, workbench
 from api.runtime.database import open_pool
 from api.runtime.freshness import LayerVersions
 from api.runtime.lease import WorkerLease
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features.router)
     app.include_router(locator.router)
     app.include_router(national.router)  # /coverage/national before /coverage's routes
+    app.include_router(national_siting.router)
     app.include_router(coverage.router)
     app.include_router(jobs.router)
     app.include_router(workbench.router)

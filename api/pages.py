@@ -26,6 +26,7 @@ from maps.basemaps import BASEMAPS, Basemap, custom_basemap
 from maps.console import console_html
 from maps.embed import EMBED_JS, iframe_snippet, oembed, script_snippet
 from maps.locator import Params, locator_html, parse_locator, parse_widget, widget_html
+from maps.national_planner import national_html
 from maps.pages import index_html
 from maps.planner import LANGS, plan_html
 
@@ -133,6 +134,15 @@ async def planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     lang, basemap = _page_options(request, settings)
     policy = _csp(basemap, [])
     page = plan_html(lang, basemap, _root(request))
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
+
+
+@router.get("/plan/national", response_class=HTMLResponse, include_in_schema=False)
+async def national_planner_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The national planner: stored national coverage and siting runs, by province or county."""
+    lang, basemap = _page_options(request, settings)
+    policy = _csp(basemap, [])
+    page = national_html(lang, basemap, _root(request))
     return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 

@@ -125,7 +125,7 @@ def national_coverage(
             )
     result.method["supply"] = supply_note
     _print(result, top, console)
-    label = "all of China" if scope is Scope.NATIONAL else "province " + ", ".join(provinces)
+    label = _scope_label(scope, provinces)
     from geo.national.report import province_shapes, write_national
 
     # Dissolved once (seconds for all of China) for both the files and the database.
@@ -149,6 +149,11 @@ def national_coverage(
             run_id = store_run(conn, result, chosen, params, scope=label,
                                province_outlines=outlines)  # fmt: skip
         typer.echo(f"stored as national run {run_id}: GET /coverage/national")
+
+
+def _scope_label(scope: Scope, provinces: list[str]) -> str:
+    """How a stored run names its scope: "all of China" or "province 11, 12"."""
+    return "all of China" if scope is Scope.NATIONAL else "province " + ", ".join(provinces)
 
 
 def _scope_inputs(scope: Scope, provinces: list[str], census: Path | None,
@@ -260,6 +265,7 @@ def national_siting(
     max_cells: int,
     synthetic: int | None,
     out: Path | None,
+    store: bool = False,
 ) -> None:
     """``nuanxin site --scope national|province``: build on Dask, price the budget, prove it."""
     import json
@@ -268,6 +274,7 @@ def national_siting(
 
     from geo.national.engine import dask_client
     from geo.national.siting import InlineClient, site_national
+    from geo.national.store import siting_summary, store_siting
 
     if out and out.suffix.lower() not in (".csv", ".geojson", ".parquet"):
         raise InvalidInputError("--out takes .csv, .geojson or .parquet", field="out")
@@ -299,11 +306,16 @@ def national_siting(
     if out:
         _write_sites(result, out)
         out.with_suffix(".method.json").write_text(
-            json.dumps({**result.method, "added": result.added, "bound": result.bound,
-                        "gap": result.gap, "price": result.price}, ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )  # fmt: skip
+            json.dumps(siting_summary(result), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         typer.echo(f"sites: {out}; method: {out.with_suffix('.method.json')}")
+    if store:
+        from cli.options import engine
+        from geo.config import get_settings
+
+        with engine(get_settings()).begin() as conn:
+            run_id = store_siting(conn, result, params, scope=_scope_label(scope, provinces))
+        typer.echo(f"stored as national siting {run_id}: GET /siting/national, page /plan/national")
 
 
 def _print_sites(result: Any, console: Any, top: int = 20) -> None:

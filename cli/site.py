@@ -85,6 +85,9 @@ def site_command(
     ] = 40,
     max_cells: MaxCellsOption = 12_000_000,
     synthetic_stations: SyntheticOption = None,
+    store: Annotated[
+        bool, typer.Option(help="national: keep the sites in the database for /plan/national")
+    ] = False,
 ) -> None:
     """Propose new sites that bring the most residents and workers within reach.
 
@@ -108,12 +111,19 @@ def site_command(
         national_siting(scope=scope, provinces=province or [], census=census, counties=counties,
                         demand=demand_model, engine_name=engine_name, scheduler=scheduler,
                         dask_workers=dask_workers, worker_memory=worker_memory, params=params,
-                        max_cells=max_cells, synthetic=synthetic_stations, out=out)  # fmt: skip
+                        max_cells=max_cells, synthetic=synthetic_stations, out=out,
+                        store=store)  # fmt: skip
         return
 
     from geo.siting.frames import evaluate_sites, prepare, site
     from geo.store.frames import load_boundaries, load_enterprises, load_stations
 
+    if store:
+        raise InvalidInputError(
+            "--store keeps a national or provincial siting; with the "
+            "database's boundaries, write the proposals with --out",
+            field="store",
+        )
     if p <= 0:
         raise InvalidInputError("--p must be at least 1", field="p")
     with engine(get_settings()).connect() as conn:

@@ -28,6 +28,7 @@ STATUS_EN = {"planned": "Planned", "under_construction": "Under construction", "
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "暖心驿站 · 规划工作台", "switch": "English", "map": "覆盖地图",
+        "to_national": "全国规划",
         "scope": "分析范围", "areas": "区或街道", "area_search": "输入名称或 12 位代码",
         "vintage": "边界版本", "kinds": "计入的站点类型", "statuses": "计入的状态",
         "at": "在此时开放", "at_any": "不限时间", "walk": "步行（分钟）", "analyse": "分析",
@@ -73,6 +74,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Nuanxin · planner's workbench", "switch": "中文", "map": "Coverage map",
+        "to_national": "National planner",
         "scope": "Scope", "areas": "District or subdistricts",
         "area_search": "Name or 12-digit code",
         "vintage": "Boundary edition", "kinds": "Station kinds counted",
@@ -157,6 +159,7 @@ def plan_html(lang: str, basemap: Basemap, root: str = "") -> str:
     return Template(text).substitute(
         lang="en" if lang == "en" else "zh-CN",
         switch_lang="zh" if lang == "en" else "en",
+        lang_query="?lang=en" if lang == "en" else "",
         css=root + asset_url("plan.css"),
         js=root + asset_url("plan.js"),
         root=html.escape(root),

@@ -3,6 +3,8 @@
 Runs are computed by ``nuanxin coverage --scope national --store`` (minutes on a cluster, not
 per request) and read here: the latest run unless ``run`` names one. GeoJSON features carry
 every figure and the simplified outline; ``f=csv`` the table alone, ranked.
+``/coverage/national/runs`` lists the stored coverage and siting runs, newest first, for the
+national planner's page to offer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from api.coords import CoordsQuery, shift_geojson
 from api.deps import ReadConnectionDep
+from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
 router = APIRouter(tags=["coverage"])
@@ -61,6 +65,7 @@ async def national_coverage(
     ] = None,
     run: Annotated[int | None, Query(ge=1, description="a run's id; default the latest")] = None,
     f: Annotated[NationalFormat, Query(description="geojson or csv")] = NationalFormat.GEOJSON,
+    coords: CoordsQuery = CoordSystem.WGS84,
 ) -> Response:
     found = await conn.fetchrow(_RUN, run)
     if found is None:
@@ -89,7 +94,41 @@ async def national_coverage(
     )
     meta_json = json.dumps(meta, ensure_ascii=False)
     body = f'{{"type":"FeatureCollection","nuanxin":{meta_json},"features":[{features}]}}'
+    if coords is not CoordSystem.WGS84:  # outlines for a GCJ-02 or BD-09 basemap
+        shifted = shift_geojson(json.loads(body), coords)
+        body = json.dumps(shifted, ensure_ascii=False, separators=(",", ":"))
     return Response(body, media_type="application/geo+json")
+
+
+_RUNS = """
+SELECT r.id, r.scope, r.created_at, r.params, r.method,
+       count(*) FILTER (WHERE f.level = 'county') AS counties,
+       count(*) FILTER (WHERE f.level = 'province') AS provinces
+  FROM national_runs AS r LEFT JOIN national_figures AS f ON f.run_id = r.id
+ GROUP BY r.id ORDER BY r.id DESC LIMIT $1
+"""
+_SITINGS = """
+SELECT s.id, s.scope, s.created_at, s.params, s.method, count(t.rank) AS sites
+  FROM national_sitings AS s LEFT JOIN national_sites AS t ON t.siting_id = s.id
+ GROUP BY s.id ORDER BY s.id DESC LIMIT $1
+"""
+
+
+@router.get("/coverage/national/runs",
+            summary="Stored national coverage and siting runs, newest first")  # fmt: skip
+async def national_runs(
+    conn: ReadConnectionDep,
+    limit: Annotated[int, Query(ge=1, le=200, description="runs of each kind")] = 50,
+) -> dict[str, Any]:
+    def run(row: Any, counts: tuple[str, ...]) -> dict[str, Any]:
+        return {"id": row["id"], "scope": row["scope"],
+                "created_at": row["created_at"].isoformat(),
+                "params": json.loads(row["params"]), "method": json.loads(row["method"]),
+                **{name: row[name] for name in counts}}  # fmt: skip
+
+    coverage = [run(r, ("counties", "provinces")) for r in await conn.fetch(_RUNS, limit)]
+    siting = [run(r, ("sites",)) for r in await conn.fetch(_SITINGS, limit)]
+    return {"coverage": coverage, "siting": siting}
 
 
 def _properties(row: Any) -> str:

@@ -1,4 +1,5 @@
-"""A national run's county and province figures into PostGIS, in bulk, for /coverage/national.
+"""National runs into PostGIS, in bulk: a coverage run's county and province figures (for
+``/coverage/national``) and a siting run's proposed sites (for ``/siting/national``).
 
 One ``COPY`` per run (psycopg's binary-free text COPY of WKB hex and JSON): 2,891 counties and
 34 provinces go in well under a second, inside the caller's transaction.
@@ -20,6 +21,8 @@ from geo.national.counties import NationalDemand
 from geo.national.engine import NationalResult
 from geo.national.kernel import NationalParams
 from geo.national.report import province_shapes
+from geo.national.siting import NationalSiting
+from geo.national.siting_parts import SitingParams
 
 SIMPLIFY_DEG = 0.002  # ~200 m: outlines for a map, not for measuring (the figures are exact)
 
@@ -67,4 +70,34 @@ def store_run(conn: Connection, result: NationalResult, demand: NationalDemand,
     ) as copy:  # fmt: skip
         for row in rows:
             copy.write_row((*row[:7], f"SRID=4326;{row[7]}"))
+    return run_id
+
+
+def siting_summary(result: NationalSiting) -> dict[str, Any]:
+    """The run's method with its figures: what ``.method.json`` and the stored run both say."""
+    return {**result.method, "added": result.added, "bound": result.bound, "gap": result.gap,
+            "price": result.price, "residents": result.residents,
+            "beyond_walk_before": result.beyond_walk_before}  # fmt: skip
+
+
+def store_siting(conn: Connection, result: NationalSiting, params: SitingParams, *,
+                 scope: str) -> int:  # fmt: skip
+    """Insert the siting run and its sites in rank order; returns the run's id."""
+    method = {k: json_scalar(v) for k, v in siting_summary(result).items()}
+    run_id = int(conn.execute(
+        text("INSERT INTO national_sitings (scope, params, method) "
+             "VALUES (:scope, CAST(:params AS jsonb), CAST(:method AS jsonb)) RETURNING id"),
+        {"scope": scope, "params": json.dumps(asdict(params)),
+         "method": json.dumps(method, ensure_ascii=False)},
+    ).scalar_one())  # fmt: skip
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a live psycopg connection inside the caller's transaction
+    with raw.cursor() as cursor, cursor.copy(
+        "COPY national_sites (siting_id, rank, h3, code, county, province, gain, gain_alone, "
+        "geom) FROM STDIN"
+    ) as copy:  # fmt: skip
+        for site in result.sites.itertuples():
+            copy.write_row((run_id, int(site.rank), site.h3, site.code, site.county,
+                            site.province, float(site.gain), float(site.gain_alone),
+                            f"SRID=4326;POINT({site.lon!r} {site.lat!r})"))  # fmt: skip
     return run_id

@@ -317,6 +317,42 @@ class NationalFigure(Base):
     )
 
 
+class NationalSitingRun(Base):
+    """A stored national or provincial siting run, its gap in ``method`` (migration 0013)."""
+
+    __tablename__ = "national_sitings"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    params: Mapped[dict[str, object]] = mapped_column(JSONB)
+    method: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+
+class NationalSite(Base):
+    """One proposed site of a national siting run, in rank order (migration 0013)."""
+
+    __tablename__ = "national_sites"
+    __table_args__ = (
+        Index("ix_national_sites_siting_province", "siting_id", "province"),
+        Index("ix_national_sites_geom", "geom", postgresql_using="gist"),
+    )
+
+    siting_id: Mapped[int] = mapped_column(
+        ForeignKey("national_sitings.id", ondelete="CASCADE"), primary_key=True
+    )
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    h3: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    county: Mapped[str] = mapped_column(Text)
+    province: Mapped[str] = mapped_column(Text)
+    gain: Mapped[float] = mapped_column(Float)
+    gain_alone: Mapped[float] = mapped_column(Float)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+
+
 class Job(Base):
     """A background computation (siting) with its state and result (migration 0004)."""
 

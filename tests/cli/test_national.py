@@ -80,12 +80,16 @@ def test_national_mistakes_are_one_line_and_exit_1(tmp_path):
     _each_refused("coverage", cases)
 
 
-def test_siting_a_province_proves_its_gap_and_writes_the_sites(tmp_path):
+def test_siting_a_province_proves_its_gap_writes_and_stores_the_sites(scratch_database_url,
+                                                                      tmp_path):  # fmt: skip
+    url = scratch_database_url
+    run("db", "upgrade", url=url)
     out = tmp_path / "sites.geojson"
     result = run("site", "--scope", "province", "--province", "11", "--census", str(CENSUS),
                  "--synthetic-stations", "300", "--resolution", "8", "--engine", "single",
-                 "--p", "12", "--out", str(out))  # fmt: skip
+                 "--p", "12", "--out", str(out), "--store", url=url)  # fmt: skip
     assert "12 sites bring" in result.stdout and "(proven)" in result.stdout
+    assert "stored as national siting" in result.stdout
     assert "300 illustrative" in result.stdout and "Lagrangian" in result.stdout
     sites = geopandas.read_file(out)
     assert len(sites) == 12 and sites.crs.to_epsg() == 4326
@@ -95,6 +99,14 @@ def test_siting_a_province_proves_its_gap_and_writes_the_sites(tmp_path):
     assert method["bound"] >= method["added"] > 0
     assert method["gap"] == pytest.approx((method["bound"] - method["added"]) / method["added"])
     assert sites["gain"].sum() == pytest.approx(method["added"])
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        scope, kept = conn.execute(text("SELECT scope, method FROM national_sitings")).one()
+        ranked = conn.execute(text("SELECT h3, gain FROM national_sites ORDER BY rank")).all()
+    engine.dispose()
+    assert scope == "province 11" and kept["gap"] == pytest.approx(method["gap"])
+    assert [h3 for h3, _ in ranked] == sites["h3"].tolist()
+    assert [gain for _, gain in ranked] == pytest.approx(sites["gain"].tolist())
 
 
 def test_national_siting_mistakes_are_one_line_and_exit_1(tmp_path):
@@ -105,5 +117,6 @@ def test_national_siting_mistakes_are_one_line_and_exit_1(tmp_path):
           "--candidate-resolution", "3"], "candidate resolution must be 6..9"),
         (["--scope", "national", "--census", str(CENSUS), "--out", str(tmp_path / "x.gpkg")],
          "--out takes .csv, .geojson or .parquet"),
+        (["--store"], "--store keeps a national or provincial siting"),
     ]  # fmt: skip
     _each_refused("site", cases)

@@ -100,6 +100,10 @@ def test_every_page_works_under_the_prefix_and_asks_for_nothing_outside_it(
     _ready(page)  # the scope's coverage was asked for and drawn
     assert page.locator("#ranking tr[data-code]").count() > 1
 
+    page.goto(f"{site}/plan/national")
+    _ready(page, "empty")  # the bundled data has no national run: the page says how to make one
+    assert page.locator("#to-district").get_attribute("href").startswith(f"{PREFIX}/plan")
+
     page.goto(f"{site}/console")
     _ready(page, "signin")
     token = token_headers(bundled_database_url, "prefixed", "district_editor", FENGTAI)

@@ -72,6 +72,9 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
                       "/coverage?boundary=110106000000",
                       "/coverage?boundary=110106000000&f=csv"],
         "/coverage/national": ["/coverage/national", "/coverage/national?level=province&f=csv"],
+        "/coverage/national/runs": ["/coverage/national/runs"],
+        "/siting/national": ["/siting/national", "/siting/national?province=11&f=csv"],
+        "/plan/national": ["/plan/national", "/plan/national?lang=en"],
         "/plan/areas": ["/plan/areas", "/plan/areas?superseded=true"],
         "/plan/stations": ["/plan/stations"], "/plan": ["/plan", "/plan?lang=en"],
         "/jobs/{job_id}": ["/jobs/00000000-0000-0000-0000-000000000000"],
@@ -106,6 +109,14 @@ async def test_no_get_route_answers_with_a_private_field(client, api_conn, setti
         "INSERT INTO national_figures (run_id, level, code, name, province, rank, figures, geom) "
         "VALUES ($1, 'province', '11', '北京市', '11', 1, '{\"residents\": 1}', "
         "ST_Multi(ST_MakeEnvelope(116, 39, 117, 40, 4326)))", run)  # fmt: skip
+    siting = await api_conn.fetchval(  # and a stored siting, so /siting/national answers
+        "INSERT INTO national_sitings (scope, params, method) VALUES ('test', '{}', '{}') "
+        "RETURNING id"
+    )
+    await api_conn.execute(
+        "INSERT INTO national_sites (siting_id, rank, h3, code, county, province, gain, "
+        "gain_alone, geom) VALUES ($1, 1, '8831aa5', '110106', '丰台区', '11', 1, 1, "
+        "ST_SetSRID(ST_MakePoint(116.3, 39.8), 4326))", siting)  # fmt: skip
     samples = _samples(s1, e1)
     routes = _get_routes(settings)
     assert routes - samples.keys() == set(), "add a sample for each new GET route"

@@ -8,7 +8,7 @@ from geo.store import migrate
 from geo.store.db import make_engine
 from geo.store.models import Base
 
-TABLES = {"boundaries", "stations", "enterprises", "national_figures"}
+TABLES = {"boundaries", "stations", "enterprises", "national_figures", "national_sites"}
 
 
 def test_upgrade_downgrade_upgrade(scratch_database_url):
