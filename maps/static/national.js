@@ -123,7 +123,8 @@
   function draw(fit) {
     if (layers.areas) layers.areas.remove();
     layers.areas = L.geoJSON(S.doc, { renderer: canvas,
-      style: (f) => ({ color: "#555", weight: S.level === "province" ? 1 : 0.5,
+      style: (f) => ({ color: S.level === "province" ? "#555" : "#9a9a9a",
+        weight: S.level === "province" ? 1 : 0.3,
         fillColor: shareColour(f.properties.share_within_walk), fillOpacity: 0.8 }),
       onEachFeature: (f, l) => {
         l.bindTooltip(`${esc(f.properties.name)} · ${pct(f.properties.share_within_walk)}`,
