@@ -25,6 +25,7 @@ from geo.exporters.files import (
     write_rows,
 )
 from geo.exporters.hsds import write_hsds
+from geo.exporters.vector import LABELLED
 from geo.importers._validate import ImportReport, report_as_json, write_rejections
 from geo.importers.coords import parse_source_crs
 from geo.importers.files import ImportKind, import_file, row_defaults
@@ -172,7 +173,11 @@ class ExportTable(StrEnum):
 def export(
     table: Annotated[ExportTable, typer.Argument(help="what to export")],
     path: Annotated[
-        Path, typer.Argument(help=".geojson, .gpkg, .csv or .xlsx; a folder for hsds; .pmtiles")
+        Path,
+        typer.Argument(
+            help=".geojson, .gpkg, .fgb, .parquet, .shp, .kml, .csv or .xlsx; a folder for "
+            "hsds; .pmtiles"
+        ),
     ],
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 (Amap/Tencent) | bd09 (Baidu)")] = "wgs84",
     layout: Annotated[
@@ -210,7 +215,8 @@ def export(
         return
     count = write_rows(rows, path, fields=fields, crs=system, layout=layout)
     written_in = layout_crs(layout, system)
-    note = "" if written_in is CoordSystem.WGS84 or path.suffix.lower() == ".gpkg" else (
+    labelled = written_in is CoordSystem.WGS84 or path.suffix.lower() in LABELLED
+    note = "" if labelled else (
         f"; no CRS in the file: import it back with --crs {written_in}")  # fmt: skip
     typer.echo(f"{count} {table.value} written to {path} ({layout}, {written_in}{note})")
 

@@ -53,7 +53,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "history": "修改记录", "revert": "撤销此修改", "reverted": "已撤销。",
         "no_history": "暂无修改记录。", "last_verified": "最近核实",
         "never": "从未", "reports_waiting": "待处理反馈 {n} 条",
-        "upload_help": "选择 Excel、CSV 或 GeoJSON 文件，先检查再导入，结果与命令行完全一致。",
+        "upload_help": "选择 Excel、CSV、GeoJSON、GeoPackage、FlatGeobuf、GeoParquet 或 KML 文件"
+                       "（Shapefile 请压缩为 zip 上传边界），先检查再导入，结果与命令行完全一致。",
         "file": "文件", "what": "导入到", "stations": "站点", "enterprises": "企业",
         "default_kind": "没有类型的行按此类型", "none": "（不设）",
         "source": "没有来源的行的来源", "crs": "坐标系", "mapping": "列对应",
@@ -108,8 +109,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "history": "History", "revert": "Revert this change", "reverted": "Reverted.",
         "no_history": "No changes yet.", "last_verified": "Last verified", "never": "never",
         "reports_waiting": "{n} reports waiting",
-        "upload_help": "Choose an Excel, CSV or GeoJSON file; check it, then import. The result "
-                       "is exactly the CLI's.",
+        "upload_help": "Choose an Excel, CSV, GeoJSON, GeoPackage, FlatGeobuf, GeoParquet or "
+                       "KML file (a Shapefile zipped, for boundaries); check it, then import. "
+                       "The result is exactly the CLI's.",
         "file": "File", "what": "Import into", "stations": "Stations",
         "enterprises": "Enterprises", "default_kind": "Kind of rows without one",
         "none": "(none)", "source": "Source of rows without one", "crs": "Coordinates",

@@ -52,6 +52,11 @@ R = TypeVar("R")
 
 
 POPULATION_FORMATS = frozenset({".csv", ".xlsx"})
+# One upload is one file, and a Shapefile is several (.shp, .dbf, .prj…): boundaries take it
+# zipped; points as GeoPackage, FlatGeobuf or GeoParquet instead.
+UPLOAD_FORMATS = {ImportKind.BOUNDARIES: frozenset(BOUNDARY_FORMATS - {".shp"}),
+                  ImportKind.STATIONS: frozenset(POINT_FORMATS - {".shp"}),
+                  ImportKind.ENTERPRISES: frozenset(POINT_FORMATS - {".shp"})}  # fmt: skip
 
 
 def safe_file_name(name: str | None, accepted: Iterable[str]) -> str:
@@ -201,9 +206,7 @@ async def upload_import(
 ) -> dict[str, Any]:
     deadline = _deadline(request, settings)
     editor = _editor(who, kind)
-    name = safe_file_name(
-        file.filename, BOUNDARY_FORMATS if kind is ImportKind.BOUNDARIES else POINT_FORMATS
-    )
+    name = safe_file_name(file.filename, UPLOAD_FORMATS[kind])
     if mapping and any(len(pair) > 200 for pair in mapping):
         raise InvalidInputError("each map pair may be at most 200 characters", field="map")
     defaults = row_defaults(kind, source=source, level=level, vintage=vintage,

@@ -1,11 +1,13 @@
-"""Export stations and enterprises: GeoJSON, GeoPackage, CSV, XLSX, and map-platform layouts.
+"""Export stations and enterprises: GeoJSON, GeoPackage, FlatGeobuf, GeoParquet, Shapefile, KML,
+CSV, XLSX, and map-platform layouts.
 
 Files carry the same field names the importers read, so export → import gives the same rows.
 Coordinates are WGS-84 unless ``crs`` asks for GCJ-02 (Amap, Tencent) or BD-09 (Baidu): the
 only place data leaves WGS-84 is here, at the edge. A file says which system it is in: a
-GeoPackage labels shifted points with a CRS named GCJ-02 or BD-09 (:func:`geo.crs.crs_label`;
-neither has an EPSG code), and GeoJSON, which is WGS-84 by definition (RFC 7946 §4), refuses
-them. CSV and XLSX have no CRS to label: the command says which system it wrote.
+GeoPackage, FlatGeobuf, GeoParquet or Shapefile labels shifted points with a CRS named GCJ-02
+or BD-09 (:func:`geo.crs.crs_label`; neither has an EPSG code), and GeoJSON and KML, which are
+WGS-84 by definition, refuse them (see :mod:`geo.exporters.vector`). CSV and XLSX have no CRS
+to label: the command says which system it wrote.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, text
 
 from geo.crs import CoordSystem, convert, crs_label
 from geo.errors import InvalidInputError
+from geo.exporters.vector import DRIVERS, check_vector_crs, write_frame
 from geo.vocab import LABELS_ZH, Amenity, StationKind
 
 
@@ -44,7 +47,8 @@ ENTERPRISE_FIELDS = (
     "union_status", "industry", "registration_code",
 )  # fmt: skip
 LIST_FIELDS = {"amenities", "services", "access"}
-FORMATS = {".geojson", ".gpkg", ".csv", ".xlsx"}
+VECTOR = {".geojson", *DRIVERS}
+FORMATS = {*VECTOR, ".csv", ".xlsx"}
 
 
 def _select(table: str, fields: Sequence[str]) -> str:
@@ -72,14 +76,15 @@ BOUNDARY_FIELDS = (
 
 def write_boundaries(conn: Connection, path: Path, *, vintage: str | None = None,
                      crs: CoordSystem = CoordSystem.WGS84) -> int:  # fmt: skip
-    """Boundaries (all, or one vintage) to GeoJSON or GeoPackage, importable back unchanged;
-    in GCJ-02 or BD-09 (GeoPackage only, labelled) every vertex is shifted."""
+    """Boundaries (all, or one vintage) to any vector format, importable back unchanged; in
+    GCJ-02 or BD-09 (labelled; not GeoJSON or KML) every vertex is shifted."""
     import geopandas
     import numpy as np
     import shapely
 
-    if path.suffix.lower() not in {".geojson", ".gpkg"}:
-        raise InvalidInputError("boundaries export to .geojson or .gpkg (polygons need geometry)")
+    if path.suffix.lower() not in VECTOR:
+        raise InvalidInputError(f"boundaries export to {', '.join(sorted(VECTOR))} "
+                                "(polygons need geometry)")  # fmt: skip
     check_vector_crs(path.suffix.lower(), crs)
     columns = ", ".join(BOUNDARY_FIELDS)
     frame = geopandas.read_postgis(
@@ -96,7 +101,10 @@ def write_boundaries(conn: Connection, path: Path, *, vintage: str | None = None
 
         frame = frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), shift))
         frame = frame.set_crs(crs_label(crs), allow_override=True)
-    frame.to_file(path, driver="GeoJSON" if path.suffix.lower() == ".geojson" else "GPKG")
+    if path.suffix.lower() == ".geojson":
+        frame.to_file(path, driver="GeoJSON")
+    else:
+        write_frame(frame.rename_geometry("geometry"), path)
     return len(frame)
 
 
@@ -156,7 +164,7 @@ def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
         raise InvalidInputError(f"the {layout} layout is a spreadsheet: use .csv or .xlsx")
     check_vector_crs(suffix, crs)
     rows = _in_crs(rows, crs)
-    if suffix in {".geojson", ".gpkg"}:
+    if suffix in VECTOR:
         _write_vector(rows, path, fields, crs)
         return len(rows)
     if layout is ExportLayout.RECORDS:
@@ -181,15 +189,6 @@ def write_rows(rows: list[dict[str, Any]], path: Path, *, fields: Sequence[str],
     return len(rows)
 
 
-def check_vector_crs(suffix: str, crs: CoordSystem) -> None:
-    """Refuse a format that cannot say the points are shifted (GeoJSON is WGS-84 by RFC 7946)."""
-    if suffix == ".geojson" and crs is not CoordSystem.WGS84:
-        raise InvalidInputError(
-            f"GeoJSON is WGS-84 by definition (RFC 7946), so {crs} points in it would be read "
-            f"as WGS-84 and drawn hundreds of metres off: write {crs} to .gpkg (labelled as "
-            f"{crs}), .csv or .xlsx, or leave out --crs", field="crs")  # fmt: skip
-
-
 def _write_vector(rows: list[dict[str, Any]], path: Path, fields: Sequence[str],
                   crs: CoordSystem = CoordSystem.WGS84) -> None:  # fmt: skip
     properties = [f for f in fields if f not in {"lon", "lat"}]
@@ -204,7 +203,6 @@ def _write_vector(rows: list[dict[str, Any]], path: Path, fields: Sequence[str],
         path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
         return
     import geopandas
-    import pyogrio
     from shapely import points
 
     frame = geopandas.GeoDataFrame(
@@ -213,7 +211,7 @@ def _write_vector(rows: list[dict[str, Any]], path: Path, fields: Sequence[str],
         geometry=points([[row["lon"], row["lat"]] for row in rows]) if rows else [],
         crs=crs_label(crs),
     )  # fmt: skip
-    pyogrio.write_dataframe(frame, path, layer=path.stem, driver="GPKG")
+    write_frame(frame, path)
 
 
 def _json_value(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Read boundary layers (GeoJSON, Shapefile folder or zip, GeoPackage, KML) with pyogrio.
+"""Read boundary layers (GeoJSON, Shapefile folder or zip, GeoPackage, FlatGeobuf, GeoParquet,
+KML).
 
 Any declared CRS is reprojected to WGS-84; a GCJ-02/BD-09 layer (declared with ``crs``) is
 shifted vertex by vertex. Invalid polygons are repaired when the repair is still polygonal,
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio
 import shapely
 from pyproj import CRS
 from shapely import MultiPolygon, Polygon
@@ -22,6 +22,7 @@ from geo.crs import CoordSystem, convert, shifted_system
 from geo.errors import InvalidInputError
 from geo.importers._validate import Rejection, SourceRow
 from geo.importers.coords import SourceCrs
+from geo.importers.vector import read_frame
 
 BOUNDARY_ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("code", "adcode", "gb", "区划代码", "代码", "统计代码"),
@@ -38,9 +39,7 @@ BOUNDARY_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _INDEX = {a.lower(): f for f, aliases in BOUNDARY_ALIASES.items() for a in aliases}
 # Columns GDAL's KML drivers add to every layer: styling and timing, never boundary data.
-KML_STANDARD = {"id", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
-                "visibility", "draworder", "icon", "snippet"}  # fmt: skip
-BOUNDARY_FORMATS = {".geojson", ".json", ".shp", ".zip", ".gpkg", ".kml"}
+BOUNDARY_FORMATS = {".geojson", ".json", ".shp", ".zip", ".gpkg", ".kml", ".fgb", ".parquet"}
 
 
 def _open_path(path: Path) -> str:
@@ -102,10 +101,7 @@ def read_boundaries(
     ignore_unknown: bool = False,
 ) -> tuple[list[SourceRow], list[Rejection], list[Rejection]]:
     """Rows (``geometry`` in WGS-84), rejections, and warnings for repaired polygons."""
-    try:
-        frame = pyogrio.read_dataframe(_open_path(path))
-    except pyogrio.errors.DataSourceError as exc:
-        raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
+    frame = read_frame(path, _open_path(path))
     shift: CoordSystem | None = None
     if isinstance(crs, CoordSystem) and crs is not CoordSystem.WGS84:
         shift = crs
@@ -120,9 +116,7 @@ def read_boundaries(
         frame = frame.set_crs(crs)
     if labelled is None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
-    columns = [c for c in frame.columns if c != "geometry"]
-    if path.suffix.lower() == ".kml":
-        columns = [c for c in columns if c.lower() not in KML_STANDARD]
+    columns = [c for c in frame.columns if c != frame.geometry.name]
     fields, _ = _fields(columns, mapping, ignore_unknown)
     rows, rejected, warnings = [], [], []
     for number, (values, geometry) in enumerate(
@@ -173,16 +167,13 @@ def read_vector_points(path: Path, crs: SourceCrs = CoordSystem.WGS84,
                        ) -> tuple[list[SourceRow], list[Rejection], SourceCrs]:  # fmt: skip
     """Point rows from any vector file GDAL reads (GeoPackage…), and the system their
     ``lon``/``lat`` are in: WGS-84, or GCJ-02/BD-09 when the file is labelled so."""
-    try:
-        frame = pyogrio.read_dataframe(_open_path(path))
-    except pyogrio.errors.DataSourceError as exc:
-        raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
+    frame = read_frame(path, _open_path(path))
     if frame.crs is None:
         raise InvalidInputError(f"{path.name}: declares no CRS")
     labelled = declared_shift(frame.crs, crs, path)
     if labelled is None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
-    columns = [c for c in frame.columns if c != "geometry"]
+    columns = [c for c in frame.columns if c != frame.geometry.name]
     rows, rejected = [], []
     for number, (values, geometry) in enumerate(
         zip(frame[columns].to_dict("records"), frame.geometry, strict=True), start=1

@@ -53,7 +53,8 @@ _KINDS: dict[ImportKind, tuple[type[BaseModel], Writer]] = {
     ImportKind.STATIONS: (StationRecord, upsert_stations),
     ImportKind.ENTERPRISES: (EnterpriseRecord, upsert_enterprises),
 }
-POINT_FORMATS = {".geojson", ".json", ".csv", ".xlsx", ".gpkg"}
+VECTOR_POINT_FORMATS = {".gpkg", ".fgb", ".parquet", ".shp", ".kml"}
+POINT_FORMATS = {".geojson", ".json", ".csv", ".xlsx", *VECTOR_POINT_FORMATS}
 
 
 def row_defaults(kind: ImportKind, *, source: str | None = None, level: str | None = None,
@@ -164,7 +165,7 @@ def _read_points(
         return read_csv(path, mapping), [], crs
     if suffix == ".xlsx":
         return read_xlsx(path, mapping), [], crs
-    if suffix == ".gpkg":
+    if suffix in VECTOR_POINT_FORMATS:
         return read_vector_points(path, crs)
     raise InvalidInputError(
         f"{path.name}: unsupported format {suffix!r}; use one of {sorted(POINT_FORMATS)}"

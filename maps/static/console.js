@@ -483,7 +483,7 @@
         return Object.keys(((doc.features || [])[0] || {}).properties || {});
       } catch (_) { return []; }
     }
-    return [];  // Excel: the editor adds the columns to map by hand
+    return [];  // Excel and binary GIS files: the editor adds the columns to map by hand
   }
   function resetUpload() { $("commit").disabled = true; }
   $("up-file").addEventListener("change", async () => {

@@ -347,3 +347,34 @@ def test_a_list_without_kind_takes_a_default_kind_in_the_upload(server, upload_d
     assert wrong.status_code == 400 and "default_kind is for stations" in wrong.text
     unknown = _upload(server, "stations", path, admin, default_kind="teahouse", dry_run="true")
     assert unknown.status_code == 422
+
+
+def test_flatgeobuf_and_geoparquet_upload_and_a_lone_shapefile_is_refused(server, upload_db,
+                                                                          tmp_path):  # fmt: skip
+    import geopandas
+    import shapely
+
+    admin = _token(upload_db, "uploader-formats")
+    frame = geopandas.GeoDataFrame(
+        {"external_id": ["f-1", "f-2"], "kind": ["rest_point", "spaceship"],
+         "name": ["格式驿站", "坏种类"], "opening_hours": ["24/7", "24/7"]},
+        geometry=[shapely.Point(*WEST), shapely.Point(*EAST)], crs=4326,
+    )  # fmt: skip
+    for suffix in (".fgb", ".parquet"):
+        path, source = tmp_path / f"points{suffix}", f"fmt{suffix[1:]}"
+        if suffix == ".fgb":
+            frame.assign(source=source).to_file(path, driver="FlatGeobuf")
+        else:
+            frame.assign(source=source).to_parquet(path)
+        report = _upload(server, "stations", path, admin)
+        assert report.status_code == 200, report.text
+        body = report.json()
+        assert body["inserted"] == 1, suffix
+        assert [(r["column"], "spaceship" in r["reason"]) for r in body["rejected"]] == [
+            ("kind", True)]  # fmt: skip
+        kept = _rows(upload_db, "SELECT name FROM stations WHERE source = %s", source)
+        assert kept == [("格式驿站",)]
+    lone = tmp_path / "points.shp"
+    frame[["name", "geometry"]].to_file(lone)
+    refused = _upload(server, "stations", lone, admin)
+    assert refused.status_code == 400 and ".shp" not in refused.json()["detail"].split("use")[1]
