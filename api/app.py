@@ -27,13 +27,13 @@ from api.locator.fastpath import LocateFastPath
 from api.middleware import OperationsMiddleware
 from api.ogc import features, tiles
 from api.ogc.tile_fastpath import TileFastPath
+from api.openapi import document_operations
 from api.planning import coverage, jobs, national, national_siting, workbench
 from api.runtime.database import open_pool
 from api.runtime.freshness import LayerVersions
 from api.runtime.lease import WorkerLease
 from api.runtime.places import LivePlaces
 from api.runtime.services import Services
-from api.schemas import PROBLEM_RESPONSES, Problem
 from geo.config import Settings, get_settings
 from geo.network.router import WalkRouter
 from geo.store.db import resolve_database_url
@@ -57,6 +57,15 @@ async def _fail_orphaned_jobs(services: Services) -> None:
     if orphans:
         log.warning("failed %d jobs whose worker had stopped: %s", len(orphans),
                     ", ".join(map(str, orphans)))  # fmt: skip
+
+
+# In this order: /stations/due before /stations/{id}; /coverage/national before /coverage's.
+ROUTERS = (
+    health.router, service.router, stations.router, boundaries.router, features.router,
+    locator.router, national.router, national_siting.router, coverage.router, jobs.router,
+    workbench.router, editing.router, uploads.router, reports.router, sessions.router,
+    console.router, pages.router, tiles.router,
+)  # fmt: skip
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -108,7 +117,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Union service stations and outdoor-worker rest points",
         version="0.1.0",
         lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
     )
     app.state.services = services  # the only attribute on the state: see api/runtime/services
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=GZIP_LEVEL)
@@ -126,26 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: ids, limits, shedding and metrics apply to everything, errors included.
     app.add_middleware(OperationsMiddleware, settings=settings.api, metrics=services.metrics)
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(service.router)  # /stations/due before /stations/{id}
-    app.include_router(stations.router)
-    app.include_router(boundaries.router)
-    app.include_router(features.router)
-    app.include_router(locator.router)
-    app.include_router(national.router)  # /coverage/national before /coverage's routes
-    app.include_router(national_siting.router)
-    app.include_router(coverage.router)
-    app.include_router(jobs.router)
-    app.include_router(workbench.router)
-    app.include_router(editing.router)
-    app.include_router(uploads.router)
-    app.include_router(reports.router)
-    app.include_router(sessions.router)
-    app.include_router(console.router)
-    app.include_router(pages.router)
-    app.include_router(tiles.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    _document_problems(app)
+    document_operations(app, ROUTERS)
     return app
 
 
@@ -155,16 +147,3 @@ async def load_walk_router(path: Path) -> WalkRouter:
     log.info("walking network %s: %d nodes, %d edges", path.name,
              len(router.network.node_xy), router.network.edges)  # fmt: skip
     return router
-
-
-def _document_problems(app: FastAPI) -> None:
-    """Every route lists its problem+json errors; the Problem schema joins the components."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        document = generate()
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas.setdefault("Problem", Problem.model_json_schema())
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]

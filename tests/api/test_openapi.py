@@ -1,0 +1,69 @@
+"""The OpenAPI document says who may call each operation and which problems it answers: the
+security it declares is what the server enforces, and the errors differ by operation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.editing.test_private_fields import EDITORS_ONLY
+
+pytestmark = pytest.mark.anyio
+
+
+async def _operations(client) -> list[tuple[str, str, dict]]:
+    document = (await client.get("/openapi.json")).json()
+    return [(method.upper(), path, operation)
+            for path, methods in document["paths"].items()
+            for method, operation in methods.items()]  # fmt: skip
+
+
+async def test_bearer_and_session_schemes_on_exactly_the_operations_that_need_a_token(client):
+    document = (await client.get("/openapi.json")).json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert schemes["session"] == schemes["session"] | {"in": "cookie", "name": "nx_session"}
+    operations = await _operations(client)
+    secured = {(m, p) for m, p, o in operations if o.get("security")}
+    assert {p for m, p in secured if m == "GET"} == EDITORS_ONLY  # what answers 401 to GET
+    assert ("POST", "/stations") in secured and ("GET", "/stations") not in secured
+    assert ("POST", "/console/session") not in secured  # signing in takes the token in the body
+    assert 12 <= len(secured) < len(operations)
+
+
+async def test_every_secured_operation_refuses_a_caller_without_a_token(client):
+    refused = 0
+    for method, path, operation in await _operations(client):
+        if not operation.get("security"):
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path).replace("/imports/1", "/imports/stations")
+        url = url.replace("/reports/1/1", "/reports/1/accept")
+        answer = await client.request(method, url, json={})
+        assert answer.status_code == 401, (method, url, answer.status_code, answer.text[:200])
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        refused += 1
+    assert refused >= 12
+
+
+async def test_errors_are_each_operations_own(client):
+    codes = {(m, p): set(o["responses"]) for m, p, o in await _operations(client)}
+    assert codes[("GET", "/healthz")] == {"200", "500", "503"}
+    assert {"401", "403", "409", "413", "422"} <= codes[("POST", "/stations")]
+    assert "429" not in codes[("POST", "/stations")]
+    assert "429" in codes[("POST", "/jobs/siting")] and "401" not in codes[("POST", "/jobs/siting")]
+    assert "404" in codes[("GET", "/ogc/collections/{collectionId}")]
+    assert "404" not in codes[("GET", "/stations")]
+    assert len({frozenset(c) for c in codes.values()}) >= 8  # not the same list everywhere
+
+
+async def test_every_error_is_a_problem_and_fastapis_validation_schema_is_gone(client):
+    document = (await client.get("/openapi.json")).json()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                if int(status) < 400:
+                    continue
+                content = response.get("content", {})
+                assert list(content) == ["application/problem+json"], (method, path, status)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
