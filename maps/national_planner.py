@@ -31,7 +31,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "ranking": "欠覆盖排名", "rank": "名次", "name": "名称", "in_province": "省份",
         "share": "步行可达居民", "residents": "居民", "uncovered": "步行不可达居民",
         "stations": "站点", "score": "得分", "mean_nearest": "到最近站点平均距离",
-        "by_area": "（按面积）", "unranked": "{n} 个区县未匹配普查人口，按面积计比例，不参与排名。",
+        "by_area": "（按面积）", "rank_note": "名次为本次计算全部 {n} 个区县中的名次。",
+        "unranked": "{n} 个区县未匹配普查人口，按面积计比例，不参与排名。",
         "sites": "建议新站点", "site_county": "所在区县", "gain": "新增步行可达居民",
         "gain_alone": "单独可增", "siting_summary": "{n} 处新站点使 {r} 名居民进入步行范围；"
         "任何 {n} 处候选点最多 {b}：差距 {g}（已证明）。",
@@ -61,6 +62,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "in_province": "Province", "share": "Residents within a walk", "residents": "Residents",
         "uncovered": "Residents beyond a walk", "stations": "Stations", "score": "Score",
         "mean_nearest": "Mean distance to the nearest station", "by_area": " (by area)",
+        "rank_note": "Ranks are among all {n} counties of the run.",
         "unranked": "{n} counties matched no census row: their shares are by area and they "
                     "are not ranked.",
         "sites": "Proposed new stations", "site_county": "County",

@@ -204,7 +204,13 @@
       .join("");
     $("ranking").innerHTML = `<thead><tr>${head}</tr></thead><tbody>${rows}</tbody>`;
     const unranked = records.filter((r) => r.share_basis === "area").length;
-    $("unranked").textContent = unranked ? fmt(T.unranked, { n: unranked }) : "";
+    const notes = [];
+    if (S.level === "county" && S.province) {
+      const run = S.runs.coverage.find((r) => r.id === S.run);
+      notes.push(fmt(T.rank_note, { n: num(run ? run.counties : records.length) }));
+    }
+    if (unranked) notes.push(fmt(T.unranked, { n: unranked }));
+    $("unranked").textContent = notes.join(" ");
   }
   $("ranking").addEventListener("click", (e) => {
     const sort = e.target.closest("button[data-sort]");

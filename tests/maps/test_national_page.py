@@ -139,6 +139,8 @@ def test_provinces_ranked_as_computed_then_a_click_opens_its_counties(browser, b
             assert row["share_within_walk"].startswith(
                 _pct(by_code.loc[row["code"], "share_within_walk"]))  # fmt: skip
         assert all(row["province"] == "河北省" for row in shown)
+        note = page.page.locator("#unranked").inner_text()
+        assert f"全部 {len(counties)} 个区县中的名次" in note  # ranks are the run's, not Hebei's
 
         # The sites shown are the siting run's in Hebei, in rank order.
         sites = runs.siting.sites
