@@ -126,7 +126,7 @@ def coverage(
         )  # fmt: skip
         return
     from geo.coverage.analysis import CoverageParams
-    from geo.coverage.demand import demand_cells, worker_points
+    from geo.coverage.demand import worker_points
     from geo.coverage.query import CoverageQuery, run_coverage, run_what_if
     from geo.coverage.report import write_report
     from geo.coverage.supply import DEFAULT_STATUSES
@@ -150,7 +150,7 @@ def coverage(
     if changes:
         check_inside(changes, boundaries)
     demand = worker_points(enterprises, workers.value) if enterprises is not None else None
-    cells = demand_cells(boundaries, params.h3_resolution)
+    cells = _demand_grid(boundaries, params.h3_resolution)
     demand_note = None
     if weights is not None:
         cells, demand_note = _reweighted(cells, weights, weight_column, params.h3_resolution)
@@ -179,6 +179,18 @@ def coverage(
         written = write_report(result, boundaries, out, stations=supply.stations,
                                what_if=comparison)  # fmt: skip
         typer.echo(f"report: {', '.join(str(path) for path in written)}")
+
+
+def _demand_grid(boundaries: Any, resolution: int) -> Any:
+    """The H3 demand grid, with a progress bar over the boundaries (seconds to minutes)."""
+    from rich.progress import Progress
+
+    from geo.coverage.demand import demand_cells
+
+    with Progress(transient=True, console=make_console()) as progress:
+        bar = progress.add_task(f"demand grid (H3 {resolution})", total=len(boundaries))
+        return demand_cells(boundaries, resolution, on_progress=lambda done, total:
+                            progress.update(bar, completed=done, total=total))  # fmt: skip
 
 
 def _reweighted(cells: Any, path: Path, column: str, resolution: int) -> tuple[Any, str]:

@@ -1,7 +1,7 @@
 """How a command fails: one readable line on stderr and an exit code, never a traceback.
 
 Errors this project raises on purpose (:class:`geo.errors.GeoError`), constraint violations,
-unusable settings and a lost database are explained; anything else is a bug and keeps its
+unusable settings, a lost database and one with no schema yet are explained; anything else is a bug and keeps its
 traceback.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from geo.errors import GeoError
 from geo.store.models import explain_integrity_error
@@ -49,5 +49,11 @@ def friendly_errors(func: F) -> F:
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
             raise fail(f"cannot reach the database: {reason}") from exc
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42P01":  # undefined_table; else a bug
+                raise
+            reason = str(exc.orig).strip().splitlines()[0]
+            raise fail(f"the database has no schema yet ({reason}): run `nuanxin db upgrade`, "
+                       "or `nuanxin up` for the bundled data") from exc  # fmt: skip
 
     return wrapper  # type: ignore[return-value]

@@ -115,6 +115,8 @@ def site_command(
                         store=store)  # fmt: skip
         return
 
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TimeElapsedColumn
+
     from geo.siting.frames import evaluate_sites, prepare, site
     from geo.store.frames import load_boundaries, load_enterprises, load_stations
 
@@ -132,9 +134,17 @@ def site_command(
         enterprises = load_enterprises(conn)
     user_sites = geopandas.read_file(candidates) if candidates else None
     console = make_console()
-    with console.status("preparing demand, candidates and reach…"):
+    with Progress(SpinnerColumn(), "[progress.description]{task.description}", BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+        bar = progress.add_task("demand grid", total=len(boundaries))
+
+        def grid(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+            if done == total:  # then candidates and their reach, of unknown length
+                progress.update(bar, description="candidates and reach", total=None)
+
         data = prepare(boundaries, stations, enterprises=enterprises, candidates=user_sites,
-                       alpha=alpha, reach_m=radius)  # fmt: skip
+                       alpha=alpha, reach_m=radius, on_progress=grid)  # fmt: skip
     started = time.monotonic()
     label = f"solving {model.value} ({method.value}, time limit {time_limit:g} s)…"
     if verbose:
@@ -142,7 +152,9 @@ def site_command(
         result = site(data, model.value, p=p, target_share=target, method=method.value,
                       time_limit_s=time_limit, log=True)  # fmt: skip
     else:
-        with console.status(label):
+        columns = (SpinnerColumn(), "[progress.description]{task.description}")
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+            progress.add_task(label, total=None)  # HiGHS reports no fraction done
             result = site(data, model.value, p=p, target_share=target, method=method.value,
                           time_limit_s=time_limit)  # fmt: skip
     elapsed = time.monotonic() - started

@@ -8,6 +8,7 @@ not touch keeps the uniform spread, and the method says how many did.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas
@@ -109,15 +110,23 @@ def spread_population(children: geopandas.GeoDataFrame, parent_totals: dict[str,
     return out
 
 
-def demand_cells(boundaries: geopandas.GeoDataFrame, resolution: int) -> pd.DataFrame:
+def demand_cells(
+    boundaries: geopandas.GeoDataFrame,
+    resolution: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """H3 cells (64-bit ids) of each boundary, its population spread uniformly by area.
 
     Uses h3's numpy API: a million cells take about a second instead of several.
+    ``on_progress(done, total)`` is called after each boundary (the CLI's progress bar).
     """
     ids, owners, shares = [], [], []
+    total = len(boundaries)
     for index, (geometry, population) in enumerate(
         zip(boundaries.geometry, boundaries["population"].fillna(0), strict=True)
     ):
+        if on_progress is not None and index:
+            on_progress(index, total)
         cells = h3_np.geo_to_cells(geometry, resolution)
         if len(cells) == 0:  # too small for any cell centre: one cell at a point inside it
             point = geometry.representative_point()
@@ -125,6 +134,8 @@ def demand_cells(boundaries: geopandas.GeoDataFrame, resolution: int) -> pd.Data
         ids.append(cells)
         owners.append(np.full(len(cells), index, dtype=np.int64))
         shares.append(np.full(len(cells), float(population) / len(cells)))
+    if on_progress is not None:
+        on_progress(total, total)
     cell_ids = np.concatenate(ids)
     lat, lon = np.array([h3_np.cell_to_latlng(c) for c in cell_ids.tolist()]).T
     owner, residents = np.concatenate(owners), np.concatenate(shares)

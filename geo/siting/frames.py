@@ -21,7 +21,7 @@ Method (stated in every result, see ``SitingResult.method``):
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import geopandas
@@ -131,6 +131,7 @@ def prepare(
     params: CoverageParams | None = None,
     reach_m: float | None = None,
     candidate_resolution: int = 9,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> SitingInput:
     """Demand, candidates and the sparse reach structure for the selected boundaries.
 
@@ -138,7 +139,8 @@ def prepare(
     ``status == "open"`` ones count when there is a status); ``enterprises`` are points with
     ``outdoor_workers``. ``boundary_codes`` selects subdistricts by code or a district by
     parent code. ``reach_m`` replaces the walk by a straight-line radius. Build once and
-    reuse for several models or values of ``p``.
+    reuse for several models or values of ``p``. ``on_progress(done, total)`` follows the
+    demand grid, boundary by boundary.
     """
     _check_crs(boundaries=boundaries, stations=stations, enterprises=enterprises,
                candidates=candidates)  # fmt: skip
@@ -147,7 +149,7 @@ def prepare(
                                 field="alpha")  # fmt: skip
     params = params or CoverageParams()
     chosen = _select(boundaries, boundary_codes)
-    cells = demand_cells(chosen, params.h3_resolution)
+    cells = demand_cells(chosen, params.h3_resolution, on_progress)
     tree = shapely.STRtree(chosen.geometry.to_numpy())
     demand = pd.DataFrame({"lon": cells["lon"], "lat": cells["lat"], "boundary": cells["boundary"],
                            "residents": cells["residents"], "workers": 0.0})  # fmt: skip

@@ -132,6 +132,15 @@ def test_unreachable_database_is_one_clear_line(tmp_path):
     assert "127.0.0.1" in result.stderr or "connect" in result.stderr.lower()
 
 
+def test_a_database_without_the_schema_is_one_line_saying_to_upgrade(scratch_database_url):
+    for command in (["site", "--boundary", "110106000000", "--p", "2"],
+                    ["coverage", "--boundary", "110106000000"]):  # fmt: skip
+        result = run(*command, url=scratch_database_url, check=False)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+        assert "no schema yet" in result.stderr and "nuanxin db upgrade" in result.stderr
+
+
 def test_up_migrates_loads_and_serves(scratch_database_url, bundle):
     """The main job end to end: a real process, a real port, then a clean shutdown."""
     port = free_port()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas
 import h3
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from pyproj import Transformer
@@ -97,3 +98,11 @@ def test_bad_weight_layers_are_refused(tmp_path):
             weights_from_raster(cells, bare)
     with pytest.raises(InvalidInputError, match="one weight per cell"):
         reweight(cells, np.ones(3))
+
+
+def test_the_grid_reports_its_progress_boundary_by_boundary():
+    boundaries = _two_squares()
+    seen: list[tuple[int, int]] = []
+    with_progress = demand_cells(boundaries, RES, on_progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 2), (2, 2)]  # after each boundary, ending at total
+    pd.testing.assert_frame_equal(with_progress, demand_cells(boundaries, RES))  # same grid
