@@ -1,8 +1,8 @@
 """How a command fails: one readable line on stderr and an exit code, never a traceback.
 
 Errors this project raises on purpose (:class:`geo.errors.GeoError`), constraint violations,
-unusable settings, a lost database and one with no schema yet are explained; anything else is a bug and keeps its
-traceback.
+unusable settings, a lost database and one with no schema yet are explained; anything else is
+a bug and keeps its traceback.
 """
 
 from __future__ import annotations
