@@ -379,9 +379,11 @@ def shifted_system(crs: Any) -> CoordSystem | None:
     :func:`crs_label` names it: its points must be unshifted, not reprojected (PROJ knows no
     transformation and would take them for WGS-84)."""
     name = str(getattr(crs, "name", "") or "")
+    if not getattr(crs, "is_geographic", False):  # e.g. Baidu's BD09MC Mercator, in metres
+        return None
     # Not \b: a Shapefile's ESRI WKT writes the name as GCS_GCJ-02_not_EPSG_4326.
-    if re.search(r"(?i)(?<![a-z0-9])GCJ-?02(?![0-9])", name):
+    if re.search(r"(?i)(?<![a-z0-9])GCJ-?02(?![0-9a-z])", name):
         return CoordSystem.GCJ02
-    if re.search(r"(?i)(?<![a-z0-9])BD-?09(?![0-9])", name):
+    if re.search(r"(?i)(?<![a-z0-9])BD-?09(?![0-9a-z])", name):
         return CoordSystem.BD09
     return None

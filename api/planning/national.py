@@ -85,6 +85,7 @@ async def national_coverage(
         "scope": found["scope"],
         "created_at": found["created_at"].isoformat(),
         "level": level.value,
+        "coords": coords.value,
         "params": json.loads(found["params"]),
         "method": json.loads(found["method"]),
     }

@@ -27,6 +27,7 @@ SHAPEFILE_NAMES = {
     "floor_area_m2": "floor_m2", "last_verified_at": "verified", "outdoor_workers": "outdoor",
     "union_status": "union_st", "registration_code": "reg_code",
     "population_year": "pop_year", "population_source": "pop_source",
+    "parent_code": "parent", "communities": "n_comm",
 }  # fmt: skip
 DBASE_BYTES = 254
 
@@ -51,6 +52,13 @@ def write_frame(frame: Any, path: Path) -> None:
         return
     if suffix == ".shp":
         frame = frame.rename(columns=SHAPEFILE_NAMES)
+        long = [c for c in frame.columns if c != frame.geometry.name and len(c) > 10]
+        if long:  # GDAL would cut them, and the file would not import back
+            raise InvalidInputError(
+                f"a Shapefile holds names of 10 characters; {long} are longer: export to "
+                ".gpkg, .fgb or .parquet",
+                field="path",
+            )
         _fits_dbase(frame)
         pyogrio.write_dataframe(frame, path, driver="ESRI Shapefile", encoding="UTF-8")
         return

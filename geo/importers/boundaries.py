@@ -164,10 +164,17 @@ def declared_shift(declared: CRS | None, asked: SourceCrs, path: Path) -> CoordS
 
 
 def read_vector_points(path: Path, crs: SourceCrs = CoordSystem.WGS84,
+                       mapping: Mapping[str, str] | None = None,
                        ) -> tuple[list[SourceRow], list[Rejection], SourceCrs]:  # fmt: skip
-    """Point rows from any vector file GDAL reads (GeoPackage…), and the system their
-    ``lon``/``lat`` are in: WGS-84, or GCJ-02/BD-09 when the file is labelled so."""
+    """Point rows from any vector file (GeoPackage, FlatGeobuf, GeoParquet, Shapefile, KML),
+    and the system their ``lon``/``lat`` are in: WGS-84, or GCJ-02/BD-09 when the file is
+    labelled so. ``mapping`` renames columns to fields as for a sheet ("" drops one)."""
     frame = read_frame(path, _open_path(path))
+    if mapping:
+        explicit = {k.lower(): v for k, v in mapping.items()}
+        named = {c: explicit[c.lower()] for c in frame.columns if c.lower() in explicit}
+        frame = frame.drop(columns=[c for c, f in named.items() if not f])
+        frame = frame.rename(columns={c: f for c, f in named.items() if f})
     if frame.crs is None:
         raise InvalidInputError(f"{path.name}: declares no CRS")
     labelled = declared_shift(frame.crs, crs, path)

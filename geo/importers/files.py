@@ -166,7 +166,7 @@ def _read_points(
     if suffix == ".xlsx":
         return read_xlsx(path, mapping), [], crs
     if suffix in VECTOR_POINT_FORMATS:
-        return read_vector_points(path, crs)
+        return read_vector_points(path, crs, mapping)
     raise InvalidInputError(
         f"{path.name}: unsupported format {suffix!r}; use one of {sorted(POINT_FORMATS)}"
     )

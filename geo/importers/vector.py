@@ -27,10 +27,19 @@ def read_frame(path: Path, source: str | None = None) -> Any:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return _read_parquet(path)
+    where = source or str(path)
     try:
-        frame = pyogrio.read_dataframe(source or str(path))
-    except pyogrio.errors.DataSourceError as exc:
-        raise InvalidInputError(f"{path.name}: not a readable vector dataset") from exc
+        layers = pyogrio.list_layers(where)
+        if len(layers) > 1:  # GDAL would read the first and drop the rest without a word
+            names = ", ".join(str(name) for name, _ in layers)
+            raise InvalidInputError(
+                f"{path.name} holds {len(layers)} layers ({names}): save the one to import "
+                "as a file of its own",
+                field="file",
+            )
+        frame = pyogrio.read_dataframe(where)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InvalidInputError(f"{path.name}: not a readable vector dataset ({exc})") from exc
     if suffix in (".shp", ".zip") or path.is_dir():
         longer = {c: _LONG_NAMES[c] for c in frame.columns if c in _LONG_NAMES}
         frame = frame.rename(columns={c: n for c, n in longer.items() if n not in frame})
@@ -41,11 +50,12 @@ def read_frame(path: Path, source: str | None = None) -> Any:
 
 def _read_parquet(path: Path) -> Any:
     import geopandas
+    from shapely.errors import ShapelyError
 
     try:
         return geopandas.read_parquet(path)
-    except (ValueError, OSError) as exc:  # no "geo" metadata; pyarrow's ArrowInvalid is a
-        # ValueError and its I/O errors are OSErrors
+    except (ValueError, OSError, TypeError, NotImplementedError, ShapelyError) as exc:
+        # no "geo" metadata; pyarrow's errors subclass these; bad WKB is shapely's
         raise InvalidInputError(f"{path.name}: not a GeoParquet file ({exc})") from exc
 
 

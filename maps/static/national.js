@@ -64,23 +64,25 @@
     const figures = figuresQuery("csv");
     $("export-csv").href = `${R}/coverage/national?${figures}`;
     $("export-csv").download = `national-${S.level}${S.province ? `-${S.province}` : ""}.csv`;
-    $("export-geojson").href = `${R}/coverage/national?${figuresQuery("geojson")}`;
+    // Downloads are WGS-84 whatever the basemap: GeoJSON and a CSV's lon/lat say nothing else.
+    $("export-geojson").href = `${R}/coverage/national?${figuresQuery("geojson", null, false)}`;
     $("export-geojson").download = $("export-csv").download.replace(/csv$/, "geojson");
     const sites = $("export-sites");
     sites.hidden = !S.siting;
     if (S.siting) {
-      sites.href = `${R}/siting/national?${sitesQuery("csv")}`;
+      sites.href = `${R}/siting/national?${sitesQuery("csv", false)}`;
       sites.download = `national-sites-${S.siting}${S.province ? `-${S.province}` : ""}.csv`;
     }
   }
-  function figuresQuery(f, level) {
+  function figuresQuery(f, level, shifted = true) {
     const q = new URLSearchParams({ run: String(S.run), level: level || S.level, f });
     if (S.province && (level || S.level) === "county") q.set("province", S.province);
-    if (f === "geojson") q.set("coords", CRS);
+    if (f === "geojson" && shifted) q.set("coords", CRS);  // drawn on the basemap's system
     return q.toString();
   }
-  function sitesQuery(f) {
-    const q = new URLSearchParams({ siting: S.siting, f, coords: CRS });
+  function sitesQuery(f, shifted = true) {
+    const q = new URLSearchParams({ siting: S.siting, f });
+    if (shifted) q.set("coords", CRS);
     if (S.province) q.set("province", S.province);
     return q.toString();
   }
@@ -152,7 +154,7 @@
       layers.hi = L.geoJSON(l.feature, { interactive: false,
         style: () => ({ color: "#0072b2", weight: 4, fill: false }) }).addTo(map);
     });
-    const row = document.querySelector(`#ranking tr[data-code="${code}"]`);
+    const row = document.querySelector(`#ranking tr[data-code="${CSS.escape(code)}"]`);
     if (row) {
       row.classList.add("hi");
       if (scroll) row.scrollIntoView({ block: "nearest" });
@@ -188,8 +190,10 @@
     const { key, asc } = S.sort;
     records.sort((a, b) => {
       const x = a[key], y = b[key];
-      if (x === null || x === undefined) return 1;  // unranked and unknown last, either way
-      if (y === null || y === undefined) return -1;
+      const xNone = x === null || x === undefined, yNone = y === null || y === undefined;
+      if (xNone && yNone) return 0;
+      if (xNone) return 1;  // unranked and unknown last, either way
+      if (yNone) return -1;
       const order = typeof x === "string" ? x.localeCompare(y, locale) : x - y;
       return asc ? order : -order;
     });
@@ -272,7 +276,9 @@
     $("siting-summary").textContent = "";
     body.dataset.sites = S.sites ? String(S.sites.features.length) : "0";
     if (!S.sites) return;
-    const m = S.sites.nuanxin.method, total = S.sites.nuanxin.params.p;
+    const m = S.sites.nuanxin.method;
+    const run = S.runs.siting.find((r) => String(r.id) === String(S.siting));
+    const total = run ? run.sites : S.sites.features.length;  // sites placed, at most p
     const n = S.sites.features.length;
     $("siting-summary").textContent = fmt(T.siting_summary, { n: num(total),
       r: num(m.added), b: num(m.bound), g: `${(m.gap * 100).toPrecision(2)}%` })
@@ -356,6 +362,7 @@
     "click", () => {
       if (S.level === button.dataset.level) return;
       S.level = button.dataset.level;
+      if (S.level === "province") S.province = "";  // provinces are all shown: no filter
       S.highlighted = null;
       S.sort = { key: "rank", asc: true };
       syncControls();

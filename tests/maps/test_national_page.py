@@ -152,6 +152,12 @@ def test_provinces_ranked_as_computed_then_a_click_opens_its_counties(browser, b
         summary = page.page.locator("#siting-summary").inner_text()
         assert f"{len(sites)} 处新站点" in summary and "已证明" in summary
         page.page.screenshot(path=str(ARTIFACTS / "national-hebei.png"))
+
+        # Back to provinces: every province, so no province filter on the sites either.
+        page.page.click("[data-level=province]")
+        page.wait_ready()
+        assert "province=" not in page.page.url and len(page.ranking()) == 3
+        assert page.page.evaluate("() => document.body.dataset.sites") == str(len(sites))
     finally:
         page.close()
 
@@ -173,6 +179,8 @@ def test_the_exported_table_is_the_apis_csv_and_a_link_restores_the_view(browser
         rows = list(csv.DictReader(io.StringIO(saved)))
         assert len(rows) == 16 and {r["code"] for r in rows} == {r["code"] for r in page.ranking()}
 
+        for link in ("#export-csv", "#export-geojson", "#export-sites"):  # files are WGS-84
+            assert "coords=" not in page.page.locator(link).get_attribute("href"), link
         with page.page.expect_download() as download:
             page.page.click("#export-sites")
         sites = list(

@@ -82,6 +82,7 @@ async def test_counties_in_gcj02_for_a_gcj02_basemap(client, ids):
     wgs = (await client.get("/coverage/national", params=params)).json()
     gcj = (await client.get("/coverage/national", params=params | {"coords": "gcj02"})).json()
     assert [f["properties"] for f in wgs["features"]] == [f["properties"] for f in gcj["features"]]
+    assert (wgs["nuanxin"]["coords"], gcj["nuanxin"]["coords"]) == ("wgs84", "gcj02")
     a = wgs["features"][0]["geometry"]["coordinates"][0][0][0]
     b = gcj["features"][0]["geometry"]["coordinates"][0][0][0]
     assert 0.003 < b[0] - a[0] < 0.008

@@ -28,8 +28,7 @@ from geo.importers.files import ImportKind, import_file
 OGRINFO = Path("/usr/bin/ogrinfo")
 LABELLED = [".fgb", ".parquet", ".shp"]  # formats that carry a CRS of any kind
 EVERY = [*LABELLED, ".kml"]
-COMPARED = ("kind", "name", "status", "opening_hours", "amenities", "access", "address",
-            "phone", "seats", "access_condition", "last_verified_at")  # fmt: skip
+COMPARED = [f for f in STATION_FIELDS if f not in ("lon", "lat")]  # every other field
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -120,9 +119,9 @@ def test_a_too_long_value_for_a_shapefile_is_refused_not_cut(session, tmp_path):
     assert not path.exists()
 
 
-def test_enterprises_round_trip_through_flatgeobuf_and_geoparquet(session, tmp_path):
+def test_enterprises_round_trip_through_every_vector_format(session, tmp_path):
     before = _by_id(session, "enterprises")
-    for suffix in (".fgb", ".parquet", ".shp"):
+    for suffix in EVERY:
         path = tmp_path / f"enterprises{suffix}"
         write_rows(list(before.values()), path, fields=ENTERPRISE_FIELDS)
         session.execute(text("DELETE FROM enterprises"))
@@ -130,8 +129,9 @@ def test_enterprises_round_trip_through_flatgeobuf_and_geoparquet(session, tmp_p
         assert report.inserted == len(before), suffix
         after = _by_id(session, "enterprises")
         for key, old in before.items():
-            for field in ("name", "outdoor_workers", "union_status", "registration_code"):
-                assert after[key][field] == old[field], (suffix, key, field)
+            for field in ENTERPRISE_FIELDS:
+                if field not in ("lon", "lat"):
+                    assert after[key][field] == old[field], (suffix, key, field)
 
 
 @pytest.mark.parametrize("suffix", [".fgb", ".parquet"])
@@ -175,3 +175,42 @@ def test_a_parquet_file_that_is_not_geoparquet_is_a_clear_error(session, tmp_pat
     junk.write_text("name,lon,lat\nx,116.3,39.8\n", encoding="utf-8")  # a CSV, misnamed
     with pytest.raises(InvalidInputError, match=r"junk\.parquet: not a GeoParquet file"):
         import_file(session, junk, ImportKind.STATIONS)
+
+
+def test_a_file_of_several_layers_is_refused_naming_them(session, tmp_path):
+    path = tmp_path / "two.gpkg"
+    layer = geopandas.GeoDataFrame({"name": ["甲"], "kind": ["rest_point"]},
+                                   geometry=[shapely.Point(116.3, 39.85)], crs=4326)  # fmt: skip
+    pyogrio.write_dataframe(layer, path, layer="rest_points")
+    pyogrio.write_dataframe(layer, path, layer="water_points", append=False)
+    with pytest.raises(InvalidInputError, match=r"2 layers \(rest_points, water_points\)"):
+        import_file(session, path, ImportKind.STATIONS)
+
+
+@pytest.mark.parametrize("suffix", [".fgb", ".kml", ".gpkg"])
+def test_a_corrupt_file_is_a_clear_error(session, tmp_path, suffix):
+    path = tmp_path / f"broken{suffix}"
+    path.write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(InvalidInputError, match=f"broken\\{suffix}"):
+        import_file(session, path, ImportKind.STATIONS)
+
+
+def test_a_mapping_names_the_columns_of_a_vector_file(session, tmp_path):
+    frame = geopandas.GeoDataFrame(
+        {"编号": ["m-1"], "驿站名": ["映射驿站"], "kind": ["rest_point"], "备注": ["内部"]},
+        geometry=[shapely.Point(116.30, 39.85)], crs=4326,
+    )  # fmt: skip
+    path = tmp_path / "mapped.fgb"
+    pyogrio.write_dataframe(frame, path, driver="FlatGeobuf")
+    mapping = {"编号": "external_id", "驿站名": "name", "备注": ""}
+    report = import_file(session, path, ImportKind.STATIONS, mapping=mapping, strict=True)
+    assert report.inserted == 1 and _by_id(session)["m-1"]["name"] == "映射驿站"
+
+
+def test_a_too_long_column_name_for_a_shapefile_is_refused(tmp_path):
+    from geo.exporters.vector import write_frame
+
+    frame = geopandas.GeoDataFrame({"a_very_long_name": [1]},
+                                   geometry=[shapely.Point(116.3, 39.8)], crs=4326)  # fmt: skip
+    with pytest.raises(InvalidInputError, match="names of 10 characters"):
+        write_frame(frame, tmp_path / "x.shp")
