@@ -9,10 +9,7 @@ own reason.
 
 from __future__ import annotations
 
-import html
-import json
 from dataclasses import asdict
-from string import Template
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,9 +17,10 @@ from pydantic import BaseModel
 from geo.importers.records import EnterpriseRecord, StationRecord
 from geo.vocab import LABELS_ZH, Access, Amenity, HostType, Service, StationKind, StationStatus
 from maps.basemaps import Basemap
-from maps.locator import LABELS_EN, asset_url
-from maps.pages import KIND_COLOURS, TEMPLATES
+from maps.locator import LABELS_EN
+from maps.pages import KIND_COLOURS
 from maps.planner import STATUS_EN
+from maps.shell import render_shell
 
 LANGS = ("zh", "en")
 _VOCABS = {"kinds": StationKind, "statuses": StationStatus, "amenities": Amenity,
@@ -170,17 +168,6 @@ def console_config(lang: str, basemap: Basemap) -> dict[str, Any]:
 def console_html(lang: str, basemap: Basemap, root: str = "") -> str:
     """The page's shell; ``console.js`` fills it from the API. ``root``: the site's path prefix
     behind a proxy ("" at the root)."""
-    settings = console_config(lang, basemap) | {"root": root}
-    config = json.dumps(settings, ensure_ascii=False).replace("</", "<\\/")
-    text = (TEMPLATES / "console.html").read_text(encoding="utf-8")
-    words = {f"t_{key}": html.escape(value) for key, value in STRINGS[lang].items()}
-    return Template(text).substitute(
-        lang="en" if lang == "en" else "zh-CN",
-        switch_lang="zh" if lang == "en" else "en",
-        plan_css=root + asset_url("plan.css"),
-        css=root + asset_url("console.css"),
-        js=root + asset_url("console.js"),
-        root=html.escape(root),
-        config=config,
-        **words,
-    )
+    assets = {"plan_css": "plan.css", "css": "console.css", "js": "console.js"}
+    return render_shell("console.html", lang, STRINGS[lang], console_config(lang, basemap),
+                        root, assets)  # fmt: skip

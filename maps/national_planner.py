@@ -9,16 +9,12 @@ draws them with the report map's palette, province by province or county by coun
 
 from __future__ import annotations
 
-import html
-import json
 from dataclasses import asdict
-from string import Template
 from typing import Any
 
 from geo.coverage.report import NO_RESIDENTS, SHARE_CLASSES
 from maps.basemaps import Basemap
-from maps.locator import asset_url
-from maps.pages import TEMPLATES
+from maps.shell import render_shell
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
@@ -99,18 +95,6 @@ def national_config(lang: str, basemap: Basemap) -> dict[str, Any]:
 def national_html(lang: str, basemap: Basemap, root: str = "") -> str:
     """The page's shell; ``national.js`` fills it from the API. ``root``: the site's path
     prefix behind a proxy ("" at the root)."""
-    settings = national_config(lang, basemap) | {"root": root}
-    config = json.dumps(settings, ensure_ascii=False).replace("</", "<\\/")
-    text = (TEMPLATES / "national.html").read_text(encoding="utf-8")
-    words = {f"t_{key}": html.escape(value) for key, value in STRINGS[lang].items()}
-    return Template(text).substitute(
-        lang="en" if lang == "en" else "zh-CN",
-        switch_lang="zh" if lang == "en" else "en",
-        lang_query="?lang=en" if lang == "en" else "",
-        plan_css=root + asset_url("plan.css"),
-        css=root + asset_url("national.css"),
-        js=root + asset_url("national.js"),
-        root=html.escape(root),
-        config=config,
-        **words,
-    )
+    assets = {"plan_css": "plan.css", "css": "national.css", "js": "national.js"}
+    return render_shell("national.html", lang, STRINGS[lang], national_config(lang, basemap),
+                        root, assets)  # fmt: skip

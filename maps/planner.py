@@ -8,17 +8,15 @@ words, the palette of the report map and the vocabularies in a JSON block.
 
 from __future__ import annotations
 
-import html
-import json
 from dataclasses import asdict
-from string import Template
 from typing import Any
 
 from geo.coverage.report import GAP_COLOUR, NO_RESIDENTS, SHARE_CLASSES
 from geo.vocab import LABELS_ZH, StationKind, StationStatus
 from maps.basemaps import Basemap
-from maps.locator import LABELS_EN, asset_url
-from maps.pages import KIND_COLOURS, TEMPLATES
+from maps.locator import LABELS_EN
+from maps.pages import KIND_COLOURS
+from maps.shell import render_shell
 
 LANGS = ("zh", "en")
 STATUS_EN = {"planned": "Planned", "under_construction": "Under construction", "open": "Open",
@@ -151,19 +149,5 @@ def plan_config(lang: str, basemap: Basemap) -> dict[str, Any]:
 def plan_html(lang: str, basemap: Basemap, root: str = "") -> str:
     """The page's shell; ``plan.js`` fills it from the API. ``root``: the site's path prefix
     behind a proxy ("" at the root)."""
-    t = STRINGS[lang]
-    settings = plan_config(lang, basemap) | {"root": root}
-    config = json.dumps(settings, ensure_ascii=False).replace("</", "<\\/")
-    text = (TEMPLATES / "plan.html").read_text(encoding="utf-8")
-    words = {f"t_{key}": html.escape(value) for key, value in t.items()}
-    return Template(text).substitute(
-        lang="en" if lang == "en" else "zh-CN",
-        switch_lang="zh" if lang == "en" else "en",
-        lang_query="?lang=en" if lang == "en" else "",
-        css=root + asset_url("plan.css"),
-        js=root + asset_url("plan.js"),
-        root=html.escape(root),
-        gap=GAP_COLOUR,
-        config=config,
-        **words,
-    )
+    return render_shell("plan.html", lang, STRINGS[lang], plan_config(lang, basemap), root,
+                        {"css": "plan.css", "js": "plan.js"}, gap=GAP_COLOUR)  # fmt: skip

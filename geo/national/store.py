@@ -8,6 +8,7 @@ One ``COPY`` per run (psycopg's binary-free text COPY of WKB hex and JSON): 2,89
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -44,12 +45,7 @@ def store_run(conn: Connection, result: NationalResult, demand: NationalDemand,
               params: NationalParams, *, scope: str,
               province_outlines: geopandas.GeoDataFrame | None = None) -> int:  # fmt: skip
     """Insert the run and its figures; returns the run's id."""
-    run_id = int(conn.execute(
-        text("INSERT INTO national_runs (scope, params, method) "
-             "VALUES (:scope, CAST(:params AS jsonb), CAST(:method AS jsonb)) RETURNING id"),
-        {"scope": scope, "params": json.dumps(asdict(params)),
-         "method": json.dumps(result.method, ensure_ascii=False)},
-    ).scalar_one())  # fmt: skip
+    run_id = _insert_run(conn, "national_runs", scope, asdict(params), result.method)
     outlines = demand.counties.set_index("code").geometry
     if province_outlines is None:
         province_outlines = province_shapes(demand.counties)
@@ -62,15 +58,32 @@ def store_run(conn: Connection, result: NationalResult, demand: NationalDemand,
             province = row["province"] if level == "county" else row["code"]
             rows.append((run_id, level, row["code"], row["name"], province, rank,
                          _figures(row), _multipolygon(shapes[row["code"]])))  # fmt: skip
+    _copy(
+        conn,
+        "national_figures (run_id, level, code, name, province, rank, figures, geom)",
+        ((*row[:7], f"SRID=4326;{row[7]}") for row in rows),
+    )
+    return run_id
+
+
+def _insert_run(conn: Connection, table: str, scope: str, params: dict[str, Any],
+                method: dict[str, Any]) -> int:  # fmt: skip
+    """One run's row (``national_runs`` or ``national_sitings``); its id."""
+    return int(conn.execute(
+        text(f"INSERT INTO {table} (scope, params, method) "  # noqa: S608 - our two tables
+             "VALUES (:scope, CAST(:params AS jsonb), CAST(:method AS jsonb)) RETURNING id"),
+        {"scope": scope, "params": json.dumps(params),
+         "method": json.dumps(method, ensure_ascii=False)},
+    ).scalar_one())  # fmt: skip
+
+
+def _copy(conn: Connection, target: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """``COPY target FROM STDIN`` on the caller's connection, inside its transaction."""
     raw = conn.connection.driver_connection
     assert raw is not None  # a live psycopg connection inside the caller's transaction
-    with raw.cursor() as cursor, cursor.copy(
-        "COPY national_figures (run_id, level, code, name, province, rank, figures, geom) "
-        "FROM STDIN"
-    ) as copy:  # fmt: skip
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
         for row in rows:
-            copy.write_row((*row[:7], f"SRID=4326;{row[7]}"))
-    return run_id
+            copy.write_row(row)
 
 
 def siting_summary(result: NationalSiting) -> dict[str, Any]:
@@ -84,20 +97,11 @@ def store_siting(conn: Connection, result: NationalSiting, params: SitingParams,
                  scope: str) -> int:  # fmt: skip
     """Insert the siting run and its sites in rank order; returns the run's id."""
     method = {k: json_scalar(v) for k, v in siting_summary(result).items()}
-    run_id = int(conn.execute(
-        text("INSERT INTO national_sitings (scope, params, method) "
-             "VALUES (:scope, CAST(:params AS jsonb), CAST(:method AS jsonb)) RETURNING id"),
-        {"scope": scope, "params": json.dumps(asdict(params)),
-         "method": json.dumps(method, ensure_ascii=False)},
-    ).scalar_one())  # fmt: skip
-    raw = conn.connection.driver_connection
-    assert raw is not None  # a live psycopg connection inside the caller's transaction
-    with raw.cursor() as cursor, cursor.copy(
-        "COPY national_sites (siting_id, rank, h3, code, county, province, gain, gain_alone, "
-        "geom) FROM STDIN"
-    ) as copy:  # fmt: skip
-        for site in result.sites.itertuples():
-            copy.write_row((run_id, int(site.rank), site.h3, site.code, site.county,
-                            site.province, float(site.gain), float(site.gain_alone),
-                            f"SRID=4326;POINT({site.lon!r} {site.lat!r})"))  # fmt: skip
+    run_id = _insert_run(conn, "national_sitings", scope, asdict(params), method)
+    _copy(conn, "national_sites (siting_id, rank, h3, code, county, province, gain, "
+          "gain_alone, geom)",
+          ((run_id, int(site.rank), site.h3, site.code, site.county, site.province,
+            float(site.gain), float(site.gain_alone),
+            f"SRID=4326;POINT({site.lon!r} {site.lat!r})")
+           for site in result.sites.itertuples()))  # fmt: skip
     return run_id

@@ -275,10 +275,9 @@ class LayerVersion(Base):
     )
 
 
-class NationalRun(Base):
-    """A stored national or provincial coverage run (migration 0012)."""
-
-    __tablename__ = "national_runs"
+class _StoredRun:
+    """A stored national run's own row: its scope, parameters and method (the columns of
+    ``national_runs`` and ``national_sitings`` alike)."""
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     scope: Mapped[str] = mapped_column(Text)
@@ -287,6 +286,12 @@ class NationalRun(Base):
     )
     params: Mapped[dict[str, object]] = mapped_column(JSONB)
     method: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+
+class NationalRun(_StoredRun, Base):
+    """A stored national or provincial coverage run (migration 0012)."""
+
+    __tablename__ = "national_runs"
 
 
 class NationalFigure(Base):
@@ -317,18 +322,10 @@ class NationalFigure(Base):
     )
 
 
-class NationalSitingRun(Base):
+class NationalSitingRun(_StoredRun, Base):
     """A stored national or provincial siting run, its gap in ``method`` (migration 0013)."""
 
     __tablename__ = "national_sitings"
-
-    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    scope: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    params: Mapped[dict[str, object]] = mapped_column(JSONB)
-    method: Mapped[dict[str, object]] = mapped_column(JSONB)
 
 
 class NationalSite(Base):

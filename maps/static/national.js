@@ -18,7 +18,7 @@
   const km = (m) => (m === null || m === undefined ? "–" : `${(m / 1000).toFixed(2)} km`);
 
   const S = { runs: null, run: null, level: "province", province: "", siting: "",
-    provinces: [], doc: null, sites: null, sort: { key: "rank", asc: true }, highlighted: null };
+    provinces: [], provinceDocs: new Map(), doc: null, sites: null, sort: { key: "rank", asc: true }, highlighted: null };
 
   function say(text, tone) {
     const box = $("message");
@@ -317,12 +317,16 @@
     body.dataset.state = "loading";
     writeURL();
     try {
-      const wanted = [getJSON(`/coverage/national?${figuresQuery("geojson", "province")}`)];
+      // A run's provinces (names, totals, the province map) are read once, not per view.
+      const provincesOf = S.provinceDocs.get(S.run)
+        || getJSON(`/coverage/national?${figuresQuery("geojson", "province")}`);
+      const wanted = [provincesOf];
       if (S.level === "county") wanted.push(getJSON(`/coverage/national?${figuresQuery("geojson")}`));
       if (S.siting) wanted.push(getJSON(`/siting/national?${sitesQuery("geojson")}`));
       const answers = await Promise.all(wanted);
       if (ticket !== loading) return;  // a later choice superseded this one
       const provinces = answers[0];
+      S.provinceDocs.set(S.run, provinces);
       S.provinces = provinces.features.map((f) => f.properties);
       fillProvinces();
       S.doc = S.level === "county" ? answers[1] : provinces;
