@@ -3,7 +3,8 @@
 Three tables give ``2 + len(StationKind)`` collections: ``stations`` (every kind),
 ``stations-<kind>`` (one per :class:`~geo.vocab.StationKind`), ``enterprises`` and
 ``boundaries`` (current ones only: ``valid_to IS NULL``). Every feature is assembled by PostGIS
-(``json_build_object`` + ``ST_AsGeoJSON(geom, 7)``): a page is one round trip and one string.
+(``json_build_object`` + ``ST_AsGeoJSON(geom, 7)``) from the fields of ``api/ogc/fields.py``:
+a page is one round trip and one string.
 
 Public fields only. Enterprises omit ``registration_code`` (where a firm is registered, which for
 a sole trader is where a person is registered), ``source`` and ``external_id`` (our import keys)
@@ -17,11 +18,20 @@ inserted into these templates is another fixed fragment from this module or a ``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from api.ogc.cql import Filter, compile_filter
+from api.ogc.fields import (
+    BOUNDARY_FIELDS,
+    ENTERPRISE_FIELDS,
+    STATION_FIELDS,
+    Field,
+    properties_of,
+)
 from geo.errors import InvalidInputError
 from geo.standards import BOUNDARY_CODE_DIGITS, is_boundary_code
 from geo.vocab import (
@@ -33,31 +43,6 @@ from geo.vocab import (
     UnionStatus,
     parse_member,
 )
-
-_STATION_FEATURE = """json_build_object(
-  'type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
-  'properties', json_build_object(
-    'kind', t.kind, 'name', t.name, 'address', t.address, 'phone', t.phone,
-    'host_type', t.host_type, 'host_name', t.host_name, 'status', t.status,
-    'opened_on', t.opened_on, 'closed_on', t.closed_on, 'amenities', t.amenities,
-    'services', t.services, 'opening_hours', t.opening_hours, 'access', t.access,
-    'access_condition', t.access_condition, 'floor_area_m2', t.floor_area_m2, 'seats', t.seats,
-    'last_verified_at', t.last_verified_at, 'boundary_code', b.code, 'boundary_name', b.name))"""
-
-_ENTERPRISE_FEATURE = """json_build_object(
-  'type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
-  'properties', json_build_object(
-    'name', t.name, 'address', t.address, 'industry', t.industry,
-    'union_status', t.union_status, 'employees', t.employees,
-    'outdoor_workers', t.outdoor_workers, 'boundary_code', b.code, 'boundary_name', b.name))"""
-
-_BOUNDARY_FEATURE = """json_build_object(
-  'type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
-  'properties', json_build_object(
-    'code', t.code, 'name', t.name, 'level', t.level, 'parent_code', t.parent_code,
-    'vintage', t.vintage, 'population', t.population, 'population_year', t.population_year,
-    'population_source', t.population_source, 'area_km2', round(t.area_km2::numeric, 3),
-    'communities', t.communities))"""
 
 # A boundary code and every code below it (any depth; UNION stops on a cycle).
 _WITHIN_BOUNDARY = """t.boundary_id IN (
@@ -144,29 +129,47 @@ FILTERS: dict[str, PropertyFilter] = {
 
 @dataclass(frozen=True)
 class Source:
-    """One table as features: its FROM clause, feature JSON, fixed condition and filters."""
+    """One table as features: its FROM clause, public fields, fixed condition and filters."""
 
     from_sql: str
-    feature_sql: str
+    fields: tuple[Field, ...]
     where: str
     filters: tuple[str, ...]
     # Date columns bounding a feature's life, [start, end): what ``datetime`` filters on.
     lifespan: tuple[str, str] | None
 
+    @property
+    def properties(self) -> tuple[Field, ...]:
+        return properties_of(self.fields)
+
 
 STATIONS = Source(
     "stations AS t LEFT JOIN boundaries AS b ON b.id = t.boundary_id",
-    _STATION_FEATURE, "t.deleted_at IS NULL", ("kind", "status", "amenity", "boundary"),
+    STATION_FIELDS, "t.deleted_at IS NULL", ("kind", "status", "amenity", "boundary"),
     ("t.opened_on", "t.closed_on"),
 )  # fmt: skip
 ENTERPRISES = Source(
     "enterprises AS t LEFT JOIN boundaries AS b ON b.id = t.boundary_id",
-    _ENTERPRISE_FEATURE, "t.deleted_at IS NULL", ("union_status", "boundary"), None,
+    ENTERPRISE_FIELDS, "t.deleted_at IS NULL", ("union_status", "boundary"), None,
 )  # fmt: skip
 BOUNDARIES = Source(
-    "boundaries AS t", _BOUNDARY_FEATURE, "t.valid_to IS NULL", ("level", "parent_code"),
+    "boundaries AS t", BOUNDARY_FIELDS, "t.valid_to IS NULL", ("level", "parent_code"),
     ("t.valid_from", "t.valid_to"),
 )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)  # `properties=` makes the variants
+def feature_sql(source: Source, names: tuple[str, ...] | None = None, lat_first: bool = False
+                ) -> str:  # fmt: skip
+    """The GeoJSON Feature of row ``t``: every public property, or only ``names`` (already
+    checked against the source's fields), with (lat, lon) positions for EPSG:4326."""
+    chosen = source.properties if names is None else \
+        tuple(f for f in source.properties if f.name in names)  # fmt: skip
+    pairs = ", ".join(f"'{f.name}', {f.output or f.sql}" for f in chosen)
+    geom = "ST_FlipCoordinates(t.geom)" if lat_first else "t.geom"
+    return (f"json_build_object('type', 'Feature', 'id', t.id, "
+            f"'geometry', ST_AsGeoJSON({geom}, 7)::json, "
+            f"'properties', json_build_object({pairs}))")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -198,11 +201,12 @@ def _collections() -> dict[str, Collection]:
 
 COLLECTIONS: dict[str, Collection] = _collections()
 
+# Sort keys are selected (k0, k1, …) so the aggregate orders the page as the LIMIT chose it.
 _ITEMS_SQL = """
 SELECT (SELECT count(*) FROM {source} WHERE {where}) AS matched,
-       (SELECT coalesce(json_agg(f.feature ORDER BY f.id), '[]'::json)::text
-          FROM (SELECT t.id, {feature} AS feature FROM {source} WHERE {where}
-                 ORDER BY t.id LIMIT {limit} OFFSET {offset}) AS f) AS features
+       (SELECT coalesce(json_agg(f.feature ORDER BY {outer_order}), '[]'::json)::text
+          FROM (SELECT t.id{keys}, {feature} AS feature FROM {source} WHERE {where}
+                 ORDER BY {inner_order} LIMIT {limit} OFFSET {offset}) AS f) AS features
 """
 _ITEM_SQL = "SELECT {feature}::text FROM {source} WHERE {where} AND t.id = $1"
 # Spatial extents of every collection in one statement (NULLs for an empty one).
@@ -232,6 +236,11 @@ class Selection:
     # [start, end] dates, either end open (None); only used where the source has a lifespan.
     interval: tuple[dt.date | None, dt.date | None] | None = None
     filters: dict[str, list[str]] = field(default_factory=dict)
+    cql: Filter | None = None  # ``filter`` (CQL2), compiled against the source's fields
+    # ``sortby``: (field, descending) pairs, most significant first; the id breaks ties.
+    order: tuple[tuple[Field, bool], ...] = ()
+    properties: tuple[str, ...] | None = None  # ``properties``: None means all of them
+    lat_first: bool = False  # ``crs`` EPSG:4326: positions as (lat, lon)
 
 
 class _Binder:
@@ -250,6 +259,8 @@ def _conditions(collection: Collection, selection: Selection, bind: _Binder) -> 
         parts.append(f"t.kind = {bind(collection.kind.value)}")
     for name, values in selection.filters.items():
         parts.append(FILTERS[name].sql.format(p=bind(values)))
+    if selection.cql is not None:
+        parts.append(compile_filter(selection.cql, source.fields, bind))
     if selection.bbox is not None:
         x0, y0, x1, y1 = (bind(v) for v in selection.bbox)
         parts.append(f"ST_Intersects(t.geom, ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4326))")
@@ -267,15 +278,23 @@ def items_query(collection: Collection, selection: Selection) -> tuple[str, list
     bind = _Binder()
     where = _conditions(collection, selection, bind)
     source = collection.source
-    sql = _ITEMS_SQL.format(source=source.from_sql, where=where, feature=source.feature_sql,
+    keys = "".join(f", {f.sql} AS k{i}" for i, (f, _) in enumerate(selection.order))
+    directions = [" DESC NULLS LAST" if desc else " ASC NULLS LAST" for _, desc in selection.order]
+    inner = [f"{f.sql}{d}" for (f, _), d in zip(selection.order, directions, strict=True)]
+    outer = [f"f.k{i}{d}" for i, d in enumerate(directions)]
+    feature = feature_sql(source, selection.properties, selection.lat_first)
+    sql = _ITEMS_SQL.format(source=source.from_sql, where=where, feature=feature, keys=keys,
+                            inner_order=", ".join([*inner, "t.id"]),
+                            outer_order=", ".join([*outer, "f.id"]),
                             limit=bind(selection.limit), offset=bind(selection.offset))  # fmt: skip
     return sql, bind.args
 
 
-def item_query(collection: Collection) -> str:
+def item_query(collection: Collection, lat_first: bool = False) -> str:
     """SQL taking the feature id as ``$1`` (and ``$2``, the kind, for a kind's collection)."""
     where = collection.source.where
     if collection.kind is not None:
         where += " AND t.kind = $2"
     source = collection.source
-    return _ITEM_SQL.format(feature=source.feature_sql, source=source.from_sql, where=where)
+    feature = feature_sql(source, None, lat_first)
+    return _ITEM_SQL.format(feature=feature, source=source.from_sql, where=where)

@@ -1,10 +1,11 @@
-"""``/ogc``: OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI) over PostGIS.
+"""``/ogc``: OGC API – Features Parts 1–3 (core, GeoJSON, HTML, OpenAPI; CRS; CQL2) on PostGIS.
 
 ``/`` is the map page, so the API lives under ``/ogc``: landing page, ``/ogc/conformance``,
 ``/ogc/collections``, ``/ogc/collections/{collectionId}``, ``…/items`` and
 ``…/items/{featureId}``. Pages of features are built by PostGIS in one statement (count and
-features together); Python only adds the envelope and links. Collections, fields and SQL are in
-``features_collections``, parameters in ``features_params``, HTML in ``features_html``.
+features together); Python only adds the envelope and links. Collections and SQL are in
+``collections``, public fields (and ``/queryables``) in ``fields``, CQL2 in ``cql``, CRSs in
+``crs``, parameters in ``params``, HTML in ``html``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.coords import shift_geojson
 from api.deps import ReadConnectionDep, SettingsDep
-from api.ogc import params
+from api.ogc import cql, params
 from api.ogc.collections import (
     COLLECTIONS,
     EXTENTS_SQL,
@@ -27,6 +28,7 @@ from api.ogc.collections import (
     item_query,
     items_query,
 )
+from api.ogc.crs import CRS84, EPSG4326, content_crs, lat_first
 from api.ogc.html import render
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
@@ -37,9 +39,17 @@ JSON = "application/json"
 GEOJSON = params.GEOJSON
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 _CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
-CONFORMANCE = [f"{_CONF}core", f"{_CONF}geojson", f"{_CONF}html", f"{_CONF}oas30"]
+_PART2 = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/"
+_PART3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+CONFORMANCE = [
+    f"{_CONF}core", f"{_CONF}geojson", f"{_CONF}html", f"{_CONF}oas30", f"{_PART2}crs",
+    f"{_PART3}queryables", f"{_PART3}filter", f"{_PART3}features-filter",
+    *(f"{_CQL2}{c}" for c in cql.CONFORMANCE),
+]  # fmt: skip
 TITLE = "Nuanxin 暖心 OGC API – Features"
 MEDIA = {"json": JSON, "geojson": GEOJSON, "html": HTML}
 
@@ -79,11 +89,12 @@ def _self_links(request: Request, fmt: str, json_media: str = JSON) -> list[dict
             _link(str(alternate), "alternate", alt, f"this document as {other}")]  # fmt: skip
 
 
-def _respond(doc: dict[str, Any], fmt: str, title: str, json_media: str = JSON) -> Response:
+def _respond(doc: dict[str, Any], fmt: str, title: str, json_media: str = JSON,
+             headers: dict[str, str] | None = None) -> Response:  # fmt: skip
     if fmt == "html":
-        return HTMLResponse(render(title, doc))
+        return HTMLResponse(render(title, doc), headers=headers)
     body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode(), media_type=json_media)
+    return Response(body.encode(), media_type=json_media, headers=headers)
 
 
 def _metadata_format(request: Request) -> str:
@@ -106,13 +117,17 @@ def _collection_doc(
     path = f"/collections/{c.id}"
     doc: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-        "crs": [CRS84],
+        "crs": [CRS84, EPSG4326], "storageCrs": CRS84,
         "links": [
             _link(_href(request, path), "self", JSON, c.title),
             _link(_href(request, path, f="html"), "alternate", HTML, f"{c.title} as HTML"),
             _link(_href(request, f"{path}/items"), "items", GEOJSON, f"{c.title}: features"),
             _link(_href(request, f"{path}/items", f="html"), "items", HTML,
                   f"{c.title}: features as HTML"),
+            _link(_href(request, f"{path}/queryables"), QUERYABLES_REL, SCHEMA_JSON,
+                  f"{c.title}: what filter and sortby may name"),
+            _link(_href(request, f"{path}/queryables"), "queryables", SCHEMA_JSON,
+                  f"{c.title}: what filter and sortby may name"),
         ],
     }  # fmt: skip
     if extent is not None:  # an empty collection has no extent to report
@@ -141,7 +156,7 @@ async def landing(request: Request) -> Response:
         "administrative boundaries of Beijing as OGC API – Features (GeoJSON, CRS84).",
         "links": [
             *_self_links(request, fmt),
-            _link(f"{request.base_url}openapi.json", "service-desc", OPENAPI, "API definition"),
+            _link(_href(request, "/api"), "service-desc", JSON, "API definition (OpenAPI)"),
             _link(f"{request.base_url}docs", "service-doc", HTML, "API documentation"),
             _link(_href(request, "/conformance"), "conformance", JSON, "conformance classes"),
             _link(_href(request, "/collections"), "data", JSON, "collections"),
@@ -150,9 +165,22 @@ async def landing(request: Request) -> Response:
     return _respond(doc, fmt, TITLE)
 
 
-@router.get("/api", summary="The API definition (redirects to /openapi.json)")
-async def api_definition(request: Request) -> RedirectResponse:
-    return RedirectResponse(str(request.base_url) + "openapi.json")
+@router.get(
+    "/api",
+    summary="The OGC API's own definition: the /ogc operations, paths relative to /ogc",
+    description="The service's OpenAPI document narrowed to this API, with ``servers`` at "
+    "/ogc, so that clients which look an items path up relative to the landing page (GDAL's "
+    "OAPIF driver does) find its parameters: which filter languages, which properties.",
+    responses={200: {"content": {JSON: {}}}},
+)
+async def api_definition(request: Request) -> Response:
+    params.reject_unknown(request.query_params, ())
+    whole = request.app.openapi()
+    paths = {path.removeprefix("/ogc") or "/": ops for path, ops in whole["paths"].items()
+             if path == "/ogc" or path.startswith("/ogc/")}  # fmt: skip
+    doc = {**whole, "servers": [{"url": _href(request, "")}], "paths": paths}
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode(), media_type=JSON)
 
 
 @router.get(
@@ -229,6 +257,7 @@ async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep
         query, request.headers.get("accept", ""), ("geojson", "json", "html")
     )
     system = params.coords(query)
+    crs = params.output_crs(query)
     sql, args = items_query(chosen, selection)
     row = await conn.fetchrow(sql, *args)
     matched: int = row["matched"]
@@ -246,12 +275,14 @@ async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep
         ],
     }
     features_text: str = row["features"]
+    labelled = content_crs(crs) if system is CoordSystem.WGS84 else {}
     if fmt == "html" or system is not CoordSystem.WGS84:
         head["features"] = json.loads(features_text)
         shift_geojson(head, system)
-        return _respond(head, fmt, f"{chosen.title}: features", GEOJSON)
+        return _respond(head, fmt, f"{chosen.title}: features", GEOJSON, labelled)
     prefix = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
-    return Response(f'{prefix},"features":{features_text}}}'.encode(), media_type=GEOJSON)
+    body = f'{prefix},"features":{features_text}}}'.encode()
+    return Response(body, media_type=GEOJSON, headers=labelled)
 
 
 @router.get(
@@ -269,13 +300,14 @@ async def item(request: Request, conn: ReadConnectionDep, collection_id: Collect
         query, request.headers.get("accept", ""), ("geojson", "json", "html")
     )
     system = params.coords(query)
+    crs = params.output_crs(query)
     missing = NotFoundError(f"no feature {feature_id!r} in collection {chosen.id}")
     if not (feature_id.isascii() and feature_id.isdigit()) or int(feature_id) >= 2**63:
         raise missing
     args: list[Any] = [int(feature_id)]
     if chosen.kind is not None:
         args.append(chosen.kind.value)
-    text = await conn.fetchval(item_query(chosen), *args)
+    text = await conn.fetchval(item_query(chosen, lat_first(crs)), *args)
     if text is None:
         raise missing
     feature = shift_geojson(json.loads(text), system)
@@ -283,4 +315,37 @@ async def item(request: Request, conn: ReadConnectionDep, collection_id: Collect
         *_self_links(request, fmt, GEOJSON),
         _link(_href(request, f"/collections/{chosen.id}"), "collection", JSON, chosen.title),
     ]
-    return _respond(feature, fmt, f"{chosen.title} #{feature_id}", GEOJSON)
+    labelled = content_crs(crs) if system is CoordSystem.WGS84 else {}
+    return _respond(feature, fmt, f"{chosen.title} #{feature_id}", GEOJSON, labelled)
+
+
+@router.get(
+    "/collections/{collectionId}/queryables",
+    summary="What filter and sortby may name in a collection (a JSON Schema)",
+    description="The collection's public properties with their types and codes, and its "
+    "geometry, as JSON Schema (OGC API – Features Part 3). Every property is queryable; all but "
+    "arrays and the geometry are sortable.",
+    responses={200: {"content": {SCHEMA_JSON: {}, HTML: {}}}},
+    openapi_extra={"parameters": params.QUERYABLES_PARAMS},
+)
+async def queryables(request: Request, collection_id: CollectionIdPath) -> Response:
+    chosen = _collection(collection_id)
+    fmt = _metadata_format(request)
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _href(request, f"/collections/{chosen.id}/queryables"),
+        "type": "object",
+        "title": chosen.title,
+        "properties": {f.name: f.schema() for f in chosen.source.fields},
+        "additionalProperties": False,
+        # The draft's list, which GDAL's OAPIF driver (3.6 to 3.12 at least) reads to decide
+        # which names it may send in a filter; an annotation to JSON Schema, ignored by others.
+        "queryables": [
+            {"id": f.name, "type": f.schema().get("type", "geometry")} for f in chosen.source.fields
+        ],
+        "links": _self_links(request, fmt, SCHEMA_JSON),
+    }
+    # application/schema+json, unless the client asks for JSON and not for that (GDAL does)
+    accept = request.headers.get("accept", "")
+    media = JSON if JSON in accept and SCHEMA_JSON not in accept else SCHEMA_JSON
+    return _respond(doc, fmt, f"{chosen.title}: queryables", media)

@@ -50,7 +50,8 @@ def _features(features: list[dict[str, Any]]) -> str:
 
 
 def render(title: str, doc: dict[str, Any]) -> str:
-    """An HTML 5 page for an OGC API document (landing, conformance, collection(s), items)."""
+    """An HTML 5 page for an OGC API document (landing, conformance, collections, items,
+    queryables)."""
     parts = [f"<h1>{escape(title)}</h1>"]
     if doc.get("description"):
         parts.append(f"<p>{escape(doc['description'])}</p>")
@@ -63,6 +64,12 @@ def render(title: str, doc: dict[str, Any]) -> str:
         parts.append(_table(["id", "title", "items"], rows))
     if "conformsTo" in doc:
         parts.append("<ul>" + "".join(f"<li>{escape(c)}</li>" for c in doc["conformsTo"]) + "</ul>")
+    if "$schema" in doc:  # queryables: one row per property
+        rows = [[escape(name), escape(str(spec.get("type") or spec.get("format", ""))),
+                 escape(", ".join(spec.get("enum") or (spec.get("items") or {}).get("enum", []))),
+                 escape(spec.get("description", ""))]
+                for name, spec in doc.get("properties", {}).items()]  # fmt: skip
+        parts.append(_table(["property", "type", "values", "description"], rows))
     if doc.get("type") == "FeatureCollection":
         parts.append(_features(doc.get("features", [])))
     if doc.get("type") == "Feature":

@@ -14,7 +14,10 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from api.ogc import cql
 from api.ogc.collections import FILTERS, Collection, Selection
+from api.ogc.crs import CRS84, EPSG4326, lat_first, parse_crs
+from api.ogc.fields import Field, by_name
 from geo.config import ApiSettings, Settings
 from geo.crs import CoordSystem, parse_coord_system
 from geo.errors import InvalidInputError
@@ -26,8 +29,10 @@ EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 GEOJSON = "application/geo+json"
 
 METADATA_KNOWN = ("f",)
-ITEM_KNOWN = ("f", "coords")
-ITEMS_COMMON = ("f", "bbox", "limit", "offset", "datetime", "coords")
+ITEM_KNOWN = ("f", "coords", "crs")
+ITEMS_COMMON = ("f", "bbox", "bbox-crs", "limit", "offset", "datetime", "coords", "crs",
+                "filter", "filter-lang", "filter-crs", "sortby", "properties")  # fmt: skip
+MAX_SORT_KEYS = 5
 
 
 def single(query: QueryParams, name: str) -> str | None:
@@ -77,16 +82,21 @@ def bbox_area_km2(minx: float, miny: float, maxx: float, maxy: float) -> float:
     return EARTH_RADIUS_KM**2 * span * (math.sin(math.radians(maxy)) - math.sin(math.radians(miny)))
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minlon,minlat,maxlon,maxlat`` (or 6 numbers with heights, ignored), CRS84, capped."""
+def parse_bbox(text: str, lat_first: bool = False) -> tuple[float, float, float, float]:
+    """``minlon,minlat,maxlon,maxlat`` (or 6 numbers with heights, ignored), capped; in CRS84,
+    or ``minlat,minlon,maxlat,maxlon`` when ``bbox-crs`` is EPSG:4326. Returned in CRS84."""
     try:
         numbers = [float(part) for part in text.split(",")]
     except ValueError:
         numbers = []
     if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise InvalidInputError("bbox must be minlon,minlat,maxlon,maxlat (CRS84)", field="bbox")
+        order = "minlat,minlon,maxlat,maxlon (bbox-crs EPSG:4326)" if lat_first else \
+            "minlon,minlat,maxlon,maxlat (CRS84)"  # fmt: skip
+        raise InvalidInputError(f"bbox must be {order}", field="bbox")
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if lat_first:
+        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
     minx, miny, maxx, maxy = numbers
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
         raise InvalidInputError(
@@ -165,14 +175,90 @@ def selection(query: QueryParams, collection: Collection, settings: Settings) ->
         offset=parse_offset(single(query, "offset")),
     )
     if (box := single(query, "bbox")) is not None:
-        chosen.bbox = parse_bbox(box)
+        chosen.bbox = parse_bbox(box, lat_first(parse_crs(query, "bbox-crs")))
+    elif "bbox-crs" in query:
+        raise InvalidInputError("bbox-crs says what bbox is in; give a bbox", field="bbox-crs")
     if (when := single(query, "datetime")) is not None:
         chosen.interval = parse_datetime(when)
     for name in collection.source.filters:
         values = FILTERS[name].parse(query.getlist(name))
         if values:
             chosen.filters[name] = values
+    chosen.cql = parse_filter(query)
+    fields = collection.source.fields
+    if (sortby := single(query, "sortby")) is not None:
+        chosen.order = parse_sortby(sortby, fields)
+    if (names := single(query, "properties")) is not None:
+        chosen.properties = parse_properties(names, collection)
+    chosen.lat_first = output_crs(query) == EPSG4326
     return chosen
+
+
+def output_crs(query: QueryParams) -> str:
+    """``crs``: CRS84 or EPSG:4326; naming one together with a shifted ``coords`` is refused."""
+    crs = parse_crs(query, "crs")
+    if "crs" in query and coords(query) is not CoordSystem.WGS84:
+        raise InvalidInputError(
+            "crs and coords=gcj02|bd09 cannot be combined: GCJ-02 and BD-09 have no CRS URI, so "
+            "no crs describes their coordinates; leave crs out",
+            field="crs",
+        )
+    if crs != CRS84 and single(query, "f") == "html":
+        raise InvalidInputError("the HTML view is drawn in CRS84; leave crs out", field="crs")
+    return crs
+
+
+def parse_filter(query: QueryParams) -> cql.Filter | None:
+    """``filter`` in ``filter-lang`` (cql2-text by default) with ``filter-crs`` literals."""
+    text = single(query, "filter")
+    lang = single(query, "filter-lang") or cql.TEXT
+    if lang not in cql.LANGUAGES:
+        raise InvalidInputError(
+            f"filter-lang must be one of {', '.join(cql.LANGUAGES)}", field="filter-lang"
+        )
+    crs = parse_crs(query, "filter-crs")
+    if text is None:
+        for name in ("filter-lang", "filter-crs"):
+            if name in query:
+                raise InvalidInputError(f"{name} describes a filter; give a filter", field=name)
+        return None
+    if not text.strip():
+        raise InvalidInputError("filter is empty", field="filter")
+    return cql.parse(text, lang, lat_first(crs))
+
+
+def parse_sortby(text: str, fields: tuple[Field, ...]) -> tuple[tuple[Field, bool], ...]:
+    """``sortby=+name,-opened_on``: fields of the collection, ascending unless ``-``."""
+    known = by_name(fields)
+    sortable = ", ".join(f.name for f in fields if f.sortable)
+    keys: list[tuple[Field, bool]] = []
+    for part in (p.strip() for p in text.split(",")):
+        name = part.lstrip("+-").strip()
+        found = known.get(name)
+        if found is None or not found.sortable:
+            raise InvalidInputError(
+                f"sortby: cannot sort by {name!r}; sortable here: {sortable}", field="sortby"
+            )
+        if any(f is found for f, _ in keys):
+            raise InvalidInputError(f"sortby names {name} twice", field="sortby")
+        keys.append((found, part.startswith("-")))
+    if len(keys) > MAX_SORT_KEYS:
+        raise InvalidInputError(f"sortby takes at most {MAX_SORT_KEYS} keys", field="sortby")
+    return tuple(keys)
+
+
+def parse_properties(text: str, collection: Collection) -> tuple[str, ...]:
+    """``properties=name,kind``: only these in each feature's ``properties`` (empty: none)."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    offered = [f.name for f in collection.source.properties]
+    unknown = [n for n in names if n not in offered]
+    if unknown:
+        raise InvalidInputError(
+            f"properties: no property {unknown[0]!r} in {collection.id}; its properties: "
+            f"{', '.join(offered)}",
+            field="properties",
+        )
+    return tuple(dict.fromkeys(names))
 
 
 # ---- OpenAPI descriptions -------------------------------------------------------------------
@@ -193,8 +279,19 @@ COORDS_PARAM = _param(
     "(Amap, Tencent), bd09 (Baidu); bbox input is always CRS84 (WGS-84 lon/lat)",
     "gcj02", {"type": "string", "enum": [c.value for c in CoordSystem], "default": "wgs84"},
 )  # fmt: skip
+
+
+def _crs_param(name: str, what: str) -> dict[str, Any]:
+    return _param(name, f"{what}: {CRS84} (lon, lat; the default) or {EPSG4326} (lat, lon)",
+                  EPSG4326, {"type": "string", "format": "uri", "enum": [CRS84, EPSG4326],
+                             "default": CRS84})  # fmt: skip
+
+
+CRS_PARAM = _crs_param("crs", "CRS of output geometries (OGC API – Features Part 2); the "
+                       "response says it in Content-Crs; not with coords=gcj02|bd09")  # fmt: skip
 METADATA_PARAMS = [_f(("json", "html"), "json")]
-ITEM_PARAMS = [_f(("geojson", "json", "html"), "geojson"), COORDS_PARAM]
+ITEM_PARAMS = [_f(("geojson", "json", "html"), "geojson"), COORDS_PARAM, CRS_PARAM]
+QUERYABLES_PARAMS = [_f(("json", "html"), "json")]
 
 
 FILTER_USERS = {"kind": "stations", "status": "stations", "amenity": "stations",
@@ -221,7 +318,24 @@ def items_params() -> list[dict[str, Any]]:
                "open (opened_on ≤ t < closed_on) and boundaries valid then; enterprises have no "
                "time and are not filtered", "2026-12-01",
                {"type": "string"}),
+        _crs_param("bbox-crs", "CRS of bbox"),
         COORDS_PARAM,
+        CRS_PARAM,
+        _param("filter", "a CQL2 filter (OGC API – Features Part 3) over the collection's "
+               "queryables (…/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, CASEI, "
+               "AND/OR/NOT, S_INTERSECTS and the other spatial functions, A_CONTAINS and the "
+               "other array functions", "kind = 'rest_point' AND A_CONTAINS(amenities, "
+               "('microwave')) AND S_INTERSECTS(geometry, BBOX(116.3, 39.85, 116.45, 39.95))",
+               {"type": "string", "maxLength": cql.MAX_FILTER_CHARS}),
+        _param("filter-lang", "encoding of filter; cql-text is the draft's name (GDAL sends it), "
+               "read as cql2-text with ISO strings compared to dates taken as dates", cql.TEXT,
+               {"type": "string", "enum": list(cql.LANGUAGES), "default": cql.TEXT}),
+        _crs_param("filter-crs", "CRS of the geometry literals in filter"),
+        _param("sortby", "comma-separated properties to sort by, each ascending or with - "
+               "descending (empty values last); ties keep id order", "-seats,+name",
+               {"type": "string"}),
+        _param("properties", "comma-separated properties to return (empty: none); geometry "
+               "and id are always returned", "name,kind,opening_hours", {"type": "string"}),
     ]  # fmt: skip
     for name, spec in FILTERS.items():
         users = FILTER_USERS[name]

@@ -91,7 +91,8 @@ async def test_landing_page_links_to_everything_and_each_link_resolves(client):
     for rel in ("service-desc", "service-doc", "conformance", "data", "alternate"):
         assert (await client.get(links[rel][0]["href"])).status_code == 200, rel
     service_desc = (await client.get(links["service-desc"][0]["href"])).json()
-    assert "/ogc/collections/{collectionId}/items" in service_desc["paths"]
+    assert service_desc["servers"] == [{"url": "http://test/ogc"}]
+    assert "/collections/{collectionId}/items" in service_desc["paths"]
 
 
 async def test_landing_page_as_html_for_f_and_for_browsers(client):
@@ -106,10 +107,18 @@ async def test_landing_page_as_html_for_f_and_for_browsers(client):
     assert (await client.get("/ogc?f=json")).headers["content-type"] == "application/json"
 
 
-async def test_api_path_redirects_to_the_openapi_document(client):
+async def test_api_path_is_the_ogc_part_of_the_openapi_document(client):
+    """Paths relative to /ogc (its ``servers``), so clients find the items path's parameters."""
     response = await client.get("/ogc/api")
-    assert response.status_code == 307
-    assert response.headers["location"] == "http://test/openapi.json"
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    ours, whole = response.json(), (await client.get("/openapi.json")).json()
+    assert ours["servers"] == [{"url": "http://test/ogc"}]
+    expected = {p.removeprefix("/ogc") or "/" for p in whole["paths"] if p.startswith("/ogc")}
+    assert set(ours["paths"]) == expected and "/" in expected
+    items = ours["paths"]["/collections/{collectionId}/items"]
+    assert items == whole["paths"]["/ogc/collections/{collectionId}/items"]
+    assert ours["components"] == whole["components"]
+    assert_problem(await client.get("/ogc/api?f=yaml"), 400, "f")
 
 
 async def test_conformance_lists_the_implemented_classes(client):
@@ -117,8 +126,17 @@ async def test_conformance_lists_the_implemented_classes(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     base = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+    part2 = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/"
+    part3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+    cql2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
     assert set(response.json()["conformsTo"]) == {
-        f"{base}core", f"{base}geojson", f"{base}html", f"{base}oas30"}  # fmt: skip
+        f"{base}core", f"{base}geojson", f"{base}html", f"{base}oas30", f"{part2}crs",
+        f"{part3}queryables", f"{part3}filter", f"{part3}features-filter",
+        *(cql2 + c for c in ("cql2-text", "cql2-json", "basic-cql2", "property-property",
+                             "advanced-comparison-operators", "case-insensitive-comparison",
+                             "basic-spatial-functions", "basic-spatial-functions-plus",
+                             "spatial-functions", "array-functions")),
+    }  # fmt: skip
     html = await client.get("/ogc/conformance?f=html")
     assert html.headers["content-type"].startswith("text/html") and f"{base}core" in html.text
 
@@ -441,7 +459,7 @@ async def test_items_as_html(client):
         ("boundary=1101", "boundary", "12-digit"),
         ("coords=mars", "coords", "unknown coordinate system"),
         ("f=xml", "f", "geojson, json, html"),
-        ("color=red", "color", "accepts: amenity, bbox, boundary"),
+        ("color=red", "color", "accepts: amenity, bbox, bbox-crs, boundary"),
         ("level=district", "level", "accepts:"),  # a boundaries filter, not a stations one
     ],
 )
@@ -455,7 +473,7 @@ async def test_unknown_parameters_are_refused_everywhere(client, api_conn):
     for path in ["/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/stations",
                  f"/ogc/collections/stations/items/{some_id}"]:  # fmt: skip
         body = assert_problem(await client.get(f"{path}?limit=5"), 400, "limit")
-        assert re.search(r"accepts: (coords, )?f$", body["detail"]), body["detail"]
+        assert re.search(r"accepts: (coords, crs, )?f$", body["detail"]), body["detail"]
     assert_problem(await client.get("/ogc/collections/boundaries/items?kind=rest_point"), 400)
     assert_problem(await client.get("/ogc/collections/enterprises/items?status=open"), 400)
 
@@ -465,7 +483,8 @@ async def test_every_ogc_route_is_documented_with_examples(client):
     ogc = {path: ops for path, ops in spec["paths"].items() if path.startswith("/ogc")}
     assert set(ogc) == {"/ogc", "/ogc/api", "/ogc/conformance", "/ogc/collections",
                         "/ogc/collections/{collectionId}", "/ogc/collections/{collectionId}/items",
-                        "/ogc/collections/{collectionId}/items/{featureId}"}  # fmt: skip
+                        "/ogc/collections/{collectionId}/items/{featureId}",
+                        "/ogc/collections/{collectionId}/queryables"}  # fmt: skip
     for path, ops in ogc.items():
         operation = ops["get"]
         assert operation["summary"], path
@@ -476,7 +495,8 @@ async def test_every_ogc_route_is_documented_with_examples(client):
     documented = {p["name"] for p in items["parameters"]}
     assert documented == {"collectionId", "f", "bbox", "limit", "offset", "datetime", "coords",
                           "kind", "status", "amenity", "boundary", "union_status", "level",
-                          "parent_code"}  # fmt: skip
+                          "parent_code", "crs", "bbox-crs", "filter", "filter-lang", "filter-crs",
+                          "sortby", "properties"}  # fmt: skip
 
 
 # ---- a real client: GDAL's OAPIF driver over HTTP -------------------------------------------
