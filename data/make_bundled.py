@@ -422,7 +422,9 @@ def water_point(
     props = {
         "host_name": host,
         "opened_on": "2016-01-15",
-        "amenities": [a for a in (*STATION_AMENITIES, *REST_EXTRAS) if a in amenities],
+        "amenities": list(
+            dict.fromkeys(a for a in (*STATION_AMENITIES, *REST_EXTRAS) if a in amenities)
+        ),
         "opening_hours": str(rng.choice(WATER_HOURS)),
         "seats": int(rng.integers(2, 9)),
     }
