@@ -30,6 +30,8 @@ from api.ogc.collections import (
 )
 from api.ogc.crs import CRS84, EPSG4326, content_crs, lat_first
 from api.ogc.html import render
+from api.ogc.tilesets import CONFORMANCE as TILES_CONFORMANCE
+from api.ogc.tilesets import TILED, TILESETS_VECTOR_REL
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -48,7 +50,7 @@ _CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
 CONFORMANCE = [
     f"{_CONF}core", f"{_CONF}geojson", f"{_CONF}html", f"{_CONF}oas30", f"{_PART2}crs",
     f"{_PART3}queryables", f"{_PART3}filter", f"{_PART3}features-filter",
-    *(f"{_CQL2}{c}" for c in cql.CONFORMANCE),
+    *(f"{_CQL2}{c}" for c in cql.CONFORMANCE), *TILES_CONFORMANCE,
 ]  # fmt: skip
 TITLE = "Nuanxin 暖心 OGC API – Features"
 MEDIA = {"json": JSON, "geojson": GEOJSON, "html": HTML}
@@ -130,6 +132,9 @@ def _collection_doc(
                   f"{c.title}: what filter and sortby may name"),
         ],
     }  # fmt: skip
+    if c.id in TILED:
+        doc["links"].append(_link(_href(request, f"{path}/tiles"), TILESETS_VECTOR_REL, JSON,
+                                  f"{c.title}: vector tiles"))  # fmt: skip
     if extent is not None:  # an empty collection has no extent to report
         doc["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
     return doc
@@ -160,6 +165,8 @@ async def landing(request: Request) -> Response:
             _link(f"{request.base_url}docs", "service-doc", HTML, "API documentation"),
             _link(_href(request, "/conformance"), "conformance", JSON, "conformance classes"),
             _link(_href(request, "/collections"), "data", JSON, "collections"),
+            _link(_href(request, "/tileMatrixSets"),
+                  "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON, "tiling schemes"),
         ],
     }  # fmt: skip
     return _respond(doc, fmt, TITLE)

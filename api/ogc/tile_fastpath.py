@@ -79,7 +79,7 @@ class TileFastPath(FastPath):
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
         gzipped = accepts_gzip(accept)
-        etag = etag_of(spec.name, version, stamp, z, x, y, gzipped)
+        etag = etag_of(spec.key, version, stamp, z, x, y, gzipped)
         headers = [(b"etag", etag.encode()), (b"cache-control", _CACHE_CONTROL),
                    (b"vary", b"Accept-Encoding")]  # fmt: skip
         if matches(if_none_match, etag):
@@ -88,7 +88,7 @@ class TileFastPath(FastPath):
             return None
         services = services_of(scope["app"])
         cache = services.tile_cache
-        body = cache.get((spec.name, version, stamp, z, x, y))
+        body = cache.get((spec.key, version, stamp, z, x, y))
         headers.append((b"x-tile-cache", b"hit" if body is not None else b"miss"))
         if offline:
             if body is None:
@@ -104,7 +104,7 @@ class TileFastPath(FastPath):
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 return None  # the route tries again and explains the failure (problem+json)
             if tuple(drawn) != (version, stamp):  # changed between the two statements
-                headers[0] = (b"etag", etag_of(spec.name, *drawn, z, x, y, gzipped).encode())
+                headers[0] = (b"etag", etag_of(spec.key, *drawn, z, x, y, gzipped).encode())
         if not body:
             return 204, headers, b""
         headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode()),

@@ -56,8 +56,22 @@ class TileLayer:
     maxzoom: int
     description: str
     fields: dict[str, str]
-    tile_sql: str  # $1..$3 = z, x, y; $4 = simplify tolerance (m); returns version, stamp, tile
+    tile_sql: str  # $1..$3 = z, x, y; $4 = simplify tolerance; returns version, stamp, tile
     bounds_sql: str
+    # The tiling: Web Mercator (metres, one tile at zoom 0) unless stated; WorldCRS84Quad
+    # (degrees, two tiles at zoom 0) has ``span`` 360 and ``zoom_offset`` 1 (see ``CRS84_LAYERS``).
+    tms: str = "WebMercatorQuad"
+    span: float = WORLD_M
+    zoom_offset: int = 0
+
+    @property
+    def key(self) -> str:
+        """The identity of this layer's tiles in the cache and in ETags."""
+        return self.name if self.tms == "WebMercatorQuad" else f"{self.name}@{self.tms}"
+
+    def tolerance(self, z: int) -> float:
+        """One tile unit at zoom ``z``, in the tiling's own units: how far outlines simplify."""
+        return self.span / float(2 ** (z + self.zoom_offset)) / EXTENT
 
 
 _ENVELOPE_4326 = f"ST_Transform(ST_TileEnvelope($1, $2, $3, margin => {MARGIN}), 4326)"
@@ -72,20 +86,32 @@ SELECT lv.version, lv.changed_at,
 _STATIONS = f"""
 SELECT s.id, s.id AS id, s.kind, s.name, s.status,
        array_to_string(s.amenities, ',') AS amenities, s.opening_hours,
-       ST_AsMVTGeom(ST_Transform(s.geom, 3857), ST_TileEnvelope($1, $2, $3),
-                    {EXTENT}, {BUFFER}, true) AS geom
+       ST_AsMVTGeom({{geom}}, {{tile}}, {EXTENT}, {BUFFER}, true) AS geom
   FROM stations AS s
- WHERE s.deleted_at IS NULL AND s.geom && {_ENVELOPE_4326}
+ WHERE s.deleted_at IS NULL AND s.geom && {{envelope}}
 """  # noqa: S608 -- composed from module constants only; request values are bound
-# Clip in WGS-84 first (a district can have thousands of vertices), then simplify in metres.
+# Clip in WGS-84 first (a district can have thousands of vertices), then simplify in the
+# tiling's units (metres, or degrees for WorldCRS84Quad).
 _BOUNDARIES = f"""
 SELECT b.id, b.code, b.name, b.level,
-       ST_AsMVTGeom(ST_SimplifyPreserveTopology(ST_Transform(
-                        ST_ClipByBox2D(b.geom, {_ENVELOPE_4326}), 3857), p.tolerance_m),
-                    ST_TileEnvelope($1, $2, $3), {EXTENT}, {BUFFER}, true) AS geom
+       ST_AsMVTGeom(ST_SimplifyPreserveTopology({{clipped}}, p.tolerance_m),
+                    {{tile}}, {EXTENT}, {BUFFER}, true) AS geom
   FROM boundaries AS b
- WHERE b.valid_to IS NULL AND b.geom && {_ENVELOPE_4326}
+ WHERE b.valid_to IS NULL AND b.geom && {{envelope}}
 """  # noqa: S608 -- composed from module constants only; request values are bound
+_MERCATOR = {
+    "tile": "ST_TileEnvelope($1, $2, $3)", "envelope": _ENVELOPE_4326,
+    "geom": "ST_Transform(s.geom, 3857)",
+    "clipped": f"ST_Transform(ST_ClipByBox2D(b.geom, {_ENVELOPE_4326}), 3857)",
+}  # fmt: skip
+# WorldCRS84Quad's zoom z is a square grid of 360° at z + 1 whose lower half lies below the
+# south pole: PostGIS's ST_TileEnvelope draws it in degrees with these bounds.
+_CRS84_BOUNDS = "ST_MakeEnvelope(-180, -270, 180, 90, 4326)"
+_CRS84_TILE = f"ST_TileEnvelope($1 + 1, $2, $3, bounds => {_CRS84_BOUNDS})"
+_CRS84_ENVELOPE = (f"ST_TileEnvelope($1 + 1, $2, $3, bounds => {_CRS84_BOUNDS}, "
+                   f"margin => {MARGIN})")  # fmt: skip
+_CRS84 = {"tile": _CRS84_TILE, "envelope": _CRS84_ENVELOPE, "geom": "s.geom",
+          "clipped": f"ST_ClipByBox2D(b.geom, {_CRS84_ENVELOPE})"}  # fmt: skip
 _BOUNDS = """
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
   FROM (SELECT ST_Extent(geom) AS e FROM {table}{where}) AS x
@@ -98,18 +124,33 @@ LAYERS = {
             "stations", 8, 18, "Union stations, rest points and water points (every kind)",
             {"id": "Number", "kind": "String", "name": "String", "status": "String",
              "amenities": "String", "opening_hours": "String"},
-            _TILE_SQL.format(layer="stations", extent=EXTENT, features=_STATIONS,
+            _TILE_SQL.format(layer="stations", extent=EXTENT,
+                             features=_STATIONS.format(**_MERCATOR),
                              version_join=VERSION_JOIN.format(layer="stations")),
             _BOUNDS.format(table="stations", where=" WHERE deleted_at IS NULL"),
         ),
         TileLayer(
             "boundaries", 6, 16, "Current administrative boundaries, simplified per zoom",
             {"id": "Number", "code": "String", "name": "String", "level": "String"},
-            _TILE_SQL.format(layer="boundaries", extent=EXTENT, features=_BOUNDARIES,
+            _TILE_SQL.format(layer="boundaries", extent=EXTENT,
+                             features=_BOUNDARIES.format(**_MERCATOR),
                              version_join=VERSION_JOIN.format(layer="boundaries")),
             _BOUNDS.format(table="boundaries", where=" WHERE valid_to IS NULL"),
         ),
     )
+}  # fmt: skip
+# The same layers on WorldCRS84Quad (one zoom lower for the same detail), for clients that
+# tile in degrees: GDAL's OGCAPI driver reads vector tiles only right in a geographic tiling.
+CRS84_LAYERS = {
+    name: TileLayer(
+        name, layer.minzoom - 1, layer.maxzoom - 1, layer.description, layer.fields,
+        _TILE_SQL.format(layer=name, extent=EXTENT,
+                         features=(_STATIONS if name == "stations" else _BOUNDARIES).format(
+                             **_CRS84),
+                         version_join=VERSION_JOIN.format(layer=name)),
+        layer.bounds_sql, tms="WorldCRS84Quad", span=360.0, zoom_offset=1,
+    )
+    for name, layer in LAYERS.items()
 }  # fmt: skip
 
 
@@ -118,21 +159,20 @@ async def draw(
 ) -> tuple[bytes, int, str]:
     """Draw a tile and file it (gzip bytes, ``b""`` when empty) under the version it was drawn
     from, which the caller must use: it may be newer than the one the request saw."""
-    tolerance_m = WORLD_M / 2**z / EXTENT
-    row = await conn.fetchrow(spec.tile_sql, z, x, y, tolerance_m)
+    row = await conn.fetchrow(spec.tile_sql, z, x, y, spec.tolerance(z))
     version, stamp = _version_of(row)
     body = gzip.compress(row["tile"], compresslevel=6, mtime=0) if row["tile"] else b""
-    cache.put((spec.name, version, stamp, z, x, y), body)
+    cache.put((spec.key, version, stamp, z, x, y), body)
     return body, version, stamp
 
 
-def _layer(name: str) -> TileLayer:
+def layer_named(name: str) -> TileLayer:
     if name not in LAYERS:
         raise NotFoundError(f"no tile layer {name!r}; layers: {', '.join(LAYERS)}")
     return LAYERS[name]
 
 
-def _check_tile(layer: TileLayer, z: int, x: int, y: int) -> None:
+def check_tile(layer: TileLayer, z: int, x: int, y: int) -> None:
     if not layer.minzoom <= z <= layer.maxzoom:
         raise NotFoundError(
             f"layer {layer.name} has tiles at zoom {layer.minzoom}..{layer.maxzoom}, not {z}"
@@ -216,22 +256,30 @@ async def get_tile(
         ),
     ] = None,
 ) -> Response:
-    spec = _layer(layer)
-    _check_tile(spec, z, x, y)
+    spec = layer_named(layer)
+    check_tile(spec, z, x, y)
+    return await tile_response(request, conn, spec, z, x, y)
+
+
+async def tile_response(
+    request: Request, conn: asyncpg.Connection, spec: TileLayer, z: int, x: int, y: int
+) -> Response:
+    """A checked tile's answer: 304 on a matching ETag, 204 when empty, else the MVT (gzip
+    when accepted), from the cache or drawn; shared by ``/tiles`` and OGC API – Tiles."""
     gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
     version, stamp = await current_version(request, conn, spec.name)
-    etag = etag_of(spec.name, version, stamp, z, x, y, gzipped)
+    etag = etag_of(spec.key, version, stamp, z, x, y, gzipped)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
     cache = services_of(request.app).tile_cache
-    body = cache.get((spec.name, version, stamp, z, x, y))
+    body = cache.get((spec.key, version, stamp, z, x, y))
     headers["X-Tile-Cache"] = "hit" if body is not None else "miss"
     if body is None:
         body, *drawn = await draw(conn, spec, z, x, y, cache)
         if tuple(drawn) != (version, stamp):  # changed between the two statements
-            headers["ETag"] = etag_of(spec.name, *drawn, z, x, y, gzipped)
+            headers["ETag"] = etag_of(spec.key, *drawn, z, x, y, gzipped)
     if not body:
         return Response(status_code=204, headers=headers)
     if gzipped:
@@ -246,7 +294,7 @@ async def get_tile(
     responses={404: {"description": "unknown layer"}},
 )
 async def get_tilejson(request: Request, conn: ReadConnectionDep, layer: LayerPath) -> Response:
-    spec = _layer(layer)
+    spec = layer_named(layer)
     version, stamp = await current_version(request, conn, spec.name)
     tile_url = str(request.url_for("get_tile", layer=spec.name, z="0", x="0", y="0"))
     template = tile_url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt") + f"?v={version}"

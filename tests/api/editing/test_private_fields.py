@@ -67,6 +67,16 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
             "/ogc/collections/stations/items?crs=EPSG:4326&properties=name,phone"],
         "/ogc/collections/{collectionId}/queryables": ["/ogc/collections/stations/queryables",
                                                        "/ogc/collections/enterprises/queryables"],
+        "/ogc/tileMatrixSets": ["/ogc/tileMatrixSets"],
+        "/ogc/tileMatrixSets/{tileMatrixSetId}": ["/ogc/tileMatrixSets/WorldCRS84Quad"],
+        "/ogc/collections/{collectionId}/tiles": ["/ogc/collections/stations/tiles"],
+        "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}": [
+            "/ogc/collections/stations/tiles/WebMercatorQuad",
+            "/ogc/collections/boundaries/tiles/WorldCRS84Quad"],
+        "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/"
+        "{tileCol}": [
+            "/ogc/collections/stations/tiles/WebMercatorQuad/12/1552/3370",
+            "/ogc/collections/stations/tiles/WorldCRS84Quad/11/291/3370"],
         "/ogc/collections/{collectionId}/items/{featureId}": [
             f"/ogc/collections/stations/items/{s1}", f"/ogc/collections/enterprises/items/{e1}",
             f"/ogc/collections/stations/items/{s1}?f=html"],

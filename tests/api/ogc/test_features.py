@@ -136,6 +136,8 @@ async def test_conformance_lists_the_implemented_classes(client):
                              "advanced-comparison-operators", "case-insensitive-comparison",
                              "basic-spatial-functions", "basic-spatial-functions-plus",
                              "spatial-functions", "array-functions")),
+        *(f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{c}"
+          for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "oas30")),
     }  # fmt: skip
     html = await client.get("/ogc/conformance?f=html")
     assert html.headers["content-type"].startswith("text/html") and f"{base}core" in html.text
@@ -484,7 +486,12 @@ async def test_every_ogc_route_is_documented_with_examples(client):
     assert set(ogc) == {"/ogc", "/ogc/api", "/ogc/conformance", "/ogc/collections",
                         "/ogc/collections/{collectionId}", "/ogc/collections/{collectionId}/items",
                         "/ogc/collections/{collectionId}/items/{featureId}",
-                        "/ogc/collections/{collectionId}/queryables"}  # fmt: skip
+                        "/ogc/collections/{collectionId}/queryables", "/ogc/tileMatrixSets",
+                        "/ogc/tileMatrixSets/{tileMatrixSetId}",
+                        "/ogc/collections/{collectionId}/tiles",
+                        "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
+                        "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/"
+                        "{tileRow}/{tileCol}"}  # fmt: skip
     for path, ops in ogc.items():
         operation = ops["get"]
         assert operation["summary"], path
