@@ -169,6 +169,9 @@ def main() -> None:
         print("\n| ratio | req/s | p50 | p99 |\n|---|---:|---:|---:|")
         print(ratio("ours filtered ÷ ours unfiltered (the cost of filtering)", filtered, plain))
         print(ratio("ours filtered ÷ tipg filtered", filtered, peer))
+        if failed := sum(r.errors for r in pooled):
+            print(f"\nWARNING: {failed:,} failed requests while timing; these figures are not "
+                  "comparable (another run on this database? the servers' logs say)")  # fmt: skip
         print(f"\n{os.cpu_count()} CPUs shared by PostgreSQL, the servers and wrk; "
               f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
               f"total {time.perf_counter() - started:.0f} s")  # fmt: skip
