@@ -11,7 +11,8 @@ from typing import Any
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:72rem}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;"
+    "table{border-collapse:collapse;display:block;overflow-x:auto;max-width:100%}"
+    "td,th{border:1px solid #ccc;padding:.2rem .5rem;"
     "text-align:left;vertical-align:top}"
 )
 
@@ -65,7 +66,8 @@ def render(title: str, doc: dict[str, Any]) -> str:
     if "conformsTo" in doc:
         parts.append("<ul>" + "".join(f"<li>{escape(c)}</li>" for c in doc["conformsTo"]) + "</ul>")
     if "$schema" in doc:  # queryables: one row per property
-        rows = [[escape(name), escape(str(spec.get("type") or spec.get("format", ""))),
+        kinds = ("type", "format")
+        rows = [[escape(name), escape(" ".join(str(spec[k]) for k in kinds if k in spec)),
                  escape(", ".join(spec.get("enum") or (spec.get("items") or {}).get("enum", []))),
                  escape(spec.get("description", ""))]
                 for name, spec in doc.get("properties", {}).items()]  # fmt: skip
