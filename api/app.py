@@ -25,7 +25,7 @@ from api.fastpath import GZIP_LEVEL, GZIP_MIN
 from api.locator import route as locator
 from api.locator.fastpath import LocateFastPath
 from api.middleware import OperationsMiddleware
-from api.ogc import features, tiles, tilesets
+from api.ogc import features, styles, tiles, tilesets
 from api.ogc.tile_fastpath import TileFastPath
 from api.openapi import document_operations
 from api.planning import coverage, jobs, national, national_siting, workbench
@@ -64,7 +64,7 @@ ROUTERS = (
     health.router, service.router, stations.router, boundaries.router, features.router,
     locator.router, national.router, national_siting.router, coverage.router, jobs.router,
     workbench.router, editing.router, uploads.router, reports.router, sessions.router,
-    console.router, pages.router, tiles.router, tilesets.router,
+    console.router, pages.router, tiles.router, tilesets.router, styles.router,
 )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from maps.locator import Params, locator_html, parse_locator, parse_widget, widg
 from maps.national_planner import national_html
 from maps.pages import index_html
 from maps.planner import LANGS, plan_html
+from maps.vector_map import vector_html
 
 router = APIRouter(tags=["pages"])
 log = logging.getLogger("nuanxin.pages")
@@ -114,6 +115,20 @@ async def locator_page(request: Request, settings: SettingsDep) -> HTMLResponse:
 async def overview_page(request: Request) -> HTMLResponse:
     """The overview map: every station coloured by kind."""
     return HTMLResponse(index_html(_root(request)))
+
+
+# MapLibre's CSP build: its worker is a static file ('self'), never a blob; no eval.
+VECTOR_CSP = ("default-src 'self'; script-src 'self'; worker-src 'self'; child-src 'self'; "
+              "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+              "base-uri 'none'; form-action 'self'; frame-ancestors 'self'")  # fmt: skip
+
+
+@router.get("/map/vector", response_class=HTMLResponse, include_in_schema=False)
+async def vector_map_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The overview map on vector tiles: MapLibre and ``/styles/nuanxin.json``."""
+    lang, _ = _page_options(request, settings)
+    page = vector_html(lang, _root(request))
+    return HTMLResponse(page, headers={"Content-Security-Policy": VECTOR_CSP})
 
 
 def _page_options(request: Request, settings: Settings) -> tuple[str, Basemap]:

@@ -47,9 +47,9 @@ def reject_unknown(query: QueryParams, known: Iterable[str]) -> None:
     allowed = set(known)
     unknown = sorted({key for key in query if key not in allowed})
     if unknown:
+        accepted = f"accepts: {', '.join(sorted(allowed))}" if allowed else "takes none"
         raise InvalidInputError(
-            f"unknown query parameter {', '.join(unknown)}; this endpoint accepts: "
-            f"{', '.join(sorted(allowed))}",
+            f"unknown query parameter {', '.join(unknown)}; this endpoint {accepted}",
             field=unknown[0],
         )
 

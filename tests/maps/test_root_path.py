@@ -91,6 +91,10 @@ def test_every_page_works_under_the_prefix_and_asks_for_nothing_outside_it(
     page.goto(f"{site}/map")
     page.wait_for_function("() => document.body.dataset.loaded !== undefined", timeout=30_000)
 
+    page.goto(f"{site}/map/vector")  # MapLibre follows the style to TileJSON and tiles
+    _ready(page)
+    assert int(page.evaluate("() => document.body.dataset.inView")) > 0
+
     page.goto(f"{site}/embed?lat=39.8684&lon=116.2799&zoom=15")
     _ready(page)
     assert int(page.evaluate("() => document.body.dataset.drawn")) > 0

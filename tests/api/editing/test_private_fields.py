@@ -108,6 +108,8 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
                                             "/tiles/stations/10/842/388.mvt",
                                             "/tiles/boundaries/10/842/388.mvt"],
         "/tiles/{layer}.json": ["/tiles/stations.json", "/tiles/boundaries.json"],
+        "/styles/nuanxin.json": ["/styles/nuanxin.json"],
+        "/map/vector": ["/map/vector", "/map/vector?lang=en"],
     }  # fmt: skip
 
 
