@@ -160,7 +160,7 @@ def _read_points(
     unless the file says otherwise)."""
     suffix = path.suffix.lower()
     if suffix in {".geojson", ".json"}:
-        return *read_features(path, points=True), crs
+        return *read_features(path, points=True, mapping=mapping), crs
     if suffix == ".csv":
         return read_csv(path, mapping), [], crs
     if suffix == ".xlsx":

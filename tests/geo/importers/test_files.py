@@ -131,3 +131,37 @@ def test_an_editors_import_keeps_to_the_newest_vintage_of_their_district(session
     assert report.inserted == 1
     assert [(r.location, r.reason) for r in report.rejected] == [
         ("line 2", "lies outside your district 110106017000")]  # fmt: skip
+
+
+def _renamed(tmp_path, rename: dict[str, str], extra: dict | None = None):
+    """stations_tiny.geojson with properties renamed (and extra ones added) as a partner's
+    export might name them."""
+    document = json.loads((FIXTURES / "stations_tiny.geojson").read_text(encoding="utf-8"))
+    for feature in document["features"]:
+        props = feature["properties"]
+        feature["properties"] = {rename.get(k, k): v for k, v in props.items()} | (extra or {})
+    path = tmp_path / "partner.geojson"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_geojson_properties_follow_the_map_like_a_sheets_headers(session, tmp_path):
+    path = _renamed(tmp_path, {"name": "站名", "opening_hours": "Hours"}, {"colour": "red"})
+    # Without the map, every feature names unknown fields and nothing is written.
+    before = _count(session)
+    report = import_file(session, path, ImportKind.STATIONS)
+    assert report.inserted + report.updated + report.unchanged == 0
+    unknown = {r.column for r in report.rejected if r.reason.startswith("unknown field")}
+    assert unknown == {"站名", "Hours", "colour"}
+    # With it (keys case-insensitive, "" drops one), the file is the fixture again.
+    mapping = {"站名": "name", "hours": "opening_hours", "colour": ""}
+    report = import_file(session, path, ImportKind.STATIONS, mapping=mapping)
+    assert report.rejected == () and report.unchanged == 3
+    assert _count(session) == before
+
+
+def test_a_map_onto_a_field_the_feature_already_has_rejects_that_feature(session, tmp_path):
+    path = _renamed(tmp_path, {}, {"站名": "另一个名字"})
+    report = import_file(session, path, ImportKind.STATIONS, mapping={"站名": "name"})
+    assert {r.column for r in report.rejected} == {"name"} and len(report.rejected) == 3
+    assert "'name' and '站名' both give 'name'" in report.rejected[0].reason
