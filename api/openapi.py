@@ -19,9 +19,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.editing.auth import current_principal, require_admin
-from api.schemas import PROBLEM_RESPONSES, Problem
+from api.schemas import ALSO_DOCUMENTED, PROBLEM_RESPONSES, Problem
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "nx_<id>_<secret>",
@@ -71,6 +72,15 @@ def problem_codes(route: APIRoute, method: str) -> set[int]:
     return codes | RAISES.get(route.path, set())
 
 
+def _add_models(schemas: dict[str, Any]) -> None:
+    """The models that answers name beside FastAPI's own (see :func:`api.schemas.answer`)."""
+    mode: JsonSchemaMode = "serialization"  # as FastAPI documents a response's model
+    models = [(model, mode) for model in ALSO_DOCUMENTED.values()]
+    _, found = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    for name, schema in found.get("$defs", {}).items():
+        schemas.setdefault(name, schema)
+
+
 def document_operations(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     """Replace FastAPI's document with one whose operations (those of ``routers``, as the app
     includes them) carry their own errors and security, and the Problem schema."""
@@ -84,6 +94,7 @@ def document_operations(app: FastAPI, routers: Iterable[APIRouter]) -> None:
         document = generate()
         components = document.setdefault("components", {})
         components.setdefault("schemas", {}).setdefault("Problem", Problem.model_json_schema())
+        _add_models(components["schemas"])
         components["securitySchemes"] = SECURITY_SCHEMES
         for route in routes:
             if not route.include_in_schema:

@@ -13,14 +13,23 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.coords import CoordsQuery, shift_point
 from api.deps import ConnectionDep, SettingsDep
 from api.editing.auth import AdminDep, PrincipalDep
+from api.editing.console_schemas import (
+    ConsolePlaces,
+    EditorToken,
+    HistoryEntry,
+    HoursPreview,
+    NewEditor,
+    RevokedEditor,
+)
 from api.editing.routes import check_district, station_image
 from api.locator.route import CALENDAR
+from api.schemas import answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError, NotFoundError
 from geo.hours import MAX_LENGTH, week_schedule
@@ -94,7 +103,8 @@ def _place(row: Any, coords: CoordSystem) -> dict[str, Any]:
     return place
 
 
-@router.get("/console/places", summary="The editor's places, with the console's filters")
+@router.get("/console/places", summary="The editor's places, with the console's filters",
+            responses={200: answer(ConsolePlaces)})  # fmt: skip
 async def console_places(
     conn: ConnectionDep,
     who: PrincipalDep,
@@ -108,7 +118,7 @@ async def console_places(
     reports: Annotated[bool, Query(description="with reports waiting")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PLACES)] = 500,
     coords: CoordsQuery = CoordSystem.WGS84,
-) -> dict[str, Any]:
+) -> Response:
     """Places with reports waiting first; every field, private ones included (editors only)."""
     if q is not None and "\x00" in q:
         raise InvalidInputError("q may not contain NUL", field="q")
@@ -119,17 +129,18 @@ async def console_places(
         stale, reports, limit, STALE_DAYS,
     )  # fmt: skip
     areas = await conn.fetch(_AREAS, district)
-    return {"places": [_place(r, coords) for r in rows], "stale_days": STALE_DAYS,
-            "areas": [dict(a) for a in areas], "coords": coords.value}  # fmt: skip
+    return json_answer({"places": [_place(r, coords) for r in rows], "stale_days": STALE_DAYS,
+                        "areas": [dict(a) for a in areas], "coords": coords.value})  # fmt: skip
 
 
-@router.get("/console/places/{station_id}/history", summary="One place's audit history")
+@router.get("/console/places/{station_id}/history", summary="One place's audit history",
+            responses={200: answer(HistoryEntry, list_of=True)})  # fmt: skip
 async def place_history(
     conn: ConnectionDep,
     who: PrincipalDep,
     station_id: Annotated[int, Path(ge=1, le=2**62)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Who changed what and when, newest first: before and after of each field that changed."""
     image = await station_image(conn, station_id)
     await check_district(conn, who, image["lon"], image["lat"])
@@ -144,7 +155,7 @@ async def place_history(
             "changes": [{"field": k, "before": before.get(k), "after": after.get(k)}
                         for k in changed if k not in ("updated_at", "boundary_id")],
         })  # fmt: skip
-    return out
+    return json_answer(out)
 
 
 class HoursCheck(BaseModel):
@@ -155,19 +166,20 @@ class HoursCheck(BaseModel):
     days: int = Field(7, ge=1, le=31)
 
 
-@router.post("/console/hours", summary="Check opening hours and preview days under the calendar")
-async def check_hours(body: Annotated[HoursCheck, Body()]) -> dict[str, Any]:
+@router.post("/console/hours", summary="Check opening hours and preview days under the calendar",
+             responses={200: answer(HoursPreview)})  # fmt: skip
+async def check_hours(body: Annotated[HoursCheck, Body()]) -> Response:
     """``valid`` with each day's type (holiday, 调休 make-up workday) and open stretches, or
     ``valid: false`` with the reason: the console checks as the editor types."""
     start = body.start or datetime.now(BEIJING).date()
     try:
         days = week_schedule(body.opening_hours, start, CALENDAR, body.days)
     except ValueError as exc:
-        return {"valid": False, "error": str(exc), "days": []}
-    return {"valid": True, "error": None, "days": [
+        return json_answer({"valid": False, "error": str(exc), "days": []})
+    return json_answer({"valid": True, "error": None, "days": [
         {"date": d.day.isoformat(), "weekday": d.day.isoweekday(), "day_type": d.day_type,
          "holiday": d.holiday, "calendar_known": d.calendar_known,
-         "open": [list(pair) for pair in d.open]} for d in days]}  # fmt: skip
+         "open": [list(pair) for pair in d.open]} for d in days]})  # fmt: skip
 
 
 class EditorIn(BaseModel):
@@ -179,16 +191,19 @@ class EditorIn(BaseModel):
     district_code: str | None = Field(None, pattern=r"^[0-9]{12}$", examples=["110106000000"])
 
 
-@router.get("/console/editors", summary="Editors' tokens: who, which district, last used (admins)")
-async def list_editors(conn: ConnectionDep, who: AdminDep) -> list[dict[str, Any]]:
+@router.get("/console/editors", summary="Editors' tokens: who, which district, last used (admins)",
+            responses={200: answer(EditorToken, list_of=True)})  # fmt: skip
+async def list_editors(conn: ConnectionDep, who: AdminDep) -> Response:
     dates = ("created_at", "last_used_at", "revoked_at")
-    return [{**dict(r), **{k: _iso(r[k]) for k in dates}} for r in await conn.fetch(_EDITORS)]
+    rows = await conn.fetch(_EDITORS)
+    return json_answer([{**dict(r), **{k: _iso(r[k]) for k in dates}} for r in rows])
 
 
-@router.post("/console/editors", status_code=201, summary="Add an editor (admins)")
+@router.post("/console/editors", status_code=201, summary="Add an editor (admins)",
+             responses={201: answer(NewEditor)})  # fmt: skip
 async def add_editor(
     conn: ConnectionDep, settings: SettingsDep, who: AdminDep, body: Annotated[EditorIn, Body()]
-) -> dict[str, Any]:
+) -> Response:
     """The token is in this answer only; the database keeps its keyed hash."""
     check_role(body.role, body.district_code)
     if await conn.fetchval("SELECT 1 FROM api_tokens WHERE name = $1", body.name):
@@ -200,14 +215,16 @@ async def add_editor(
         body.name, body.role.value, body.district_code,
         secret_hash(secret, settings.token_secret.get_secret_value()),
     )  # fmt: skip
-    return {"id": token_id, "name": body.name, "role": body.role.value,
-            "district_code": body.district_code, "token": token_text(token_id, secret)}  # fmt: skip
+    return json_answer({"id": token_id, "name": body.name, "role": body.role.value,
+                        "district_code": body.district_code,
+                        "token": token_text(token_id, secret)}, status_code=201)  # fmt: skip
 
 
-@router.delete("/console/editors/{token_id}", summary="Revoke an editor's token (admins)")
+@router.delete("/console/editors/{token_id}", summary="Revoke an editor's token (admins)",
+               responses={200: answer(RevokedEditor)})  # fmt: skip
 async def revoke_editor(
     conn: ConnectionDep, who: AdminDep, token_id: Annotated[int, Path(ge=1, le=2**62)]
-) -> dict[str, Any]:
+) -> Response:
     """Their open console sessions end with it (a session is only as good as its token)."""
     if token_id == who.token_id:
         raise InvalidInputError("you cannot revoke your own token here", field="token_id")
@@ -218,4 +235,5 @@ async def revoke_editor(
     )
     if row is None:
         raise NotFoundError(f"no active token {token_id}")
-    return {"id": row["id"], "name": row["name"], "revoked_at": row["revoked_at"].isoformat()}
+    return json_answer({"id": row["id"], "name": row["name"],
+                        "revoked_at": row["revoked_at"].isoformat()})  # fmt: skip

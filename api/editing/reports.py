@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +30,9 @@ from api.coords import CoordsQuery, shift_point
 from api.deps import ConnectionDep
 from api.editing.auth import PrincipalDep, client_hash
 from api.editing.routes import check_district, station_image, write_station
+from api.editing.schemas import Moderation, QueuedReport, ReportKind, ReportReceipt, ReportStatus
 from api.runtime.services import services_of
+from api.schemas import answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import ConflictError, InvalidInputError, LimitExceededError, NotFoundError
 from geo.store.tokens import Role
@@ -40,10 +42,6 @@ PER_CLIENT = 5
 WINDOW_MIN = 10
 SAME_PLACE_KIND_MIN = 60
 LINK = re.compile(r"(https?://|www\.|\.com\b|\.cn\b)", re.IGNORECASE)
-ReportKind = Literal[
-    "closed", "locked", "full", "no_hot_water", "no_toilet", "short_hours", "turned_away",
-    "wrong_location", "confirmed_open",
-]  # fmt: skip
 
 
 class ReportIn(BaseModel):
@@ -74,6 +72,7 @@ SELECT count(*) FILTER (WHERE created_at > now() - make_interval(mins => $2)),
     "/stations/{station_id}/reports",
     status_code=202,
     summary="Report a problem with a place, or confirm it is open (public)",
+    responses={202: answer(ReportReceipt)},
 )
 async def create_report(
     request: Request,
@@ -134,15 +133,16 @@ SELECT r.id, r.station_id, s.name AS station_name, r.kind, r.note, r.created_at,
 """
 
 
-@router.get("/reports", summary="The moderation queue (editors: their district; admins: all)")
+@router.get("/reports", summary="The moderation queue (editors: their district; admins: all)",
+            responses={200: answer(QueuedReport, list_of=True)})  # fmt: skip
 async def list_reports(
     request: Request,
     conn: ConnectionDep,
     who: PrincipalDep,
-    status: Literal["pending", "accepted", "rejected"] = "pending",
+    status: ReportStatus = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     coords: CoordsQuery = CoordSystem.WGS84,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Newest first, each with its deadline: ``overdue`` when it is still pending after it,
     or was answered after it."""
     district = None if who.role is Role.ADMIN else who.district_code
@@ -162,16 +162,17 @@ async def list_reports(
             "age_hours": round((now - r["created_at"]).total_seconds() / 3600, 1),
             "overdue": (answered or now) > due,
         })  # fmt: skip
-    return out
+    return json_answer(out)
 
 
-@router.post("/reports/{report_id}/{decision}", summary="Accept or reject a report (editors)")
+@router.post("/reports/{report_id}/{decision}", summary="Accept or reject a report (editors)",
+             responses={200: answer(Moderation)})  # fmt: skip
 async def moderate(
     conn: ConnectionDep,
     who: PrincipalDep,
     report_id: Annotated[int, Path(ge=1, le=2**62)],
     decision: Literal["accept", "reject"],
-) -> dict[str, Any]:
+) -> Response:
     report = await conn.fetchrow(
         "SELECT station_id, kind, status, created_at FROM reports WHERE id = $1", report_id
     )
@@ -194,8 +195,8 @@ async def moderate(
             station = await write_station(
                 conn, who, report["station_id"], "update", {"last_verified_at": verified}
             )
-    return {
+    return json_answer({
         "id": report_id,
         "status": status,
         "station_last_verified_at": station.get("last_verified_at"),
-    }
+    })  # fmt: skip

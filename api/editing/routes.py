@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.coords import to_wgs84
 from api.deps import ConnectionDep
 from api.editing.auth import AdminDep, PrincipalDep
+from api.editing.schemas import AuditEntry, EnterpriseRow, RevertedRow, StationRow
 from api.editing.tables import ENTERPRISES, STATIONS, TABLES, EditableTable
+from api.schemas import answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from geo.importers.audited import DISTRICT_SQL
@@ -235,60 +237,67 @@ def _now() -> str:
     return datetime.now(BEIJING).isoformat()
 
 
-@router.post("/stations", status_code=201, summary="Create a station (editors)")
+@router.post("/stations", status_code=201, summary="Create a station (editors)",
+             responses={201: answer(StationRow)})  # fmt: skip
 async def create_station(
     conn: ConnectionDep, who: PrincipalDep, body: Annotated[StationWrite, Body()]
 ) -> JSONResponse:
     return await create_row(conn, who, STATIONS, body)
 
 
-@router.patch("/stations/{station_id}", summary="Change a station (editors)")
+@router.patch("/stations/{station_id}", summary="Change a station (editors)",
+              responses={200: answer(StationRow)})  # fmt: skip
 async def update_station(
     conn: ConnectionDep,
     who: PrincipalDep,
     station_id: StationId,
     body: Annotated[StationWrite, Body()],
-) -> dict[str, Any]:
-    return await write_station(conn, who, station_id, "update", _patch(body), body.coords)
-
-
-@router.post("/stations/{station_id}/close", summary="Close a station (editors)")
-async def close_station(
-    conn: ConnectionDep, who: PrincipalDep, station_id: StationId
-) -> dict[str, Any]:
-    today = datetime.now(BEIJING).date().isoformat()
-    return await write_station(
-        conn, who, station_id, "close", {"status": "closed", "closed_on": today}
+) -> Response:
+    return json_answer(
+        await write_station(conn, who, station_id, "update", _patch(body), body.coords)
     )
 
 
-@router.delete("/stations/{station_id}", summary="Delete a station (soft; admins can revert)")
+@router.post("/stations/{station_id}/close", summary="Close a station (editors)",
+             responses={200: answer(StationRow)})  # fmt: skip
+async def close_station(conn: ConnectionDep, who: PrincipalDep, station_id: StationId) -> Response:
+    today = datetime.now(BEIJING).date().isoformat()
+    closed = {"status": "closed", "closed_on": today}
+    return json_answer(await write_station(conn, who, station_id, "close", closed))
+
+
+@router.delete("/stations/{station_id}", status_code=204,
+               summary="Delete a station (soft; admins can revert)")  # fmt: skip
 async def delete_station(conn: ConnectionDep, who: PrincipalDep, station_id: StationId) -> Response:
     await write_station(conn, who, station_id, "delete", {"deleted_at": _now()})
     return Response(status_code=204)
 
 
-@router.post("/enterprises", status_code=201, summary="Create an enterprise (editors)")
+@router.post("/enterprises", status_code=201, summary="Create an enterprise (editors)",
+             responses={201: answer(EnterpriseRow)})  # fmt: skip
 async def create_enterprise(
     conn: ConnectionDep, who: PrincipalDep, body: Annotated[EnterpriseWrite, Body()]
 ) -> JSONResponse:
     return await create_row(conn, who, ENTERPRISES, body)
 
 
-@router.patch("/enterprises/{enterprise_id}", summary="Change an enterprise (editors)")
+@router.patch("/enterprises/{enterprise_id}", summary="Change an enterprise (editors)",
+              responses={200: answer(EnterpriseRow)})  # fmt: skip
 async def update_enterprise(
     conn: ConnectionDep,
     who: PrincipalDep,
     enterprise_id: EnterpriseId,
     body: Annotated[EnterpriseWrite, Body()],
-) -> dict[str, Any]:
-    return await write_row(
-        conn, who, ENTERPRISES, enterprise_id, "update", _patch(body), body.coords
+) -> Response:
+    return json_answer(
+        await write_row(conn, who, ENTERPRISES, enterprise_id, "update", _patch(body), body.coords)
     )
 
 
 @router.delete(
-    "/enterprises/{enterprise_id}", summary="Delete an enterprise (soft; admins can revert)"
+    "/enterprises/{enterprise_id}",
+    status_code=204,
+    summary="Delete an enterprise (soft; admins can revert)",
 )
 async def delete_enterprise(
     conn: ConnectionDep, who: PrincipalDep, enterprise_id: EnterpriseId
@@ -297,7 +306,8 @@ async def delete_enterprise(
     return Response(status_code=204)
 
 
-@router.get("/audit", summary="The audit log (admins)")
+@router.get("/audit", summary="The audit log (admins)",
+            responses={200: answer(AuditEntry, list_of=True)})  # fmt: skip
 async def audit_log(
     conn: ConnectionDep,
     who: AdminDep,
@@ -306,7 +316,7 @@ async def audit_log(
         Literal["stations", "enterprises"] | None, Query(description="only this table")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> Response:
     rows = await conn.fetch(
         "SELECT id, at, actor, action, table_name, row_id, before::text, after::text, "
         "reverted_by FROM audit_log WHERE ($1::bigint IS NULL OR row_id = $1) "
@@ -315,7 +325,7 @@ async def audit_log(
         table,
         limit,
     )
-    return [
+    return json_answer([
         {
             "id": r["id"],
             "at": r["at"].isoformat(),
@@ -328,13 +338,14 @@ async def audit_log(
             "reverted_by": r["reverted_by"],
         }
         for r in rows
-    ]
+    ])  # fmt: skip
 
 
-@router.post("/audit/{entry_id}/revert", summary="Undo one write (admins)")
+@router.post("/audit/{entry_id}/revert", summary="Undo one write (admins)",
+             responses={200: answer(RevertedRow)})  # fmt: skip
 async def revert(
     conn: ConnectionDep, who: AdminDep, entry_id: Annotated[int, Path(ge=1, le=2**62)]
-) -> dict[str, Any]:
+) -> Response:
     async with conn.transaction():
         entry = await conn.fetchrow(  # locked: two admins cannot revert one entry twice
             "SELECT action, table_name, row_id, before::text, after::text, reverted_by "
@@ -364,4 +375,4 @@ async def revert(
         await conn.execute(
             "UPDATE audit_log SET reverted_by = $2 WHERE id = $1", entry_id, revert_id
         )
-    return result
+    return json_answer(result)

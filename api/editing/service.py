@@ -14,13 +14,15 @@ Per district (current district boundaries; a place belongs to the district that 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ConnectionDep
 from api.editing.auth import PrincipalDep
+from api.editing.schemas import DistrictService, DuePlace
 from api.runtime.services import services_of
+from api.schemas import answer, json_answer
 from geo.store.tokens import Role
 
 router = APIRouter(tags=["reports"])
@@ -78,7 +80,8 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-@router.get("/districts/service", summary="Per district: reports answered in time, places verified")
+@router.get("/districts/service", summary="Per district: reports answered in time, places verified",
+            responses={200: answer(DistrictService)})  # fmt: skip
 async def district_service(
     request: Request,
     conn: ConnectionDep,
@@ -86,7 +89,7 @@ async def district_service(
     verified_days: Annotated[
         int, Query(ge=1, le=MAX_DAYS, description="verified within these days")
     ] = VERIFIED_DAYS,
-) -> dict[str, Any]:
+) -> Response:
     """Public: see the module for what each figure counts."""
     hours = services_of(request.app).settings.api.report_response_hours
     reports = {r["code"]: dict(r) for r in await conn.fetch(_REPORTS, hours * 3600, days)}
@@ -100,11 +103,12 @@ async def district_service(
             "verified": {"places": row["places"], "verified": row["verified"],
                          "share": _share(row["verified"], row["places"])},
         })  # fmt: skip
-    return {"days": days, "response_hours": hours, "verified_days": verified_days,
-            "districts": districts}  # fmt: skip
+    return json_answer({"days": days, "response_hours": hours, "verified_days": verified_days,
+                        "districts": districts})  # fmt: skip
 
 
-@router.get("/stations/due", summary="Open places due for a check (editors: their district)")
+@router.get("/stations/due", summary="Open places due for a check (editors: their district)",
+            responses={200: answer(DuePlace, list_of=True)})  # fmt: skip
 async def places_due(
     conn: ConnectionDep,
     who: PrincipalDep,
@@ -112,9 +116,9 @@ async def places_due(
         VERIFIED_DAYS
     ),
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Never checked first, then the longest unchecked."""
     district = None if who.role is Role.ADMIN else who.district_code
     rows = await conn.fetch(_DUE, days, district, limit)
-    return [{**dict(r), "last_verified_at": r["last_verified_at"].isoformat()
-             if r["last_verified_at"] else None} for r in rows]  # fmt: skip
+    return json_answer([{**dict(r), "last_verified_at": r["last_verified_at"].isoformat()
+                         if r["last_verified_at"] else None} for r in rows])  # fmt: skip

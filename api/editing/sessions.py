@@ -36,8 +36,10 @@ from api.editing.auth import (
     session_hash,
     token_principal,
 )
+from api.editing.schemas import ConsoleSession, ConsoleUser
 from api.errors import problem
 from api.runtime.services import services_of
+from api.schemas import answer, json_answer
 from geo.errors import LimitExceededError, UnauthorizedError
 from geo.store.tokens import Principal
 
@@ -76,7 +78,8 @@ def _who(principal: Principal) -> dict[str, Any]:
             "role": principal.role.value, "district_code": principal.district_code}  # fmt: skip
 
 
-@router.post("/console/session", summary="Sign in to the console with an API token")
+@router.post("/console/session", summary="Sign in to the console with an API token",
+             responses={200: answer(ConsoleSession)})  # fmt: skip
 async def sign_in(
     request: Request, conn: ConnectionDep, body: Annotated[SignIn, Body()]
 ) -> JSONResponse:
@@ -108,9 +111,10 @@ async def sign_in(
     return response
 
 
-@router.get("/console/session", summary="Who is signed in")
-async def whoami(who: PrincipalDep) -> dict[str, Any]:
-    return _who(who)
+@router.get("/console/session", summary="Who is signed in",
+            responses={200: answer(ConsoleUser)})  # fmt: skip
+async def whoami(who: PrincipalDep) -> Response:
+    return json_answer(_who(who))
 
 
 @router.delete("/console/session", status_code=204, summary="Sign out")

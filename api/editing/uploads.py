@@ -23,14 +23,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep
 from api.editing.auth import PrincipalDep
+from api.editing.schemas import ImportResult, PopulationResult
 from api.middleware import DEADLINE_KEY
+from api.schemas import answer, json_answer
 from geo.config import Settings
 from geo.errors import ForbiddenError, InvalidInputError, LimitExceededError
 from geo.importers._validate import report_as_dict
@@ -127,6 +129,7 @@ def _editor(who: Principal, kind: ImportKind) -> EditorImport:
     "/imports/population",
     summary="Import residents per boundary (admins; editors may check a file with dry_run)",
     response_description="what was written, and every rejected row with its line and reason",
+    responses={200: answer(PopulationResult)},
 )
 async def upload_population(
     request: Request,
@@ -141,7 +144,7 @@ async def upload_population(
     source: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
-) -> dict[str, Any]:
+) -> Response:
     """The CLI's ``nuanxin import population`` (districts' totals spread over their
     subdistricts by area), with the same report."""
     if who.role is not Role.ADMIN and not dry_run:
@@ -155,18 +158,21 @@ async def upload_population(
             _in_transaction, settings, path,
             lambda session: import_population(session, path, **options), dry_run, deadline,
         )  # fmt: skip
-    return {"file": report.file, "year": report.year, "written": report.written,
-            "direct": report.direct, "spread": report.spread, "spread_over": report.spread_over,
-            "skipped_other_years": report.skipped_other_years,
-            "ignored_columns": list(report.ignored_columns), "methods": list(report.methods),
-            "rejected": [item.__dict__ for item in report.rejected], "summary": report.summary(),
-            "dry_run": dry_run}  # fmt: skip
+    return json_answer({
+        "file": report.file, "year": report.year, "written": report.written,
+        "direct": report.direct, "spread": report.spread, "spread_over": report.spread_over,
+        "skipped_other_years": report.skipped_other_years,
+        "ignored_columns": list(report.ignored_columns), "methods": list(report.methods),
+        "rejected": [item.__dict__ for item in report.rejected], "summary": report.summary(),
+        "dry_run": dry_run,
+    })  # fmt: skip
 
 
 @router.post(
     "/imports/{kind}",
     summary="Import a file (editors): the CLI's validation and report, audited",
     response_description="the import report: counts, and every rejected row with its reason",
+    responses={200: answer(ImportResult)},
 )
 async def upload_import(
     request: Request,
@@ -203,7 +209,7 @@ async def upload_import(
     ] = None,
     strict: Annotated[bool, Query(description="refuse the whole file on any bad row")] = False,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
-) -> dict[str, Any]:
+) -> Response:
     deadline = _deadline(request, settings)
     editor = _editor(who, kind)
     name = safe_file_name(file.filename, UPLOAD_FORMATS[kind])
@@ -220,4 +226,4 @@ async def upload_import(
             lambda session: import_file(session, path, kind, editor=editor, **options),
             dry_run, deadline,
         )  # fmt: skip
-    return {**report_as_dict(report), "dry_run": dry_run}
+    return json_answer({**report_as_dict(report), "dry_run": dry_run})

@@ -30,8 +30,19 @@ from api.ogc.collections import (
 )
 from api.ogc.crs import CRS84, EPSG4326, content_crs, lat_first
 from api.ogc.html import render
+from api.ogc.schemas import (
+    CollectionInfo,
+    Collections,
+    Conformance,
+    LandingPage,
+    OgcApiDefinition,
+    OgcFeature,
+    OgcFeatureCollection,
+    Queryables,
+)
 from api.ogc.tilesets import CONFORMANCE as TILES_CONFORMANCE
 from api.ogc.tilesets import TILED, TILESETS_VECTOR_REL
+from api.schemas import answer
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -150,7 +161,7 @@ async def _extents(conn: ReadConnectionDep) -> dict[str, tuple[float, ...] | Non
     "",
     summary="OGC API – Features landing page",
     description="Links to the API definition, conformance classes and collections.",
-    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    responses={200: answer(LandingPage, files=(HTML,))},
     openapi_extra={"parameters": params.METADATA_PARAMS},
 )
 async def landing(request: Request) -> Response:
@@ -167,6 +178,10 @@ async def landing(request: Request) -> Response:
             _link(_href(request, "/collections"), "data", JSON, "collections"),
             _link(_href(request, "/tileMatrixSets"),
                   "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON, "tiling schemes"),
+            _link(_href(request, "/tiles"), TILESETS_VECTOR_REL, JSON,
+                  "vector tiles of the whole dataset"),
+            _link(f"{request.base_url}styles/nuanxin.json", "stylesheet", JSON,
+                  "MapLibre style for the vector tiles"),
         ],
     }  # fmt: skip
     return _respond(doc, fmt, TITLE)
@@ -178,7 +193,7 @@ async def landing(request: Request) -> Response:
     description="The service's OpenAPI document narrowed to this API, with ``servers`` at "
     "/ogc, so that clients which look an items path up relative to the landing page (GDAL's "
     "OAPIF driver does) find its parameters: which filter languages, which properties.",
-    responses={200: {"content": {JSON: {}}}},
+    responses={200: answer(OgcApiDefinition)},
 )
 async def api_definition(request: Request) -> Response:
     params.reject_unknown(request.query_params, ())
@@ -193,7 +208,7 @@ async def api_definition(request: Request) -> Response:
 @router.get(
     "/conformance",
     summary="Conformance classes this API implements",
-    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    responses={200: answer(Conformance, files=(HTML,))},
     openapi_extra={"parameters": params.METADATA_PARAMS},
 )
 async def conformance(request: Request) -> Response:
@@ -205,7 +220,7 @@ async def conformance(request: Request) -> Response:
 @router.get(
     "/collections",
     summary="Every collection: stations (all and per kind), enterprises, boundaries",
-    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    responses={200: answer(Collections, files=(HTML,))},
     openapi_extra={"parameters": params.METADATA_PARAMS},
 )
 async def collections(request: Request, conn: ReadConnectionDep) -> Response:
@@ -221,7 +236,7 @@ async def collections(request: Request, conn: ReadConnectionDep) -> Response:
 @router.get(
     "/collections/{collectionId}",
     summary="One collection: extent, CRS and links to its features",
-    responses={200: {"content": {JSON: {}, HTML: {}}}},
+    responses={200: answer(CollectionInfo, files=(HTML,))},
     openapi_extra={"parameters": params.METADATA_PARAMS},
 )
 async def collection(
@@ -252,7 +267,7 @@ def _paging_links(request: Request, offset: int, limit: int, returned: int, matc
     description="A GeoJSON FeatureCollection with numberMatched, numberReturned, timeStamp and "
     "next/prev links that keep the other parameters. Unknown parameters, and filters that do "
     "not apply to the collection, are refused with 400.",
-    responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
+    responses={200: answer(OgcFeatureCollection, GEOJSON, files=(HTML,))},
     openapi_extra={"parameters": params.items_params()},
 )
 async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep,
@@ -295,7 +310,7 @@ async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
     summary="One feature by its id (GeoJSON)",
-    responses={200: {"content": {GEOJSON: {}, HTML: {}}}},
+    responses={200: answer(OgcFeature, GEOJSON, files=(HTML,))},
     openapi_extra={"parameters": params.ITEM_PARAMS},
 )
 async def item(request: Request, conn: ReadConnectionDep, collection_id: CollectionIdPath,
@@ -332,7 +347,7 @@ async def item(request: Request, conn: ReadConnectionDep, collection_id: Collect
     description="The collection's public properties with their types and codes, and its "
     "geometry, as JSON Schema (OGC API – Features Part 3). Every property is queryable; all but "
     "arrays and the geometry are sortable.",
-    responses={200: {"content": {SCHEMA_JSON: {}, HTML: {}}}},
+    responses={200: answer(Queryables, SCHEMA_JSON, files=(HTML,))},
     openapi_extra={"parameters": params.QUERYABLES_PARAMS},
 )
 async def queryables(request: Request, collection_id: CollectionIdPath) -> Response:

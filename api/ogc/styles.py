@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from api.deps import ReadConnectionDep
 from api.ogc import params
 from api.ogc.tiles import LAYERS
+from api.schemas import answer
 from maps.style import vector_style
 
 router = APIRouter(tags=["tiles"])
@@ -29,7 +30,8 @@ class MapStyle(BaseModel):
 
     version: Literal[8]
     name: str
-    center: tuple[float, float] = Field(description="lon, lat: the stations' middle")
+    center: list[float] = Field(min_length=2, max_length=2, description="lon, lat: the "
+                                "stations' middle")  # fmt: skip
     zoom: float
     metadata: dict[str, Any] = Field(description="the kind colours and the station layers' ids")
     sources: dict[str, dict[str, Any]] = Field(description="vector sources, by TileJSON URL")
@@ -39,7 +41,7 @@ class MapStyle(BaseModel):
 @router.get(
     "/styles/nuanxin.json",
     summary="The MapLibre style (v8) for the stations and boundaries vector tiles",
-    responses={200: {"model": MapStyle, "description": "a MapLibre / Mapbox GL style"}},
+    responses={200: answer(MapStyle)},
 )
 async def map_style(request: Request, conn: ReadConnectionDep) -> Response:
     params.reject_unknown(request.query_params, ())

@@ -22,9 +22,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import ReadConnectionDep
+from api.ogc.tile_schemas import TileJson
 from api.runtime.caches import TileCache
 from api.runtime.freshness import VERSION_JOIN, VERSIONS_KEY, Versions, versions_now
 from api.runtime.services import services_of
+from api.schemas import answer
 from geo.errors import DatabaseUnavailableError, InvalidInputError, NotFoundError
 
 router = APIRouter(tags=["tiles"])
@@ -273,13 +275,29 @@ async def tile_response(
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
+    body, hit, drawn = await cached_or_drawn(request, conn, spec, z, x, y, (version, stamp))
+    headers["X-Tile-Cache"] = "hit" if hit else "miss"
+    if drawn != (version, stamp):  # changed between the two statements
+        headers["ETag"] = etag_of(spec.key, *drawn, z, x, y, gzipped)
+    return mvt_answer(body, gzipped, headers)
+
+
+async def cached_or_drawn(
+    request: Request, conn: asyncpg.Connection, spec: TileLayer, z: int, x: int, y: int,
+    known: tuple[int, str],
+) -> tuple[bytes, bool, tuple[int, str]]:  # fmt: skip
+    """A tile's gzip bytes at version ``known`` from the cache, else drawn (then at the version
+    it was drawn from); also whether it was a hit, and that version."""
     cache = services_of(request.app).tile_cache
-    body = cache.get((spec.key, version, stamp, z, x, y))
-    headers["X-Tile-Cache"] = "hit" if body is not None else "miss"
-    if body is None:
-        body, *drawn = await draw(conn, spec, z, x, y, cache)
-        if tuple(drawn) != (version, stamp):  # changed between the two statements
-            headers["ETag"] = etag_of(spec.key, *drawn, z, x, y, gzipped)
+    body = cache.get((spec.key, *known, z, x, y))
+    if body is not None:
+        return body, True, known
+    body, version, stamp = await draw(conn, spec, z, x, y, cache)
+    return body, False, (version, stamp)
+
+
+def mvt_answer(body: bytes, gzipped: bool, headers: dict[str, str]) -> Response:
+    """204 for an empty tile, else the gzip bytes as such or decompressed."""
     if not body:
         return Response(status_code=204, headers=headers)
     if gzipped:
@@ -291,7 +309,7 @@ async def tile_response(
 @router.get(
     "/tiles/{layer}.json",
     summary="TileJSON 3.0.0 for one tile layer",
-    responses={404: {"description": "unknown layer"}},
+    responses={200: answer(TileJson), 404: {"description": "unknown layer"}},
 )
 async def get_tilejson(request: Request, conn: ReadConnectionDep, layer: LayerPath) -> Response:
     spec = layer_named(layer)

@@ -5,24 +5,43 @@ this module describes them as the standard asks: ``/ogc/tileMatrixSets`` (their 
 definitions from morecantile, the tiling library of the field), and for each collection with
 tiles (``stations``, ``boundaries``) a tilesets list, a tileset (limits per zoom from the
 data's extent, its layer and fields) and tiles at ``{tileMatrix}/{tileRow}/{tileCol}``, the
-standard's order (z/y/x, where ``/tiles`` is z/x/y). Two tilings: WebMercatorQuad (what web
-maps use) and WorldCRS84Quad (in degrees; GDAL's OGCAPI driver reads vector tiles right only in
-a geographic tiling, since it places the CRS84 extent on the tile grid unprojected).
+standard's order (z/y/x, where ``/tiles`` is z/x/y). ``/ogc/tiles`` is the dataset's tilesets:
+both layers in one tile (each at the zooms it has), so a map needs one request per tile.
+Two tilings: WebMercatorQuad (what web maps use) and WorldCRS84Quad (in degrees; GDAL's OGCAPI
+driver reads vector tiles right only in a geographic tiling, since it places the CRS84 extent
+on the tile grid unprojected).
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 from typing import Annotated, Any
 
+import asyncpg
 import morecantile
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import ReadConnectionDep
 from api.ogc import params
-from api.ogc.tiles import CRS84_LAYERS, LAYERS, MVT, TileLayer, tile_response
+from api.ogc.tile_schemas import TileMatrixSets, Tileset, Tilesets
+from api.ogc.tiles import (
+    CACHE_CONTROL,
+    CRS84_LAYERS,
+    LAYERS,
+    MVT,
+    TileLayer,
+    accepts_gzip,
+    cached_or_drawn,
+    current_version,
+    etag_of,
+    matches,
+    mvt_answer,
+    tile_response,
+)
+from api.schemas import answer
 from geo.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(prefix="/ogc", tags=["ogc-tiles"])
@@ -35,7 +54,7 @@ TILESETS_VECTOR_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 GEODATA_REL = "http://www.opengis.net/def/rel/ogc/1.0/geodata"
 _CONF = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
 CONFORMANCE = [f"{_CONF}{c}" for c in ("core", "tileset", "tilesets-list", "geodata-tilesets",
-                                       "mvt", "oas30")]  # fmt: skip
+                                       "dataset-tilesets", "mvt", "oas30")]  # fmt: skip
 # Which collection has which tile layer (a kind's collection has none: its features are the
 # stations layer's with one ``kind``, which a style filters on).
 TILED = {"stations": "stations", "boundaries": "boundaries"}
@@ -88,7 +107,8 @@ def _tiled(collection_id: str, tms_id: str) -> TileLayer:
     return TILINGS[tms_id][TILED[collection_id]]
 
 
-@router.get("/tileMatrixSets", summary="The tilings offered: WebMercatorQuad, WorldCRS84Quad")
+@router.get("/tileMatrixSets", summary="The tilings offered: WebMercatorQuad, WorldCRS84Quad",
+            responses={200: answer(TileMatrixSets)})  # fmt: skip
 async def tile_matrix_sets(request: Request) -> Response:
     _no_params(request)
     found = [{"id": t, "title": _tms(t).title, "uri": _tms(t).uri,
@@ -101,7 +121,10 @@ async def tile_matrix_sets(request: Request) -> Response:
 @router.get(
     "/tileMatrixSets/{tileMatrixSetId}",
     summary="A tiling's definition (OGC Two Dimensional Tile Matrix Set 2.0, JSON)",
-    responses={404: {"description": "unknown tile matrix set"}},
+    responses={
+        200: answer(morecantile.models.TileMatrixSet),
+        404: {"description": "unknown tile matrix set"},
+    },
 )
 async def tile_matrix_set(request: Request, tms_id: TmsPath) -> Response:
     _no_params(request)
@@ -109,38 +132,59 @@ async def tile_matrix_set(request: Request, tms_id: TmsPath) -> Response:
     return _json(_tms(tms_id).model_dump(mode="json", exclude_none=True, by_alias=True))
 
 
-def _tileset_summary(request: Request, collection_id: str, spec: TileLayer) -> dict[str, Any]:
-    base, tms = f"/collections/{collection_id}/tiles/{spec.tms}", _tms(spec.tms)
+def _tileset_summary(request: Request, base: str, title: str, tms_id: str) -> dict[str, Any]:
+    """What a tilesets list says of one tileset at ``base`` (a path under /ogc)."""
+    tms = _tms(tms_id)
     tile = _link(request, "item", base, "a tile", MVT)
     tile["href"] += "/{tileMatrix}/{tileRow}/{tileCol}"
     tile["templated"] = True
     return {
-        "title": f"{spec.description} ({spec.tms})", "dataType": "vector",
+        "title": f"{title} ({tms_id})", "dataType": "vector",
         "crs": tms.crs.srs, "tileMatrixSetURI": tms.uri,
         "links": [_link(request, "self", base, "this tileset"),
-                  _link(request, TILING_SCHEME_REL, f"/tileMatrixSets/{spec.tms}", spec.tms),
+                  _link(request, TILING_SCHEME_REL, f"/tileMatrixSets/{tms_id}", tms_id),
                   tile],
     }  # fmt: skip
+
+
+def _collection_tiles(collection_id: str, spec: TileLayer) -> str:
+    return f"/collections/{collection_id}/tiles/{spec.tms}"
+
+
+def _layer(spec: TileLayer) -> dict[str, Any]:
+    return {
+        "id": spec.name, "title": spec.description, "dataType": "vector",
+        "geometryType": GEOMETRY_TYPES[spec.name],
+        "minTileMatrix": str(spec.minzoom), "maxTileMatrix": str(spec.maxzoom),
+        "propertiesSchema": {"type": "object", "properties": {
+            name: {"type": _FIELD_TYPES[kind]} for name, kind in spec.fields.items()}},
+    }  # fmt: skip
+
+
+async def _bounds(conn: asyncpg.Connection, spec: TileLayer) -> tuple[float, ...] | None:
+    row = await conn.fetchrow(spec.bounds_sql)
+    return tuple(row) if row is not None and row[0] is not None else None
 
 
 @router.get(
     "/collections/{collectionId}/tiles",
     summary="The vector tilesets of a collection (stations, boundaries), one per tiling",
-    responses={404: {"description": "the collection has no tiles"}},
+    responses={200: answer(Tilesets), 404: {"description": "the collection has no tiles"}},
 )
 async def tilesets(request: Request, collection_id: CollectionIdPath) -> Response:
     _no_params(request)
     specs = [_tiled(collection_id, t) for t in TILINGS]
     return _json({
-        "tilesets": [_tileset_summary(request, collection_id, s) for s in specs],
+        "tilesets": [_tileset_summary(request, _collection_tiles(collection_id, s),
+                                      s.description, s.tms) for s in specs],
         "links": [_link(request, "self", f"/collections/{collection_id}/tiles", "tilesets")],
     })  # fmt: skip
 
 
-def _limits(spec: TileLayer, bounds: tuple[float, ...] | None) -> list[dict[str, Any]]:
+def _limits(tms_id: str, zooms: range, bounds: tuple[float, ...] | None) -> list[dict[str, Any]]:
     """Per zoom, the rows and columns holding data (the whole matrix when there is none)."""
-    tms, found = _tms(spec.tms), []
-    for z in range(spec.minzoom, spec.maxzoom + 1):
+    tms, found = _tms(tms_id), []
+    for z in zooms:
         if bounds is None:
             matrix = tms.matrix(z)
             low = morecantile.Tile(0, 0, z)
@@ -156,26 +200,23 @@ def _limits(spec: TileLayer, bounds: tuple[float, ...] | None) -> list[dict[str,
 @router.get(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}",
     summary="A collection's vector tileset: its layer, fields, zooms and where tiles hold data",
-    responses={404: {"description": "no tiles, or an unknown tile matrix set"}},
+    responses={
+        200: answer(Tileset),
+        404: {"description": "no tiles, or an unknown tile matrix set"},
+    },
 )
 async def tileset(
     request: Request, conn: ReadConnectionDep, collection_id: CollectionIdPath, tms_id: TmsPath
 ) -> Response:
     _no_params(request)
     spec = _tiled(collection_id, tms_id)
-    row = await conn.fetchrow(spec.bounds_sql)
-    bounds = tuple(row) if row is not None and row[0] is not None else None
-    doc = _tileset_summary(request, collection_id, spec)
+    bounds = await _bounds(conn, spec)
+    doc = _tileset_summary(request, _collection_tiles(collection_id, spec), spec.description,
+                           tms_id)  # fmt: skip
     doc["links"].append(_link(request, GEODATA_REL, f"/collections/{collection_id}",
                               "the collection"))  # fmt: skip
-    doc["tileMatrixSetLimits"] = _limits(spec, bounds)
-    doc["layers"] = [{
-        "id": spec.name, "title": spec.description, "dataType": "vector",
-        "geometryType": GEOMETRY_TYPES[spec.name],
-        "minTileMatrix": str(spec.minzoom), "maxTileMatrix": str(spec.maxzoom),
-        "propertiesSchema": {"type": "object", "properties": {
-            name: {"type": _FIELD_TYPES[kind]} for name, kind in spec.fields.items()}},
-    }]  # fmt: skip
+    doc["tileMatrixSetLimits"] = _limits(tms_id, range(spec.minzoom, spec.maxzoom + 1), bounds)
+    doc["layers"] = [_layer(spec)]
     return _json(doc)
 
 
@@ -204,10 +245,104 @@ async def tile(
     if not spec.minzoom <= tile_matrix <= spec.maxzoom:
         raise NotFoundError(f"{collection_id} has {tms_id} tiles at tile matrices "
                             f"{spec.minzoom}..{spec.maxzoom}, not {tile_matrix}")  # fmt: skip
+    _check_cell(tms_id, tile_matrix, tile_row, tile_col)
+    return await tile_response(request, conn, spec, tile_matrix, tile_col, tile_row)
+
+
+def _check_cell(tms_id: str, tile_matrix: int, tile_row: int, tile_col: int) -> None:
     matrix = _tms(tms_id).matrix(tile_matrix)
     for name, value, size in (("tileRow", tile_row, matrix.matrixHeight),
                               ("tileCol", tile_col, matrix.matrixWidth)):  # fmt: skip
         if not 0 <= value < size:
             raise InvalidInputError(f"{name} must lie within 0..{size - 1} at tile matrix "
                                     f"{tile_matrix}", field=name)  # fmt: skip
-    return await tile_response(request, conn, spec, tile_matrix, tile_col, tile_row)
+
+
+# ---- the dataset's tilesets: every layer in one tile ----------------------------------------
+
+DATASET_TITLE = "Stations and boundaries"
+
+
+def _dataset_zooms(tms_id: str) -> range:
+    specs = TILINGS[tms_id].values()
+    return range(min(s.minzoom for s in specs), max(s.maxzoom for s in specs) + 1)
+
+
+@router.get("/tiles", summary="The dataset's vector tilesets (every layer in one tile), per tiling",
+            responses={200: answer(Tilesets)})  # fmt: skip
+async def dataset_tilesets(request: Request) -> Response:
+    _no_params(request)
+    return _json({
+        "tilesets": [_tileset_summary(request, f"/tiles/{t}", DATASET_TITLE, t) for t in TILINGS],
+        "links": [_link(request, "self", "/tiles", "tilesets")],
+    })  # fmt: skip
+
+
+@router.get(
+    "/tiles/{tileMatrixSetId}",
+    summary="The dataset's vector tileset: both layers, each with its zooms",
+    responses={200: answer(Tileset), 404: {"description": "unknown tile matrix set"}},
+)
+async def dataset_tileset(request: Request, conn: ReadConnectionDep, tms_id: TmsPath) -> Response:
+    _no_params(request)
+    _check_tms(tms_id)
+    specs = list(TILINGS[tms_id].values())
+    found = [b for b in [await _bounds(conn, s) for s in specs] if b is not None]
+    bounds = (min(b[0] for b in found), min(b[1] for b in found),
+              max(b[2] for b in found), max(b[3] for b in found)) if found else None  # fmt: skip
+    doc = _tileset_summary(request, f"/tiles/{tms_id}", DATASET_TITLE, tms_id)
+    doc["links"] += [_link(request, GEODATA_REL, f"/collections/{c}", f"the {c} collection")
+                     for c in TILED]  # fmt: skip
+    doc["tileMatrixSetLimits"] = _limits(tms_id, _dataset_zooms(tms_id), bounds)
+    doc["layers"] = [_layer(s) for s in specs]
+    return _json(doc)
+
+
+@router.get(
+    "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="A dataset vector tile: the stations and boundaries layers the zoom has",
+    response_class=Response,
+    responses={
+        200: {"content": {MVT: {}}, "description": "the tile"},
+        204: {"description": "the tile is empty"},
+        304: {"description": "unchanged since the ETag sent in If-None-Match"},
+        400: {"description": "row or column outside the matrix"},
+        404: {"description": "an unknown tile matrix set, or a zoom without tiles"},
+    },
+)
+async def dataset_tile(
+    request: Request, conn: ReadConnectionDep, tms_id: TmsPath,
+    tile_matrix: Annotated[int, Path(alias="tileMatrix", description="zoom",
+                                     openapi_examples={"14": {"value": 14}})],
+    tile_row: Annotated[int, Path(alias="tileRow", description="row, 0 at the north",
+                                  openapi_examples={"6208": {"value": 6208}})],
+    tile_col: Annotated[int, Path(alias="tileCol", description="column, 0 at the west",
+                                  openapi_examples={"13489": {"value": 13489}})],
+) -> Response:  # fmt: skip
+    _check_tms(tms_id)
+    zooms = _dataset_zooms(tms_id)
+    if tile_matrix not in zooms:
+        raise NotFoundError(f"the dataset has {tms_id} tiles at tile matrices "
+                            f"{zooms.start}..{zooms.stop - 1}, not {tile_matrix}")  # fmt: skip
+    _check_cell(tms_id, tile_matrix, tile_row, tile_col)
+    specs = [s for s in TILINGS[tms_id].values() if s.minzoom <= tile_matrix <= s.maxzoom]
+    z, x, y = tile_matrix, tile_col, tile_row
+    gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+    known = [await current_version(request, conn, s.name) for s in specs]
+    parts = [p for s, v in zip(specs, known, strict=True) for p in (s.key, *v)]
+    etag = etag_of(f"dataset@{tms_id}", *parts, z, x, y, gzipped)
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    bodies, drawn = [], []
+    for spec, version in zip(specs, known, strict=True):
+        body, _, now = await cached_or_drawn(request, conn, spec, z, x, y, version)
+        bodies.append(body)
+        drawn.append(now)
+    if drawn != known:  # changed between the statements
+        parts = [p for s, v in zip(specs, drawn, strict=True) for p in (s.key, *v)]
+        headers["ETag"] = etag_of(f"dataset@{tms_id}", *parts, z, x, y, gzipped)
+    # An MVT is a sequence of layer messages: two tiles' bytes joined are one tile of both.
+    joined = b"".join(gzip.decompress(b) for b in bodies if b)
+    body = gzip.compress(joined, compresslevel=6, mtime=0) if joined else b""
+    return mvt_answer(body, gzipped, headers)

@@ -34,9 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ReadConnectionDep, ServicesDep
+from api.planning.schemas import CoverageCollection, CoverageTable, WhatIf
 from api.runtime.database import fetch
 from api.runtime.freshness import versions_now
 from api.runtime.services import Services
+from api.schemas import answer
 from geo.coverage.analysis import CoverageParams, CoverageResult
 from geo.coverage.demand import worker_points
 from geo.coverage.query import CoverageQuery, CoverageRun, run_coverage
@@ -199,8 +201,8 @@ async def today(services: Services, inputs: Inputs) -> CoverageRun:
 @router.get(
     "/coverage",
     summary="Coverage per boundary and the underserved ranking",
-    responses={200: {"content": {GEOJSON: {}, "application/json": {}, "text/csv": {},
-                                 XLSX: {}, "text/html": {}, "image/png": {}}}},
+    responses={200: answer(CoverageTable, other={GEOJSON: CoverageCollection},
+                           files=("text/csv", XLSX, "text/html", "image/png"))},
 )  # fmt: skip
 async def coverage(
     services: ServicesDep,
@@ -263,8 +265,7 @@ class WhatIfRequest(BaseModel):
 @router.post(
     "/coverage/what-if",
     summary="Coverage before and after adding, moving, opening or closing stations",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {},
-                                 "image/png": {}}}},
+    responses={200: answer(WhatIf, files=("text/csv", XLSX, "text/html", "image/png"))},
 )  # fmt: skip
 async def what_if(
     services: ServicesDep,

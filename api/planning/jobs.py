@@ -30,7 +30,9 @@ from fastapi.responses import JSONResponse, Response
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep, ServicesDep
+from api.planning.schemas import Job, SitingResult
 from api.runtime.lease import LEASE_NAMESPACE
+from api.schemas import answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import (
     ConflictError,
@@ -92,7 +94,7 @@ def _document(row: asyncpg.Record, request: Request) -> dict[str, Any]:
     "/jobs/siting",
     summary="Start a siting run (MCLP, LSCP or backup) in the background",
     status_code=202,
-    responses={429: {"description": "too many jobs active (problem+json)"}},
+    responses={202: answer(Job), 429: {"description": "too many jobs active (problem+json)"}},
 )
 async def create_siting_job(
     request: Request,
@@ -218,16 +220,17 @@ async def _fetch(conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
     return row
 
 
-@router.get("/jobs/{job_id}", summary="A job's state", name="get_job")
-async def get_job(request: Request, conn: ConnectionDep, job_id: JobId) -> dict[str, Any]:
-    return _document(await _fetch(conn, job_id), request)
+@router.get("/jobs/{job_id}", summary="A job's state", name="get_job",
+            responses={200: answer(Job)})  # fmt: skip
+async def get_job(request: Request, conn: ConnectionDep, job_id: JobId) -> Response:
+    return json_answer(_document(await _fetch(conn, job_id), request))
 
 
 @router.get(
     "/jobs/{job_id}/result",
     summary="A finished siting job's proposals (GeoJSON) and summary",
     responses={
-        200: {"content": {"application/geo+json": {}}},
+        200: answer(SitingResult, "application/geo+json"),
         409: {"description": "not finished, failed or cancelled (problem+json)"},
     },
 )
@@ -245,8 +248,9 @@ async def get_job_result(
     return Response(result.encode(), media_type="application/geo+json")
 
 
-@router.delete("/jobs/{job_id}", summary="Cancel a queued or running job")
-async def cancel_job(request: Request, conn: ConnectionDep, job_id: JobId) -> dict[str, Any]:
+@router.delete("/jobs/{job_id}", summary="Cancel a queued or running job",
+               responses={200: answer(Job)})  # fmt: skip
+async def cancel_job(request: Request, conn: ConnectionDep, job_id: JobId) -> Response:
     row = await conn.fetchrow(
         "UPDATE jobs SET status = 'cancelled', finished_at = now() "
         "WHERE id = $1 AND status IN ('queued', 'running') RETURNING id, kind, status, params, "
@@ -256,4 +260,4 @@ async def cancel_job(request: Request, conn: ConnectionDep, job_id: JobId) -> di
     if row is None:
         current = await _fetch(conn, job_id)
         raise ConflictError(f"job {job_id} is already {current['status']}")
-    return _document(row, request)
+    return json_answer(_document(row, request))

@@ -20,6 +20,8 @@ from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ReadConnectionDep
+from api.planning.schemas import NationalCoverage, NationalRuns
+from api.schemas import answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -53,7 +55,7 @@ SELECT code, name, province, rank, figures::text AS figures,
     "/coverage/national",
     summary="A stored national coverage run, per county or province, ranked",
     responses={
-        200: {"content": {"application/geo+json": {}, "text/csv": {}}},
+        200: answer(NationalCoverage, "application/geo+json", files=("text/csv",)),
         404: {"description": "no stored run (or not that one)"},
     },
 )
@@ -116,11 +118,12 @@ SELECT s.id, s.scope, s.created_at, s.params, s.method, count(t.rank) AS sites
 
 
 @router.get("/coverage/national/runs",
-            summary="Stored national coverage and siting runs, newest first")  # fmt: skip
+            summary="Stored national coverage and siting runs, newest first",
+            responses={200: answer(NationalRuns)})  # fmt: skip
 async def national_runs(
     conn: ReadConnectionDep,
     limit: Annotated[int, Query(ge=1, le=200, description="runs of each kind")] = 50,
-) -> dict[str, Any]:
+) -> Response:
     def run(row: Any, counts: tuple[str, ...]) -> dict[str, Any]:
         return {"id": row["id"], "scope": row["scope"],
                 "created_at": row["created_at"].isoformat(),
@@ -129,7 +132,7 @@ async def national_runs(
 
     coverage = [run(r, ("counties", "provinces")) for r in await conn.fetch(_RUNS, limit)]
     siting = [run(r, ("sites",)) for r in await conn.fetch(_SITINGS, limit)]
-    return {"coverage": coverage, "siting": siting}
+    return json_answer({"coverage": coverage, "siting": siting})
 
 
 def _properties(row: Any) -> str:

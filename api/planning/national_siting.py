@@ -19,6 +19,8 @@ from fastapi.responses import Response
 from api.coords import CoordsQuery, shift_point
 from api.deps import ReadConnectionDep
 from api.planning.national import NationalFormat
+from api.planning.schemas import NationalSiting
+from api.schemas import answer
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -41,7 +43,7 @@ COLUMNS = ("rank", "h3", "code", "county", "province", "gain", "gain_alone", "lo
     "/siting/national",
     summary="A stored national siting run's proposed sites, in rank order",
     responses={
-        200: {"content": {"application/geo+json": {}, "text/csv": {}}},
+        200: answer(NationalSiting, "application/geo+json", files=("text/csv",)),
         404: {"description": "no stored siting run (or not that one)"},
     },
 )

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep
+from api.planning.schemas import PlanAreas, PlanStations
 from api.runtime.database import fetch
+from api.schemas import answer, json_answer
 from geo.crs import CoordSystem
 from geo.hours import ChinaCalendar
 from geo.store.frames import STATIONS_QUERY
@@ -37,11 +39,12 @@ SELECT b.code, b.name, b.level, b.parent_code, b.vintage, b.valid_to IS NULL AS 
 """
 
 
-@router.get("/plan/areas", summary="Districts and subdistricts to analyse, with their vintages")
+@router.get("/plan/areas", summary="Districts and subdistricts to analyse, with their vintages",
+            responses={200: answer(PlanAreas)})  # fmt: skip
 async def plan_areas(
     conn: ConnectionDep,
     superseded: Annotated[bool, Query(description="also editions no longer current")] = False,
-) -> dict[str, Any]:
+) -> Response:
     rows = await conn.fetch(_SQL, superseded)
     districts = {r["code"]: r["name"] for r in rows if r["level"] == "district" and r["current"]}
     areas = [dict(r) | {"district": districts.get(r["parent_code"] or "")} for r in rows]
@@ -50,11 +53,13 @@ async def plan_areas(
         if area["level"] == "subdistrict":
             vintages[area["vintage"]] = vintages.get(area["vintage"], 0) + 1
     calendar = _CALENDAR
-    return {"areas": areas,
-            "vintages": [{"vintage": v, "subdistricts": n} for v, n in sorted(vintages.items())],
-            "calendar": {"known_from": calendar.known_from.isoformat(),
-                         "known_until": calendar.known_until.isoformat(),
-                         "holiday": _a_holiday(calendar, date.today()).isoformat()}}  # fmt: skip
+    return json_answer({
+        "areas": areas,
+        "vintages": [{"vintage": v, "subdistricts": n} for v, n in sorted(vintages.items())],
+        "calendar": {"known_from": calendar.known_from.isoformat(),
+                     "known_until": calendar.known_until.isoformat(),
+                     "holiday": _a_holiday(calendar, date.today()).isoformat()},
+    })  # fmt: skip
 
 
 def _a_holiday(calendar: ChinaCalendar, today: date) -> date:
@@ -73,7 +78,7 @@ def _a_holiday(calendar: ChinaCalendar, today: date) -> date:
 @router.get(
     "/plan/stations",
     summary="Stations as the coverage analysis reads them (GeoJSON)",
-    responses={200: {"content": {"application/geo+json": {}}}},
+    responses={200: answer(PlanStations, "application/geo+json")},
 )
 async def plan_stations(conn: ConnectionDep, coords: CoordsQuery = CoordSystem.WGS84) -> Response:
     rows = await fetch(conn, STATIONS_QUERY)

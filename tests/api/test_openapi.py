@@ -67,3 +67,52 @@ async def test_every_error_is_a_problem_and_fastapis_validation_schema_is_gone(c
                 content = response.get("content", {})
                 assert list(content) == ["application/problem+json"], (method, path, status)
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def _any_object(schema: dict, components: dict) -> bool:
+    """Whether ``schema`` (its $refs resolved) is an object with no properties, as FastAPI
+    makes of ``dict[str, Any]``, or a list of them, or may be one (anyOf, oneOf)."""
+    while "$ref" in schema:
+        schema = components.get(schema["$ref"].rpartition("/")[2], {})
+    if schema.get("type") == "array":
+        return _any_object(schema.get("items", {}), components)
+    if "anyOf" in schema or "oneOf" in schema:
+        return any(_any_object(s, components) for s in schema.get("anyOf", schema.get("oneOf")))
+    return schema.get("type") == "object" and not schema.get("properties")
+
+
+def _without_schema(document: dict) -> set[tuple[str, str]]:
+    """Operations with a 2xx JSON answer (application/json, geo+json, schema+json, ...) whose
+    schema is empty, names a component the document does not have, or says only "an object"."""
+    components = document.get("components", {}).get("schemas", {})
+    found = set()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                for media, content in (response.get("content") or {}).items():
+                    if not status.startswith("2") or not media.split(";")[0].endswith("json"):
+                        continue
+                    schema = content.get("schema") or {}
+                    ref = schema.get("$ref", "")
+                    missing = ref and ref.rpartition("/")[2] not in components
+                    if not schema or missing or _any_object(schema, components):
+                        found.add((method.upper(), path))
+    return found
+
+
+async def test_every_json_success_answer_names_a_schema(client):
+    document = (await client.get("/openapi.json")).json()
+    assert _without_schema(document) == set()
+    # The check can fail: an empty schema, or a $ref to nothing, is found.
+    answers = document["paths"]["/stations"]["get"]["responses"]["200"]["content"]
+    answers["application/geo+json"] = {}
+    answers["application/json"] = {"schema": {"$ref": "#/components/schemas/Nothing"}}
+    assert _without_schema(document) == {("GET", "/stations")}
+    # ... and so is "any object", alone or as the items of a list.
+    anything = {"type": "object", "additionalProperties": True}
+    for path, schema in (("/plan/areas", anything),
+                         ("/audit", {"type": "array", "items": anything})):  # fmt: skip
+        answer = document["paths"][path]["get"]["responses"]["200"]["content"]
+        answer["application/json"] = {"schema": schema}
+    assert _without_schema(document) == {("GET", "/stations"), ("GET", "/plan/areas"),
+                                         ("GET", "/audit")}  # fmt: skip

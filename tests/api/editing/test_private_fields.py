@@ -109,6 +109,10 @@ def _samples(s1: int, e1: int) -> dict[str, list[str]]:
                                             "/tiles/boundaries/10/842/388.mvt"],
         "/tiles/{layer}.json": ["/tiles/stations.json", "/tiles/boundaries.json"],
         "/styles/nuanxin.json": ["/styles/nuanxin.json"],
+        "/ogc/tiles": ["/ogc/tiles"],
+        "/ogc/tiles/{tileMatrixSetId}": ["/ogc/tiles/WebMercatorQuad"],
+        "/ogc/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": [
+            "/ogc/tiles/WebMercatorQuad/14/6208/13480", "/ogc/tiles/WorldCRS84Quad/9/93/842"],
         "/map/vector": ["/map/vector", "/map/vector?lang=en"],
     }  # fmt: skip
 

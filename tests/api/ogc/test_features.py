@@ -88,7 +88,18 @@ async def test_landing_page_links_to_everything_and_each_link_resolves(client):
     assert {"self", "alternate", "service-desc", "service-doc", "conformance", "data"} <= set(links)
     assert links["data"][0]["href"] == "http://test/ogc/collections"
     assert links["alternate"][0]["type"] == "text/html"
-    for rel in ("service-desc", "service-doc", "conformance", "data", "alternate"):
+    tiles_rel = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+    assert links[tiles_rel][0]["href"] == "http://test/ogc/tiles"
+    assert links["stylesheet"][0]["href"] == "http://test/styles/nuanxin.json"
+    for rel in (
+        "service-desc",
+        "service-doc",
+        "conformance",
+        "data",
+        "alternate",
+        tiles_rel,
+        "stylesheet",
+    ):
         assert (await client.get(links[rel][0]["href"])).status_code == 200, rel
     service_desc = (await client.get(links["service-desc"][0]["href"])).json()
     assert service_desc["servers"] == [{"url": "http://test/ogc"}]
@@ -137,7 +148,8 @@ async def test_conformance_lists_the_implemented_classes(client):
                              "basic-spatial-functions", "basic-spatial-functions-plus",
                              "spatial-functions", "array-functions")),
         *(f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{c}"
-          for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "oas30")),
+          for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets",
+                    "mvt", "oas30")),
     }  # fmt: skip
     html = await client.get("/ogc/conformance?f=html")
     assert html.headers["content-type"].startswith("text/html") and f"{base}core" in html.text
@@ -491,7 +503,9 @@ async def test_every_ogc_route_is_documented_with_examples(client):
                         "/ogc/collections/{collectionId}/tiles",
                         "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
                         "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/"
-                        "{tileRow}/{tileCol}"}  # fmt: skip
+                        "{tileRow}/{tileCol}", "/ogc/tiles", "/ogc/tiles/{tileMatrixSetId}",
+                        "/ogc/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+                        }  # fmt: skip
     for path, ops in ogc.items():
         operation = ops["get"]
         assert operation["summary"], path

@@ -159,6 +159,76 @@ async def test_an_empty_tile_is_204(client):
     assert response.status_code == 204 and not response.content
 
 
+# ---- the dataset's tilesets (/ogc/tiles): both layers in one tile -----------------------------
+
+
+@pytest.mark.parametrize(("tms", "zooms"), [("WebMercatorQuad", (6, 18)),
+                                            ("WorldCRS84Quad", (5, 17))])  # fmt: skip
+async def test_dataset_tileset_has_both_layers_and_limits_holding_every_station(
+    client, stations, tms, zooms
+):
+    listing = (await client.get("/ogc/tiles")).json()
+    assert [t["links"][0]["href"] for t in listing["tilesets"]] == [
+        f"http://test/ogc/tiles/{t}" for t in ("WebMercatorQuad", "WorldCRS84Quad")
+    ]
+    doc = (await client.get(f"/ogc/tiles/{tms}")).json()
+    layers = {layer["id"]: layer for layer in doc["layers"]}
+    assert set(layers) == {"stations", "boundaries"}
+    assert [layers["stations"]["minTileMatrix"], layers["boundaries"]["minTileMatrix"]] == [
+        str(zooms[0] + 2),
+        str(zooms[0]),
+    ]
+    limits = {int(lim["tileMatrix"]): lim for lim in doc["tileMatrixSetLimits"]}
+    assert sorted(limits) == list(range(zooms[0], zooms[1] + 1))
+    place = mercator_tile if tms == "WebMercatorQuad" else crs84_tile
+    for z, lim in limits.items():
+        for lon, lat in stations.values():
+            col, row = place(lon, lat, z)
+            assert lim["minTileCol"] <= col <= lim["maxTileCol"], (z, lon)
+            assert lim["minTileRow"] <= row <= lim["maxTileRow"], (z, lat)
+    geodata = [ln["href"] for ln in doc["links"] if ln["rel"].endswith("/geodata")]
+    assert geodata == ["http://test/ogc/collections/stations",
+                       "http://test/ogc/collections/boundaries"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("z", "expected"), [(7, {"boundaries"}), (12, {"stations", "boundaries"}),
+                                             (17, {"stations"})])  # fmt: skip
+async def test_a_dataset_tile_is_the_collections_tiles_of_its_zoom_together(
+    client, stations, z, expected
+):
+    lon, lat = next(iter(stations.values()))
+    col, row = mercator_tile(lon, lat, z)
+    dataset = await client.get(f"/ogc/tiles/WebMercatorQuad/{z}/{row}/{col}")
+    assert dataset.status_code == 200 and dataset.headers["content-type"] == MVT
+    layers = decode(dataset.content)
+    assert set(layers) == expected
+    for name in expected:
+        alone = await client.get(f"/tiles/{name}/{z}/{col}/{row}.mvt")
+        assert layers[name] == decode(alone.content)[name]
+    assert dataset.headers["etag"] != alone.headers["etag"]
+    again = await client.get(f"/ogc/tiles/WebMercatorQuad/{z}/{row}/{col}",
+                             headers={"If-None-Match": dataset.headers["etag"]})  # fmt: skip
+    assert again.status_code == 304
+
+
+async def test_a_crs84_dataset_tile_holds_its_station_and_refusals_say_why(client, stations):
+    sid, (lon, lat) = next(iter(stations.items()))
+    col, row = crs84_tile(lon, lat, 11)
+    path = f"/ogc/tiles/WorldCRS84Quad/11/{row}/{col}"
+    before = await client.get(path)
+    assert sid in {f["id"] for f in decode(before.content)["stations"]["features"]}
+    for bad, status, words in (
+        ("/ogc/tiles/WebMercatorQuad/5/0/0", 404, "tile matrices 6..18, not 5"),
+        ("/ogc/tiles/WorldCRS84Quad/18/0/0", 404, "tile matrices 5..17, not 18"),
+        ("/ogc/tiles/GoogleCRS84Quad", 404, "offered: WebMercatorQuad, WorldCRS84Quad"),
+        ("/ogc/tiles/WebMercatorQuad/8/256/0", 400, "tileRow must lie within 0..255"),
+        ("/ogc/tiles?limit=2", 400, "unknown query parameter limit"),
+    ):
+        refused = await client.get(bad)
+        assert refused.status_code == status and words in refused.json()["detail"], bad
+    assert (await client.get("/ogc/tiles/WorldCRS84Quad/7/0/0")).status_code == 204
+
+
 # ---- GDAL's OGCAPI driver, against a real server process ------------------------------------
 
 
