@@ -26,7 +26,9 @@ class Geometry(BaseModel):
     coordinates: list[Any]
 
 
-class StationProperties(BaseModel):
+class StationFields(BaseModel):
+    """The columns of a station that the public and editors both see."""
+
     model_config = ConfigDict(extra="forbid")
 
     kind: StationKind
@@ -43,12 +45,15 @@ class StationProperties(BaseModel):
     opening_hours: str | None
     access: list[Access] = Field(description="how a worker gets in; empty: not recorded")
     access_condition: str | None = Field(description="who may enter, if not everyone")
-    walk_in: bool | None = Field(
-        description="anyone may walk in without registering; null: how to get in not recorded"
-    )
     floor_area_m2: float | None
     seats: int | None
     last_verified_at: dt.datetime | None
+
+
+class StationProperties(StationFields):
+    walk_in: bool | None = Field(
+        description="anyone may walk in without registering; null: how to get in not recorded"
+    )
     boundary_code: str | None
     boundary_name: str | None
 

@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from api.schemas import StationFields
 from geo.importers.files import ImportKind
 from geo.store.tokens import Role
-from geo.vocab import Access, Amenity, HostType, Service, StationKind, StationStatus, UnionStatus
+from geo.vocab import StationKind, UnionStatus
 
 
 class _Row(BaseModel):
@@ -33,28 +34,9 @@ class _Row(BaseModel):
     deleted_at: dt.datetime | None = Field(description="set: deleted (softly; revertible)")
 
 
-class StationColumns(BaseModel):
+class StationColumns(StationFields):
     """A station's own columns as editors see them, private contact fields included."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    kind: StationKind
-    name: str
-    address: str | None
-    phone: str | None
-    host_type: HostType
-    host_name: str | None
-    status: StationStatus
-    opened_on: dt.date | None
-    closed_on: dt.date | None
-    amenities: list[Amenity]
-    services: list[Service]
-    opening_hours: str | None
-    access: list[Access]
-    access_condition: str | None
-    floor_area_m2: float | None
-    seats: int | None
-    last_verified_at: dt.datetime | None
     contact_name: str | None = Field(description="private")
     contact_phone: str | None = Field(description="private")
     internal_notes: str | None = Field(description="private")

@@ -226,17 +226,24 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
+def tile_responses(bad_cell: str, not_found: str) -> dict[int | str, dict[str, Any]]:
+    """What every tile route answers (the MVT, 204, 304) and its own 400 and 404."""
+    return {
+        200: {"content": {MVT: {}}, "description": "the tile"},
+        204: {"description": "the tile is empty"},
+        304: {"description": "unchanged since the ETag sent in If-None-Match"},
+        400: {"description": bad_cell},
+        404: {"description": not_found},
+    }
+
+
 @router.get(
     "/tiles/{layer}/{z}/{x}/{y}.mvt",
     summary="A Mapbox vector tile (Web Mercator, XYZ scheme)",
     response_class=Response,
-    responses={
-        200: {"content": {MVT: {}}, "description": "the tile"},
-        204: {"description": "the tile is empty"},
-        304: {"description": "unchanged since the ETag sent in If-None-Match"},
-        400: {"description": "x or y outside 0..2^z-1"},
-        404: {"description": "unknown layer or zoom outside the layer's range"},
-    },
+    responses=tile_responses(
+        "x or y outside 0..2^z-1", "unknown layer or zoom outside the layer's range"
+    ),
 )
 async def get_tile(
     request: Request,

@@ -40,6 +40,7 @@ from api.ogc.tiles import (
     matches,
     mvt_answer,
     tile_response,
+    tile_responses,
 )
 from api.schemas import answer
 from geo.errors import InvalidInputError, NotFoundError
@@ -69,6 +70,13 @@ TmsPath = Annotated[
     str, Path(alias="tileMatrixSetId", description="the tiling: WebMercatorQuad or WorldCRS84Quad",
               openapi_examples={t: {"value": t} for t in TILINGS}),
 ]  # fmt: skip
+
+TileMatrixPath = Annotated[int, Path(alias="tileMatrix", description="zoom",
+                                     openapi_examples={"14": {"value": 14}})]  # fmt: skip
+TileRowPath = Annotated[int, Path(alias="tileRow", description="row, 0 at the north",
+                                  openapi_examples={"6208": {"value": 6208}})]  # fmt: skip
+TileColPath = Annotated[int, Path(alias="tileCol", description="column, 0 at the west",
+                                  openapi_examples={"13489": {"value": 13489}})]  # fmt: skip
 
 
 @functools.cache
@@ -224,22 +232,14 @@ async def tileset(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A vector tile (Mapbox Vector Tile), rows from the north",
     response_class=Response,
-    responses={
-        200: {"content": {MVT: {}}, "description": "the tile"},
-        204: {"description": "the tile is empty"},
-        304: {"description": "unchanged since the ETag sent in If-None-Match"},
-        400: {"description": "row or column outside the matrix"},
-        404: {"description": "no tiles, an unknown tile matrix set, or a zoom without tiles"},
-    },
+    responses=tile_responses(
+        "row or column outside the matrix",
+        "no tiles, an unknown tile matrix set, or a zoom without tiles",
+    ),
 )
 async def tile(
     request: Request, conn: ReadConnectionDep, collection_id: CollectionIdPath, tms_id: TmsPath,
-    tile_matrix: Annotated[int, Path(alias="tileMatrix", description="zoom",
-                                     openapi_examples={"14": {"value": 14}})],
-    tile_row: Annotated[int, Path(alias="tileRow", description="row, 0 at the north",
-                                  openapi_examples={"6208": {"value": 6208}})],
-    tile_col: Annotated[int, Path(alias="tileCol", description="column, 0 at the west",
-                                  openapi_examples={"13489": {"value": 13489}})],
+    tile_matrix: TileMatrixPath, tile_row: TileRowPath, tile_col: TileColPath,
 ) -> Response:  # fmt: skip
     spec = _tiled(collection_id, tms_id)
     if not spec.minzoom <= tile_matrix <= spec.maxzoom:
@@ -302,22 +302,13 @@ async def dataset_tileset(request: Request, conn: ReadConnectionDep, tms_id: Tms
     "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A dataset vector tile: the stations and boundaries layers the zoom has",
     response_class=Response,
-    responses={
-        200: {"content": {MVT: {}}, "description": "the tile"},
-        204: {"description": "the tile is empty"},
-        304: {"description": "unchanged since the ETag sent in If-None-Match"},
-        400: {"description": "row or column outside the matrix"},
-        404: {"description": "an unknown tile matrix set, or a zoom without tiles"},
-    },
+    responses=tile_responses(
+        "row or column outside the matrix", "an unknown tile matrix set, or a zoom without tiles"
+    ),
 )
 async def dataset_tile(
     request: Request, conn: ReadConnectionDep, tms_id: TmsPath,
-    tile_matrix: Annotated[int, Path(alias="tileMatrix", description="zoom",
-                                     openapi_examples={"14": {"value": 14}})],
-    tile_row: Annotated[int, Path(alias="tileRow", description="row, 0 at the north",
-                                  openapi_examples={"6208": {"value": 6208}})],
-    tile_col: Annotated[int, Path(alias="tileCol", description="column, 0 at the west",
-                                  openapi_examples={"13489": {"value": 13489}})],
+    tile_matrix: TileMatrixPath, tile_row: TileRowPath, tile_col: TileColPath,
 ) -> Response:  # fmt: skip
     _check_tms(tms_id)
     zooms = _dataset_zooms(tms_id)
