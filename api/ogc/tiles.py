@@ -185,17 +185,23 @@ def check_tile(layer: TileLayer, z: int, x: int, y: int) -> None:
             raise InvalidInputError(f"{name} must lie within 0..{last} at zoom {z}", field=name)
 
 
-async def current_version(
-    request: Request, conn: asyncpg.Connection, layer: str
-) -> tuple[int, str]:
-    """The layer's version as of this request: shared or in memory when possible, else read."""
+async def current_versions(request: Request, conn: asyncpg.Connection) -> Versions:
+    """Every layer's version as of this request: shared or in memory when possible, else read
+    (one read for all layers)."""
     known: Versions | None = request.scope.get(VERSIONS_KEY)  # read by the fast path for us
     if known is None:
         try:
             known = await versions_now(services_of(request.app).versions, conn)
         except asyncpg.UndefinedTableError as exc:
             raise DatabaseUnavailableError("the tile version table is missing; migrate") from exc
-    return known.get(layer, (0, ""))
+    return known
+
+
+async def current_version(
+    request: Request, conn: asyncpg.Connection, layer: str
+) -> tuple[int, str]:
+    """The layer's version as of this request (see :func:`current_versions`)."""
+    return (await current_versions(request, conn)).get(layer, (0, ""))
 
 
 def _version_of(row: asyncpg.Record | None) -> tuple[int, str]:

@@ -35,13 +35,14 @@ from api.ogc.tiles import (
     TileLayer,
     accepts_gzip,
     cached_or_drawn,
-    current_version,
+    current_versions,
     etag_of,
     matches,
     mvt_answer,
     tile_response,
     tile_responses,
 )
+from api.runtime.services import services_of
 from api.schemas import answer
 from geo.errors import InvalidInputError, NotFoundError
 
@@ -319,21 +320,28 @@ async def dataset_tile(
     specs = [s for s in TILINGS[tms_id].values() if s.minzoom <= tile_matrix <= s.maxzoom]
     z, x, y = tile_matrix, tile_col, tile_row
     gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
-    known = [await current_version(request, conn, s.name) for s in specs]
-    parts = [p for s, v in zip(specs, known, strict=True) for p in (s.key, *v)]
-    etag = etag_of(f"dataset@{tms_id}", *parts, z, x, y, gzipped)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if matches(request.headers.get("if-none-match"), etag):
+    versions = await current_versions(request, conn)
+    known = [versions.get(s.name, (0, "")) for s in specs]
+    key = (f"dataset@{tms_id}", *[p for s, v in zip(specs, known, strict=True)
+                                  for p in (s.key, *v)], z, x, y)  # fmt: skip
+    headers = {"ETag": etag_of(*key, gzipped), "Cache-Control": CACHE_CONTROL,
+               "Vary": "Accept-Encoding"}  # fmt: skip
+    if matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    bodies, drawn = [], []
-    for spec, version in zip(specs, known, strict=True):
-        body, _, now = await cached_or_drawn(request, conn, spec, z, x, y, version)
-        bodies.append(body)
-        drawn.append(now)
-    if drawn != known:  # changed between the statements
-        parts = [p for s, v in zip(specs, drawn, strict=True) for p in (s.key, *v)]
-        headers["ETag"] = etag_of(f"dataset@{tms_id}", *parts, z, x, y, gzipped)
-    # An MVT is a sequence of layer messages: two tiles' bytes joined are one tile of both.
-    joined = b"".join(gzip.decompress(b) for b in bodies if b)
-    body = gzip.compress(joined, compresslevel=6, mtime=0) if joined else b""
+    cache = services_of(request.app).tile_cache
+    body = cache.get(key)
+    if body is None:
+        bodies, drawn = [], []
+        for spec, version in zip(specs, known, strict=True):
+            layer_body, _, now = await cached_or_drawn(request, conn, spec, z, x, y, version)
+            bodies.append(layer_body)
+            drawn.append(now)
+        # An MVT is a sequence of layer messages: two tiles' bytes joined are one tile of both.
+        joined = b"".join(gzip.decompress(b) for b in bodies if b)
+        body = gzip.compress(joined, compresslevel=6, mtime=0) if joined else b""
+        if drawn != known:  # changed between the statements: file it under what was drawn
+            key = (key[0], *[p for s, v in zip(specs, drawn, strict=True)
+                             for p in (s.key, *v)], z, x, y)  # fmt: skip
+            headers["ETag"] = etag_of(*key, gzipped)
+        cache.put(key, body)  # joined once, not on every request
     return mvt_answer(body, gzipped, headers)
