@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ReadConnectionDep
-from api.schemas import BoundariesPublic, answer
+from api.schemas import BoundariesPublic, GeoJSONResponse, answer
 from geo.crs import CoordSystem
 from geo.vocab import BoundaryLevel
 
@@ -40,7 +40,8 @@ SELECT coalesce(json_agg(json_build_object(
     "/boundaries",
     summary="Current administrative boundaries as GeoJSON",
     response_model=BoundariesPublic,
-    responses={200: answer(BoundariesPublic, GEOJSON)},
+    response_class=GeoJSONResponse,
+    responses={200: answer(BoundariesPublic)},
 )
 async def list_boundaries(
     conn: ReadConnectionDep,

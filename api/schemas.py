@@ -7,6 +7,7 @@ from types import GenericAlias
 from typing import Any, Literal
 
 from fastapi import Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
@@ -166,6 +167,16 @@ def answer(model: type[BaseModel], *media: str, files: tuple[str, ...] = (),
         content[kind] = {"schema": _ref(own)}
     return {"model": GenericAlias(list, model) if list_of else model,
             "content": content | {m: {} for m in files}}  # fmt: skip
+
+
+class GeoJSONResponse(JSONResponse):
+    """For ``response_class=`` on an operation that answers GeoJSON, never plain JSON: FastAPI
+    files the answer's model under its response class's media type, application/json by
+    default, which would tell a generated client to expect the wrong type. A JSONResponse, or
+    FastAPI documents the body as a string. Handlers still return their own Response; this
+    only documents."""
+
+    media_type = "application/geo+json"
 
 
 def json_answer(content: Any, status_code: int = 200) -> Response:

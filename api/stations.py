@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ReadConnectionDep, SettingsDep
-from api.schemas import Link, StationsPublic, answer
+from api.schemas import GeoJSONResponse, Link, StationsPublic, answer
 from geo.crs import CoordSystem
 from geo.errors import InvalidInputError
 from geo.vocab import Amenity, StationKind, StationStatus, walk_in_sql
@@ -70,7 +70,8 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     "/stations",
     summary="Stations and rest points as GeoJSON",
     response_model=StationsPublic,
-    responses={200: answer(StationsPublic, GEOJSON)},
+    response_class=GeoJSONResponse,
+    responses={200: answer(StationsPublic)},
 )
 async def list_stations(
     request: Request,

@@ -42,7 +42,7 @@ from api.ogc.schemas import (
 )
 from api.ogc.tilesets import CONFORMANCE as TILES_CONFORMANCE
 from api.ogc.tilesets import TILED, TILESETS_VECTOR_REL
-from api.schemas import answer
+from api.schemas import GeoJSONResponse, answer
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -267,7 +267,8 @@ def _paging_links(request: Request, offset: int, limit: int, returned: int, matc
     description="A GeoJSON FeatureCollection with numberMatched, numberReturned, timeStamp and "
     "next/prev links that keep the other parameters. Unknown parameters, and filters that do "
     "not apply to the collection, are refused with 400.",
-    responses={200: answer(OgcFeatureCollection, GEOJSON, files=(HTML,))},
+    response_class=GeoJSONResponse,
+    responses={200: answer(OgcFeatureCollection, files=(HTML,))},
     openapi_extra={"parameters": params.items_params()},
 )
 async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep,
@@ -310,7 +311,8 @@ async def items(request: Request, conn: ReadConnectionDep, settings: SettingsDep
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
     summary="One feature by its id (GeoJSON)",
-    responses={200: answer(OgcFeature, GEOJSON, files=(HTML,))},
+    response_class=GeoJSONResponse,
+    responses={200: answer(OgcFeature, files=(HTML,))},
     openapi_extra={"parameters": params.ITEM_PARAMS},
 )
 async def item(request: Request, conn: ReadConnectionDep, collection_id: CollectionIdPath,

@@ -32,7 +32,7 @@ from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep, ServicesDep
 from api.planning.schemas import Job, SitingResult
 from api.runtime.lease import LEASE_NAMESPACE
-from api.schemas import answer, json_answer
+from api.schemas import GeoJSONResponse, answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import (
     ConflictError,
@@ -229,8 +229,9 @@ async def get_job(request: Request, conn: ConnectionDep, job_id: JobId) -> Respo
 @router.get(
     "/jobs/{job_id}/result",
     summary="A finished siting job's proposals (GeoJSON) and summary",
+    response_class=GeoJSONResponse,
     responses={
-        200: answer(SitingResult, "application/geo+json"),
+        200: answer(SitingResult),
         409: {"description": "not finished, failed or cancelled (problem+json)"},
     },
 )

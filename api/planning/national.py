@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from api.coords import CoordsQuery, shift_geojson
 from api.deps import ReadConnectionDep
 from api.planning.schemas import NationalCoverage, NationalRuns
-from api.schemas import answer, json_answer
+from api.schemas import GeoJSONResponse, answer, json_answer
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -54,8 +54,9 @@ SELECT code, name, province, rank, figures::text AS figures,
 @router.get(
     "/coverage/national",
     summary="A stored national coverage run, per county or province, ranked",
+    response_class=GeoJSONResponse,
     responses={
-        200: answer(NationalCoverage, "application/geo+json", files=("text/csv",)),
+        200: answer(NationalCoverage, files=("text/csv",)),
         404: {"description": "no stored run (or not that one)"},
     },
 )

@@ -20,7 +20,7 @@ from api.coords import CoordsQuery, shift_point
 from api.deps import ReadConnectionDep
 from api.planning.national import NationalFormat
 from api.planning.schemas import NationalSiting
-from api.schemas import answer
+from api.schemas import GeoJSONResponse, answer
 from geo.crs import CoordSystem
 from geo.errors import NotFoundError
 
@@ -42,8 +42,9 @@ COLUMNS = ("rank", "h3", "code", "county", "province", "gain", "gain_alone", "lo
 @router.get(
     "/siting/national",
     summary="A stored national siting run's proposed sites, in rank order",
+    response_class=GeoJSONResponse,
     responses={
-        200: answer(NationalSiting, "application/geo+json", files=("text/csv",)),
+        200: answer(NationalSiting, files=("text/csv",)),
         404: {"description": "no stored siting run (or not that one)"},
     },
 )

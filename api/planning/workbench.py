@@ -21,7 +21,7 @@ from api.coords import CoordsQuery, shift_geojson
 from api.deps import ConnectionDep
 from api.planning.schemas import PlanAreas, PlanStations
 from api.runtime.database import fetch
-from api.schemas import answer, json_answer
+from api.schemas import GeoJSONResponse, answer, json_answer
 from geo.crs import CoordSystem
 from geo.hours import ChinaCalendar
 from geo.store.frames import STATIONS_QUERY
@@ -78,7 +78,8 @@ def _a_holiday(calendar: ChinaCalendar, today: date) -> date:
 @router.get(
     "/plan/stations",
     summary="Stations as the coverage analysis reads them (GeoJSON)",
-    responses={200: answer(PlanStations, "application/geo+json")},
+    response_class=GeoJSONResponse,
+    responses={200: answer(PlanStations)},
 )
 async def plan_stations(conn: ConnectionDep, coords: CoordsQuery = CoordSystem.WGS84) -> Response:
     rows = await fetch(conn, STATIONS_QUERY)

@@ -116,3 +116,28 @@ async def test_every_json_success_answer_names_a_schema(client):
         answer["application/json"] = {"schema": schema}
     assert _without_schema(document) == {("GET", "/stations"), ("GET", "/plan/areas"),
                                          ("GET", "/audit")}  # fmt: skip
+
+
+# What answers only GeoJSON (and maybe files such as CSV or HTML), never application/json.
+GEOJSON_ONLY = {"/stations", "/boundaries", "/ogc/collections/{collectionId}/items",
+                "/ogc/collections/{collectionId}/items/{featureId}", "/plan/stations",
+                "/coverage/national", "/siting/national", "/jobs/{job_id}/result"}  # fmt: skip
+
+
+async def test_geojson_answers_are_documented_as_geojson_and_not_as_json(client):
+    """A client generated from the document must not expect application/json where the
+    server sends application/geo+json (FastAPI lists application/json by default)."""
+    document = (await client.get("/openapi.json")).json()
+    for path in GEOJSON_ONLY:
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert "application/json" not in content, path
+        schema = content["application/geo+json"]["schema"]
+        assert set(schema) == {"$ref"}, (path, schema)  # the model alone, not a "string"
+    # What the public ones serve, on an empty database: exactly the documented type.
+    for url in ("/stations", "/boundaries", "/ogc/collections/stations/items", "/plan/stations"):
+        served = await client.get(url)
+        assert served.status_code == 200, (url, served.text[:200])
+        assert served.headers["content-type"].split(";")[0] == "application/geo+json", url
+    # Where both are served, both stay documented: /coverage's table is JSON, its map GeoJSON.
+    coverage = document["paths"]["/coverage"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "application/geo+json"} <= set(coverage)
