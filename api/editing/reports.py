@@ -159,7 +159,7 @@ async def list_reports(
             "created_at": r["created_at"].isoformat(),
             "moderated_at": answered.isoformat() if answered else None,
             "due_at": due.isoformat(),
-            "age_hours": round((now - r["created_at"]).total_seconds() / 3600, 1),
+            "age_hours": round(((answered or now) - r["created_at"]).total_seconds() / 3600, 1),
             "overdue": (answered or now) > due,
         })  # fmt: skip
     return json_answer(out)

@@ -116,7 +116,7 @@ class QueuedReport(BaseModel):
     moderated_by: str | None
     moderated_at: dt.datetime | None
     due_at: dt.datetime = Field(description="when the promised answer is due")
-    age_hours: float
+    age_hours: float = Field(description="hours it has waited: until answered, or until now")
     overdue: bool = Field(description="still pending after due_at, or answered after it")
 
 
@@ -242,5 +242,5 @@ class DuePlace(BaseModel):
     name: str
     kind: StationKind
     last_verified_at: dt.datetime | None = Field(description="null: never checked")
-    lon: float = Field(description="WGS-84")
+    lon: float = Field(description="in the coordinate system coords= asked for")
     lat: float

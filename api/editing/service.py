@@ -18,11 +18,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from api.coords import CoordsQuery, shift_point
 from api.deps import ConnectionDep
 from api.editing.auth import PrincipalDep
 from api.editing.schemas import DistrictService, DuePlace
 from api.runtime.services import services_of
 from api.schemas import answer, json_answer
+from geo.crs import CoordSystem
 from geo.store.tokens import Role
 
 router = APIRouter(tags=["reports"])
@@ -116,9 +118,15 @@ async def places_due(
         VERIFIED_DAYS
     ),
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    coords: CoordsQuery = CoordSystem.WGS84,
 ) -> Response:
-    """Never checked first, then the longest unchecked."""
+    """Never checked first, then the longest unchecked; each where ``coords`` draws it."""
     district = None if who.role is Role.ADMIN else who.district_code
     rows = await conn.fetch(_DUE, days, district, limit)
-    return json_answer([{**dict(r), "last_verified_at": r["last_verified_at"].isoformat()
-                         if r["last_verified_at"] else None} for r in rows])  # fmt: skip
+    out = []
+    for r in rows:
+        lon, lat = shift_point(r["lon"], r["lat"], coords)
+        verified = r["last_verified_at"]
+        out.append({**dict(r), "lon": lon, "lat": lat,
+                    "last_verified_at": verified.isoformat() if verified else None})  # fmt: skip
+    return json_answer(out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.coords import shift_point
+from geo.crs import CoordSystem
 from tests.api.editing.test_routes import _station_id, _token
 
 pytestmark = pytest.mark.anyio
@@ -109,6 +111,8 @@ async def test_the_promise_overdue_reports_stand_out_and_districts_are_held_to_i
     assert overdue == {50: True, 1: False}
     answered = (await client.get("/reports?status=accepted", headers=editor)).json()
     assert sorted(r["overdue"] for r in answered) == [False, True]
+    # An answered report's age is how long it waited, not a clock that keeps running.
+    assert sorted(round(r["age_hours"]) for r in answered) == [10, 60]
 
 
 async def test_the_share_verified_in_30_days_and_the_places_due(client, api_conn):
@@ -127,6 +131,12 @@ async def test_the_share_verified_in_30_days_and_the_places_due(client, api_conn
     editor = await _token(api_conn, "due-editor")
     due = (await client.get("/stations/due", headers=editor)).json()
     assert [d["id"] for d in due] == [await _station_id(api_conn, "s2")]
+    # A GCJ-02 client (a Chinese map) gets the places where its map draws them.
+    shifted = (await client.get("/stations/due?coords=gcj02", headers=editor)).json()
+    assert (shifted[0]["lon"], shifted[0]["lat"]) == shift_point(due[0]["lon"], due[0]["lat"],
+                                                                 CoordSystem.GCJ02)  # fmt: skip
+    assert shifted[0]["lon"] != due[0]["lon"]  # ~500 m apart in Beijing
+    assert (await client.get("/stations/due?coords=mars", headers=editor)).status_code == 422
     west = await _token(api_conn, "due-west", district="110106017000")
     assert (await client.get("/stations/due", headers=west)).json() == []  # s2 is in 东街道
     # An accepted worker confirmation counts as a check.
