@@ -74,7 +74,6 @@ def contract(request, http) -> Iterator[Contract]:
     yield contract
     here = {name for name in vars(request.module) if name.startswith("test_")}
     ran = {item.name for item in request.session.items if item.path == request.node.path}
-
     if ran == here and request.session.testsfailed == failures:
         paths = contract.document["paths"]
         secured = {(method.upper(), path) for path, methods in paths.items()
