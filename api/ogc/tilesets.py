@@ -299,6 +299,13 @@ async def dataset_tileset(request: Request, conn: ReadConnectionDep, tms_id: Tms
     return _json(doc)
 
 
+def _dataset_key(tms_id: str, specs: list[TileLayer], versions: list[tuple[int, str]],
+                 z: int, x: int, y: int) -> tuple[object, ...]:  # fmt: skip
+    """A dataset tile's cache key (and ETag's parts): each layer with the version drawn."""
+    layers = [p for s, v in zip(specs, versions, strict=True) for p in (s.key, *v)]
+    return (f"dataset@{tms_id}", *layers, z, x, y)
+
+
 @router.get(
     "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A dataset vector tile: the stations and boundaries layers the zoom has",
@@ -322,8 +329,7 @@ async def dataset_tile(
     gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
     versions = await current_versions(request, conn)
     known = [versions.get(s.name, (0, "")) for s in specs]
-    key = (f"dataset@{tms_id}", *[p for s, v in zip(specs, known, strict=True)
-                                  for p in (s.key, *v)], z, x, y)  # fmt: skip
+    key = _dataset_key(tms_id, specs, known, z, x, y)
     headers = {"ETag": etag_of(*key, gzipped), "Cache-Control": CACHE_CONTROL,
                "Vary": "Accept-Encoding"}  # fmt: skip
     if matches(request.headers.get("if-none-match"), headers["ETag"]):
@@ -340,8 +346,7 @@ async def dataset_tile(
         joined = b"".join(gzip.decompress(b) for b in bodies if b)
         body = gzip.compress(joined, compresslevel=6, mtime=0) if joined else b""
         if drawn != known:  # changed between the statements: file it under what was drawn
-            key = (key[0], *[p for s, v in zip(specs, drawn, strict=True)
-                             for p in (s.key, *v)], z, x, y)  # fmt: skip
+            key = _dataset_key(tms_id, specs, drawn, z, x, y)
             headers["ETag"] = etag_of(*key, gzipped)
         cache.put(key, body)  # joined once, not on every request
     return mvt_answer(body, gzipped, headers)
