@@ -26,9 +26,18 @@ async def _connection_of(pool: asyncpg.Pool | None) -> AsyncIterator[asyncpg.Con
 
 
 async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the primary: writes, and editors' reads."""
-    async for connection in _connection_of(services_of(request.app).pool):
-        yield connection
+    """A connection to the primary: writes, and editors' reads. While it is out, and after, the
+    locator reads versions afresh (see ``LayerVersions.recent``): an edit is in its next answer."""
+    services = services_of(request.app)
+    versions = services.versions
+    if versions is not None:
+        versions.write_began()
+    try:
+        async for connection in _connection_of(services.pool):
+            yield connection
+    finally:
+        if versions is not None:
+            versions.write_ended()
 
 
 Acquire = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]

@@ -119,11 +119,12 @@ async def _straight(snapshot: Snapshot | None, acquire: Acquire | None, area: Ar
 
 
 async def current_snapshot(services: Services) -> Snapshot | None:
-    """The in-memory stations when they reflect every commit before this call, else ``None``."""
+    """The in-memory stations when they reflect every commit before this call through this
+    worker, and every other commit up to ``RECENT_S`` before it; else ``None``."""
     places, versions = services.places, services.versions
     if places is None or versions is None:
         return None
-    known = await versions.current()
+    known = await versions.recent()
     return None if known is None else places.snapshot_for(known)
 
 

@@ -13,6 +13,15 @@ for them. It was removed (issue 19): measured, it saved no CPU per request (BENC
 let a request inside the notification's delivery window get a stale tile, and a read replica
 cannot LISTEN at all.
 
+The locator alone may take a **recent** read (``recent()``): one that started at most
+``RECENT_S`` (50 ms) ago and after every write through this worker finished. Its answers are
+not cached anywhere, a worker at a roadside cannot tell 50 ms, and under load a read per few
+requests was 7 % of a locator answer's CPU and ~500 queries a second per worker on the
+database (BENCHMARKS.md); with it, at most 20 a second. So a commit through this worker is in
+its very next locator answer, as before; one through another worker or process, within 50 ms
+(issue 19 asks for one second). Tiles are cached by browsers and CDNs under their ETag, so they
+keep the strict read.
+
 When the dedicated connection is down, ``current()`` returns ``None`` and the caller reads the
 version itself through the pool, as before. Only touched from the event loop: no locks.
 """
@@ -31,6 +40,7 @@ APPLICATION_NAME = "nuanxin-tile-versions"
 PING_S = 2.0  # a silent connection is noticed within PING_S + TIMEOUT_S
 TIMEOUT_S = 1.0
 RETRY_S = (0.05, 0.2, 0.5, 1.0, 2.0)  # reconnect back-off
+RECENT_S = 0.05  # how old a read the locator may use (see above)
 _READ = "SELECT layer, version, changed_at FROM layer_versions"
 # The same read, joined into a larger statement (a tile and the version it was drawn from come
 # from one snapshot): ``lv.version`` and ``lv.changed_at`` of ``{layer}``.
@@ -55,6 +65,10 @@ class LayerVersions:
         # The newest versions ever read: while the database cannot be reached, what the tiles
         # cached under them still show (served as they are, never as fresh).
         self.last_known: Versions | None = None
+        # The newest successful read: (monotonic start, write epoch at its start, versions).
+        self._recent: tuple[float, int, Versions] | None = None
+        self._writing = 0  # primary connections handed out by this worker and not yet back
+        self._epoch = 0  # moves as each is taken and given back: reads before it are too old
 
     @property
     def connected(self) -> bool:
@@ -65,6 +79,25 @@ class LayerVersions:
         if self._conn is None:
             return None
         return await self._join()
+
+    async def recent(self) -> Versions | None:
+        """Versions from a read that started at most ``RECENT_S`` ago, after every write through
+        this worker ended; else as :meth:`current`."""
+        last = self._recent
+        if (last is not None and not self._writing and last[1] == self._epoch
+                and self._conn is not None and time.monotonic() - last[0] <= RECENT_S):  # fmt: skip
+            return last[2]
+        return await self.current()
+
+    def write_began(self) -> None:
+        """A primary connection is handed out (it may write): no recent read until it is back."""
+        self._writing += 1
+        self._epoch += 1
+
+    def write_ended(self) -> None:
+        """It is back (committed or not): only reads that start from now on are recent."""
+        self._writing -= 1
+        self._epoch += 1
 
     async def _join(self) -> Versions | None:
         """Join the next read: one that starts after this call (shielded: shared)."""
@@ -88,7 +121,8 @@ class LayerVersions:
 
     async def _read(self, conn: asyncpg.Connection) -> Versions | None:
         self.reads += 1
-        self._last_read = time.monotonic()
+        self._last_read = started = time.monotonic()
+        epoch = self._epoch
         try:
             rows = await conn.fetch(_READ, timeout=TIMEOUT_S)
         except asyncpg.PostgresError as exc:  # e.g. the table is missing: the pool path says so
@@ -100,6 +134,7 @@ class LayerVersions:
             return None
         versions = {row["layer"]: (row["version"], row["changed_at"].isoformat()) for row in rows}
         self.last_known = versions
+        self._recent = (started, epoch, versions)
         return versions
 
     # --- the connection ---------------------------------------------------------------------
@@ -167,6 +202,7 @@ class LayerVersions:
 
     def _down(self) -> None:
         self._conn = None
+        self._recent = None
 
 
 async def read_versions(conn: asyncpg.Connection, layers: Sequence[str] | None = None) -> Versions:

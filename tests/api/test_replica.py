@@ -131,7 +131,10 @@ def test_public_reads_from_the_replica_writes_and_editors_from_the_primary(repli
             time.sleep(0.1)
         public = http.get("/stations?limit=5000").json()["features"]
         assert next(f for f in public if f["id"] == station)["properties"]["name"] == renamed
-        assert http.get("/locate", params=near).json()["results"][0]["name"] == renamed
+        caught_up = time.monotonic()  # the locator may use a version read 50 ms old
+        while http.get("/locate", params=near).json()["results"][0]["name"] != renamed:
+            assert time.monotonic() - caught_up < 1.0, "the locator missed the replayed edit"
+            time.sleep(0.01)
         deadline = time.monotonic() + 15
         while (ready := http.get("/readyz").json())["replica_behind_bytes"] != 0:
             assert time.monotonic() < deadline, ready

@@ -1,6 +1,7 @@
 """``/locate`` ahead of FastAPI (api.locator.fastpath) with the app's lifespan running: the route's
-body and headers, only for queries it fully understands, and every commit before a request in
-its answer (the in-memory stations follow the layer versions).
+body and headers, only for queries it fully understands, and commits in its answers: one through
+this app in the very next, any other within ``RECENT_S`` (the in-memory stations follow the layer
+versions).
 
 The tests commit in the module's own database, as a deployment would; a percent-encoded query
 is one the fast path leaves to the route, which makes the route's answer to compare with.
@@ -22,11 +23,14 @@ from threadpoolctl import ThreadpoolController, threadpool_info
 from api.app import create_app
 from api.locator import fastpath as locate_fastpath
 from api.locator.query import LocateParams, parse_query
+from api.runtime import freshness
+from api.runtime.freshness import RECENT_S
 from api.runtime.places import LivePlaces
 from geo.config import ApiSettings, Settings
 from geo.crs import CoordSystem
 from geo.locator.rules import OpenMode, WorkerProfile
 from geo.vocab import Amenity, StationKind
+from tests.conftest import token_headers
 
 pytestmark = pytest.mark.anyio
 PARTNER = "https://partner.example"
@@ -169,7 +173,7 @@ async def test_identity_and_cors_as_the_route_gives_them(live):
         "access-control-allow-origin"]  # fmt: skip
 
 
-async def test_a_committed_edit_is_in_the_very_next_answer(live):
+async def test_a_commit_elsewhere_is_in_the_answers_within_the_recent_window(live):
     query = f"{NEAR_DUCK}&k=1&open=any"
     await until(lambda: live.places.builds >= 1)
     _, before = await live.locate(query)
@@ -177,17 +181,59 @@ async def test_a_committed_edit_is_in_the_very_next_answer(live):
     old_name = before["results"][0]["name"]
     try:
         await live.writer.execute("UPDATE stations SET name = '新名字' WHERE id = $1", sid)
-        _, after = await live.locate(query)  # no wait: answered by SQL until the rebuild
+        await asyncio.sleep(RECENT_S)  # another process's commit: the window's bound
+        _, after = await live.locate(query)  # answered by SQL until the rebuild
         assert after["results"][0]["name"] == "新名字"
         builds = live.places.builds
         await until(lambda: live.places.builds > builds)  # the index caught up
         await live.writer.execute("UPDATE stations SET status = 'closed' WHERE id = $1", sid)
+        await asyncio.sleep(RECENT_S)
         _, closed = await live.locate(query)
         assert sid not in [r["id"] for r in closed["results"]]
     finally:
         await live.writer.execute(
             "UPDATE stations SET name = $2, status = 'open' WHERE id = $1", sid, old_name
         )
+
+
+async def test_a_recent_read_is_shared_for_its_window_then_read_again(live, monkeypatch):
+    """Within the window the locator reuses one version read, so a commit by another process
+    may wait for its end (issue 19 allows a second); after it, the next answer reads again."""
+    query = f"{NEAR_DUCK}&k=1&open=any"
+    versions = live.app.state.services.versions
+    monkeypatch.setattr(freshness, "RECENT_S", 30.0)  # a window no test step outlasts
+    _, before = await live.locate(query)
+    sid, old_name = before["results"][0]["id"], before["results"][0]["name"]
+    reads = versions.reads
+    try:
+        await live.writer.execute("UPDATE stations SET name = '窗口内' WHERE id = $1", sid)
+        for _ in range(3):
+            _, within = await live.locate(query)
+            assert within["results"][0]["name"] == old_name
+        assert versions.reads == reads  # one read served them all
+        monkeypatch.setattr(freshness, "RECENT_S", 0.0)
+        _, after = await live.locate(query)
+        assert after["results"][0]["name"] == "窗口内" and versions.reads > reads
+    finally:
+        await live.writer.execute("UPDATE stations SET name = $2 WHERE id = $1", sid, old_name)
+
+
+async def test_an_edit_through_this_app_is_in_its_very_next_answer(live, monkeypatch,
+                                                                   tiny_database_url):  # fmt: skip
+    """However long the window, a write through this worker ends it: the editor sees their
+    edit at once (the primary connection it took is watched)."""
+    query = f"{NEAR_DUCK}&k=1&open=any"
+    monkeypatch.setattr(freshness, "RECENT_S", 30.0)
+    _, before = await live.locate(query)
+    sid, old_name = before["results"][0]["id"], before["results"][0]["name"]
+    editor = token_headers(tiny_database_url, "recent-window", "admin", None)
+    try:
+        edit = await live.http.patch(f"/stations/{sid}", json={"name": "刚改的"}, headers=editor)
+        assert edit.status_code == 200, edit.text
+        _, after = await live.locate(query)
+        assert after["results"][0]["name"] == "刚改的"
+    finally:
+        await live.writer.execute("UPDATE stations SET name = $2 WHERE id = $1", sid, old_name)
 
 
 async def test_once_current_the_index_answers_without_the_pool(live):
