@@ -70,7 +70,10 @@ def import_(
     path: Annotated[
         Path,
         typer.Argument(
-            exists=True, readable=True, help="GeoJSON, CSV, XLSX; boundaries also SHP/zip/GPKG/KML"
+            exists=True,
+            readable=True,
+            help="GeoJSON, CSV, XLSX, GPKG, FlatGeobuf, GeoParquet, SHP, KML; "
+            "boundaries also a zipped SHP",
         ),
     ],
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09 | cgcs2000 | EPSG:n")] = "wgs84",

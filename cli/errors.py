@@ -19,7 +19,7 @@ from geo.errors import GeoError
 from geo.store.models import explain_integrity_error
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Exit codes, the same for every command (docs/cli.md). 2 is click's: a usage error.
+# Exit codes, the same for every command (README, "Exit codes"). 2 is click's: a usage error.
 EXIT_OK = 0  # done; an import wrote (or found unchanged) every row
 EXIT_FAILED = 1  # the command could not do its work; nothing was written
 EXIT_PARTIAL = 3  # an import wrote its good rows and rejected others (listed, saved beside it)
@@ -32,7 +32,8 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
 
 
 def friendly_errors(func: F) -> F:
-    """Show a GeoError, a violated constraint, bad settings or a lost database as one line."""
+    """Show a GeoError, a violated constraint, bad settings, a lost database or a file that
+    cannot be read or written as one line."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -43,6 +44,9 @@ def friendly_errors(func: F) -> F:
         except IntegrityError as exc:
             _, message = explain_integrity_error(exc)
             raise fail(f"{message}; nothing was written") from exc
+        except OSError as exc:  # e.g. an export into a folder that does not exist
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(f"{where}{exc.strerror or exc}") from exc
         except ValidationError as exc:  # settings from the environment that cannot be used
             reasons = "; ".join(str(e.get("msg", e)) for e in exc.errors())
             raise fail(f"invalid settings: {reasons}") from exc

@@ -41,7 +41,6 @@ from maps.pages import KIND_COLOURS, STATIC_DIR
 
 LEAFLET_DIR = STATIC_DIR / "vendor" / "leaflet-1.9.4"
 LEAFLET_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist"
-# Share of residents within a walk: five classes, red (few) to green (most), ColorBrewer RdYlGn.
 OTHER_KIND = "#555555"
 PLANNED = (StationStatus.PLANNED.value, StationStatus.UNDER_CONSTRUCTION.value)
 STATION_MARGIN_M = 2000.0  # stations this far beyond the boundaries' box are left out

@@ -40,7 +40,7 @@ TEXT, JSON_LANG = "cql2-text", "cql2-json"
 # had no DATE(), and GDAL writes dates as plain strings.
 DRAFT_TEXT = "cql-text"
 LANGUAGES = (TEXT, JSON_LANG, DRAFT_TEXT)
-# The CQL2 conformance classes this compiler implements (tested in tests/api/ogc/test_cql.py).
+# The CQL2 conformance classes this compiler implements (tested in tests/api/ogc/test_filtering.py).
 CONFORMANCE = (
     "cql2-text", "cql2-json", "basic-cql2", "advanced-comparison-operators",
     "case-insensitive-comparison", "basic-spatial-functions", "basic-spatial-functions-plus",

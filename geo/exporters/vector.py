@@ -44,8 +44,6 @@ def check_vector_crs(suffix: str, crs: CoordSystem) -> None:
 
 def write_frame(frame: Any, path: Path) -> None:
     """Write a GeoDataFrame whose CRS is already its label, in the format of ``path``."""
-    import pyogrio
-
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         frame.to_parquet(path, index=False)
@@ -60,9 +58,23 @@ def write_frame(frame: Any, path: Path) -> None:
                 field="path",
             )
         _fits_dbase(frame)
-        pyogrio.write_dataframe(frame, path, driver="ESRI Shapefile", encoding="UTF-8")
+        _gdal_write(frame, path, driver="ESRI Shapefile", encoding="UTF-8")
         return
-    pyogrio.write_dataframe(frame, path, layer=path.stem, driver=DRIVERS[suffix])
+    _gdal_write(frame, path, layer=path.stem, driver=DRIVERS[suffix])
+
+
+def _gdal_write(frame: Any, path: Path, **options: Any) -> None:
+    """pyogrio's write, its failures (a missing folder, no permission) as one-line errors: GDAL
+    raises its own classes, not ``OSError``."""
+    import pyogrio
+
+    try:
+        pyogrio.write_dataframe(frame, path, **options)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("pyogrio"):
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"cannot write {path}: {reason}", field="path") from exc
 
 
 def _fits_dbase(frame: Any) -> None:

@@ -141,6 +141,17 @@ def test_a_database_without_the_schema_is_one_line_saying_to_upgrade(scratch_dat
         assert "no schema yet" in result.stderr and "nuanxin db upgrade" in result.stderr
 
 
+def test_an_export_that_cannot_be_written_is_one_line(engine, database_url, tmp_path):
+    """GDAL's formats and our own writers alike: the file named, no traceback, exit 1 (the
+    session's tiny stations: this module's scratch database is test_up's)."""
+    for name in ("x.gpkg", "x.fgb", "x.csv", "x.geojson"):
+        target = tmp_path / "no-such-folder" / name
+        result = run("export", "stations", str(target), url=database_url, check=False)
+        assert result.returncode == 1, (name, result.stderr)
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, name
+        assert "no-such-folder" in result.stderr, name
+
+
 def test_up_migrates_loads_and_serves(scratch_database_url, bundle):
     """The main job end to end: a real process, a real port, then a clean shutdown."""
     port = free_port()
