@@ -73,7 +73,7 @@ def _gdal_write(frame: Any, path: Path, **options: Any) -> None:
     except Exception as exc:
         if not type(exc).__module__.startswith("pyogrio"):
             raise
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InvalidInputError(f"cannot write {path}: {reason}", field="path") from exc
 
 
