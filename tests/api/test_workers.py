@@ -67,10 +67,10 @@ def test_an_edit_through_one_worker_is_in_the_others_next_locator_answer_and_til
 
         edited = time.monotonic()
 
-        def first() -> dict:
+        def nearest() -> dict:
             return worker_b.get("/locate", params=near).json()["results"][0]
 
-        while (answer := first())["name"] != renamed:
+        while (answer := nearest())["name"] != renamed:
             assert time.monotonic() - edited < 1.0, "B's locator missed the edit for a second"
             time.sleep(0.01)
         assert answer["id"] == station
