@@ -77,21 +77,27 @@ def serve_process(url: str, *options: str) -> Iterator[tuple[subprocess.Popen[by
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nuanxin serve {' '.join(options)} did not start")
-            time.sleep(0.2)
+        if not wait_until_healthy(base, process, 60):
+            raise RuntimeError(f"nuanxin serve {' '.join(options)} did not start")
         yield process, base
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[Any], seconds: float) -> bool:
+    """Whether ``base``'s ``/healthz`` answered 200 before ``process`` exited or time ran out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def child_pids(pid: int) -> set[int]:

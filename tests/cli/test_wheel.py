@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import httpx
 import psycopg
 
 from geo.config import PROJECT_ROOT
-from tests.browser import free_port
+from tests.browser import free_port, wait_until_healthy
 
 UV = PROJECT_ROOT / ".nuanxin" / "tools" / "bin" / "uv"
 
@@ -48,33 +47,20 @@ def test_the_wheel_loads_its_own_bundled_data(scratch_database_url, tmp_path):
                           stderr=subprocess.PIPE, text=True)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base, up)
-        stations = httpx.get(f"{base}/ogc/collections/stations/items", params={"limit": 1})
-        assert stations.status_code == 200 and stations.json()["numberMatched"] == 340
-        assert httpx.get(f"{base}/map").status_code == 200
-        page = httpx.get(f"{base}/")  # the worker's page, its script served from the wheel
-        (script,) = re.findall(r'src="(/static/locator\.js\?v=\w+)"', page.text)
-        assert httpx.get(f"{base}{script}").status_code == 200
+        served = wait_until_healthy(base, up, 90)
+        if served:
+            items = httpx.get(f"{base}/ogc/collections/stations/items", params={"limit": 1})
+            assert items.status_code == 200 and items.json()["numberMatched"] == 340
+            assert httpx.get(f"{base}/map").status_code == 200
+            page = httpx.get(f"{base}/")  # the worker's page, its script served from the wheel
+            (script,) = re.findall(r'src="(/static/locator\.js\?v=\w+)"', page.text)
+            assert httpx.get(f"{base}{script}").status_code == 200
     finally:
-        up.send_signal(signal.SIGINT)
+        if up.poll() is None:
+            up.send_signal(signal.SIGINT)
         out, err = up.communicate(timeout=30)
+    assert served, f"`nuanxin up` from the wheel did not serve:\n{out}\n{err}"
     assert up.returncode == 0, err
     assert "stations.geojson: 340 inserted" in out
     with psycopg.connect(scratch_database_url) as conn:
         assert conn.execute("SELECT count(*) FROM stations").fetchone()[0] == 340
-
-
-def _wait_for(base: str, process: subprocess.Popen[str]) -> None:
-    """Until ``/healthz`` answers 200; fails with the server's output if it exits or takes 90 s."""
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            out, err = process.communicate()
-            raise AssertionError(f"`nuanxin up` from the wheel did not serve:\n{out}\n{err}")
-        time.sleep(0.2)
