@@ -65,14 +65,13 @@ def write_frame(frame: Any, path: Path) -> None:
 
 def _gdal_write(frame: Any, path: Path, **options: Any) -> None:
     """pyogrio's write, its failures (a missing folder, no permission) as one-line errors: GDAL
-    raises its own classes, not ``OSError``."""
+    raises its own classes (pyogrio's two public bases), not ``OSError``."""
     import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
 
     try:
         pyogrio.write_dataframe(frame, path, **options)
-    except Exception as exc:
-        if not type(exc).__module__.startswith("pyogrio"):
-            raise
+    except (DataSourceError, DataLayerError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InvalidInputError(f"cannot write {path}: {reason}", field="path") from exc
 

@@ -24,7 +24,6 @@ from api.app import create_app
 from api.locator import fastpath as locate_fastpath
 from api.locator.query import LocateParams, parse_query
 from api.runtime import freshness
-from api.runtime.freshness import RECENT_S
 from api.runtime.places import LivePlaces
 from geo.config import ApiSettings, Settings
 from geo.crs import CoordSystem
@@ -181,13 +180,13 @@ async def test_a_commit_elsewhere_is_in_the_answers_within_the_recent_window(liv
     old_name = before["results"][0]["name"]
     try:
         await live.writer.execute("UPDATE stations SET name = '新名字' WHERE id = $1", sid)
-        await asyncio.sleep(RECENT_S)  # another process's commit: the window's bound
+        await asyncio.sleep(freshness.RECENT_S)  # another process's commit: the window's bound
         _, after = await live.locate(query)  # answered by SQL until the rebuild
         assert after["results"][0]["name"] == "新名字"
         builds = live.places.builds
         await until(lambda: live.places.builds > builds)  # the index caught up
         await live.writer.execute("UPDATE stations SET status = 'closed' WHERE id = $1", sid)
-        await asyncio.sleep(RECENT_S)
+        await asyncio.sleep(freshness.RECENT_S)
         _, closed = await live.locate(query)
         assert sid not in [r["id"] for r in closed["results"]]
     finally:
